@@ -1,0 +1,49 @@
+package dev.stitch.cli;
+
+import dev.stitch.engine.UserError;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * The {@code stitch} command. Exit codes: 0 success, 2 user error (one line on stderr), 1 internal error.
+ * Set STITCH_DEBUG=1 to see stack traces.
+ */
+@Command(name = "stitch", mixinStandardHelpOptions = true, version = "stitch 0.1.0",
+    description = "Stable Diffusion 2 in Java, built for activation steering.",
+    subcommands = {
+        InspectCommand.class,
+    })
+public final class Main implements Runnable {
+    @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() { throw new CommandLine.ParameterException(spec.commandLine(), "missing subcommand"); }
+
+    public static void main(String[] args) { System.exit(run(args)); }
+
+    /** Runs the CLI and returns its exit code (tests call this directly). */
+    public static int run(String... args) {
+        CommandLine cl = new CommandLine(new Main());
+        cl.setParameterExceptionHandler((ex, a) -> {
+            CommandLine c = ex.getCommandLine();
+            System.err.println("stitch: " + ex.getMessage() + " (see '" + c.getCommandSpec().qualifiedName() + " --help')");
+            return 2;
+        });
+        cl.setExecutionExceptionHandler((ex, c, parsed) -> {
+            Throwable t = ex;
+            while (!(t instanceof UserError) && t.getCause() != null && t.getCause() != t) t = t.getCause();
+            if (t instanceof UserError) {
+                System.err.println("stitch: " + t.getMessage());
+                if (debug()) ex.printStackTrace();
+                return 2;
+            }
+            System.err.println("stitch: internal error: " + ex);
+            if (debug()) ex.printStackTrace();
+            else System.err.println("stitch: (set STITCH_DEBUG=1 for the stack trace)");
+            return 1;
+        });
+        return cl.execute(args);
+    }
+
+    private static boolean debug() { return System.getenv("STITCH_DEBUG") != null; }
+}

@@ -1,0 +1,20 @@
+package dev.stitch.kernels;
+
+/** Activation fused into a matmul or conv epilogue. */
+public enum Activation {
+    NONE, SILU, GELU;
+
+    /** Scalar definition, the one every backend must agree with. */
+    public float apply(float x) {
+        return switch (this) {
+            case NONE -> x;
+            case SILU -> Activation.silu(x);
+            case GELU -> Activation.gelu(x);
+        };
+    }
+
+    public static float silu(float x) { return (float) (x / (1.0 + Math.exp(-x))); }
+
+    /** Exact GELU, x·Φ(x) with the error function (not the tanh approximation). */
+    public static float gelu(float x) { return (float) (0.5 * x * (1.0 + Erf.erf(x / Math.sqrt(2.0)))); }
+}

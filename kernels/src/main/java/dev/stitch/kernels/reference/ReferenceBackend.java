@@ -1,0 +1,319 @@
+package dev.stitch.kernels.reference;
+
+import dev.stitch.kernels.Activation;
+import dev.stitch.kernels.Backend;
+import dev.stitch.kernels.Tensor;
+
+import java.util.Arrays;
+
+/**
+ * Plain loops, obviously correct: the oracle every other backend is tested against. Sums are accumulated in
+ * double so that the oracle's own rounding is far below any backend's.
+ */
+public final class ReferenceBackend implements Backend {
+    public static final ReferenceBackend INSTANCE = new ReferenceBackend();
+
+    @Override public String name() { return "reference"; }
+
+    @Override public Tensor fromHost(float[] data, int... shape) { return Tensor.of(data, shape); }
+
+    @Override public float[] toHost(Tensor t) { return t.data(); }
+
+    private static int rows(Tensor x) { return Math.toIntExact(x.numel() / x.dim(-1)); }
+
+    private static int[] withLast(int[] shape, int last) {
+        int[] s = shape.clone();
+        s[s.length - 1] = last;
+        return s;
+    }
+
+    private static void check(boolean ok, String what) { if (!ok) throw new IllegalArgumentException(what); }
+
+    @Override
+    public Tensor linear(Tensor x, Tensor w, Tensor b, Activation act) {
+        int k = x.dim(-1), n = w.dim(0), m = rows(x);
+        check(w.rank() == 2 && w.dim(1) == k, "linear: x " + Arrays.toString(x.shape()) + " vs w " + Arrays.toString(w.shape()));
+        float[] xd = x.data(), wd = w.data(), bd = b == null ? null : b.data();
+        float[] out = new float[m * n];
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++) {
+                double s = bd == null ? 0 : bd[j];
+                for (int p = 0; p < k; p++) s += (double) xd[i * k + p] * wd[j * k + p];
+                out[i * n + j] = act.apply((float) s);
+            }
+        return Tensor.of(out, withLast(x.shape(), n));
+    }
+
+    @Override
+    public Tensor matmul(Tensor a, Tensor b, boolean transA, boolean transB) {
+        check(a.rank() == b.rank() && (a.rank() == 2 || a.rank() == 3), "matmul: ranks " + a.rank() + ", " + b.rank());
+        int batch = a.rank() == 3 ? a.dim(0) : 1;
+        check(a.rank() == 2 || b.dim(0) == batch, "matmul: batch mismatch");
+        int m = transA ? a.dim(-1) : a.dim(-2), k = transA ? a.dim(-2) : a.dim(-1);
+        int kb = transB ? b.dim(-1) : b.dim(-2), n = transB ? b.dim(-2) : b.dim(-1);
+        check(k == kb, "matmul: inner dimensions " + k + " vs " + kb);
+        float[] ad = a.data(), bd = b.data(), out = new float[batch * m * n];
+        for (int z = 0; z < batch; z++) {
+            int ao = z * m * k, bo = z * k * n, co = z * m * n;
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < n; j++) {
+                    double s = 0;
+                    for (int p = 0; p < k; p++) {
+                        float av = transA ? ad[ao + p * m + i] : ad[ao + i * k + p];
+                        float bv = transB ? bd[bo + j * k + p] : bd[bo + p * n + j];
+                        s += (double) av * bv;
+                    }
+                    out[co + i * n + j] = (float) s;
+                }
+        }
+        return a.rank() == 3 ? Tensor.of(out, batch, m, n) : Tensor.of(out, m, n);
+    }
+
+    @Override
+    public Tensor conv2d(Tensor x, Tensor w, Tensor b, int stride, int pt, int pb, int pl, int pr, Activation act) {
+        check(x.rank() == 4 && w.rank() == 4 && w.dim(1) == x.dim(1),
+            "conv2d: x " + Arrays.toString(x.shape()) + " vs w " + Arrays.toString(w.shape()));
+        int bn = x.dim(0), ci = x.dim(1), h = x.dim(2), wi = x.dim(3);
+        int co = w.dim(0), kh = w.dim(2), kw = w.dim(3);
+        int ho = (h + pt + pb - kh) / stride + 1, wo = (wi + pl + pr - kw) / stride + 1;
+        float[] xd = x.data(), wd = w.data(), bd = b == null ? null : b.data();
+        float[] out = new float[bn * co * ho * wo];
+        for (int n = 0; n < bn; n++)
+            for (int o = 0; o < co; o++)
+                for (int y = 0; y < ho; y++)
+                    for (int xx = 0; xx < wo; xx++) {
+                        double s = bd == null ? 0 : bd[o];
+                        for (int c = 0; c < ci; c++)
+                            for (int dy = 0; dy < kh; dy++) {
+                                int iy = y * stride + dy - pt;
+                                if (iy < 0 || iy >= h) continue;
+                                for (int dx = 0; dx < kw; dx++) {
+                                    int ix = xx * stride + dx - pl;
+                                    if (ix < 0 || ix >= wi) continue;
+                                    s += (double) xd[((n * ci + c) * h + iy) * wi + ix] * wd[((o * ci + c) * kh + dy) * kw + dx];
+                                }
+                            }
+                        out[((n * co + o) * ho + y) * wo + xx] = act.apply((float) s);
+                    }
+        return Tensor.of(out, bn, co, ho, wo);
+    }
+
+    @Override
+    public Tensor groupNorm(Tensor x, int groups, Tensor gamma, Tensor beta, float eps, boolean silu) {
+        int bn = x.dim(0), c = x.dim(1);
+        check(c % groups == 0, "groupNorm: " + c + " channels in " + groups + " groups");
+        int spatial = Math.toIntExact(x.numel() / ((long) bn * c)), cg = c / groups, len = cg * spatial;
+        float[] xd = x.data(), g = gamma.data(), be = beta.data(), out = new float[xd.length];
+        for (int n = 0; n < bn; n++)
+            for (int gr = 0; gr < groups; gr++) {
+                int base = (n * c + gr * cg) * spatial;
+                double mean = 0, var = 0;
+                for (int i = 0; i < len; i++) mean += xd[base + i];
+                mean /= len;
+                for (int i = 0; i < len; i++) { double d = xd[base + i] - mean; var += d * d; }
+                var /= len;
+                double inv = 1.0 / Math.sqrt(var + eps);
+                for (int i = 0; i < len; i++) {
+                    int ch = gr * cg + i / spatial;
+                    float v = (float) ((xd[base + i] - mean) * inv * g[ch] + be[ch]);
+                    out[base + i] = silu ? Activation.silu(v) : v;
+                }
+            }
+        return Tensor.of(out, x.shape());
+    }
+
+    @Override
+    public Tensor layerNorm(Tensor x, Tensor gamma, Tensor beta, float eps) {
+        int c = x.dim(-1), m = rows(x);
+        float[] xd = x.data(), g = gamma.data(), be = beta.data(), out = new float[xd.length];
+        for (int r = 0; r < m; r++) {
+            double mean = 0, var = 0;
+            for (int i = 0; i < c; i++) mean += xd[r * c + i];
+            mean /= c;
+            for (int i = 0; i < c; i++) { double d = xd[r * c + i] - mean; var += d * d; }
+            var /= c;
+            double inv = 1.0 / Math.sqrt(var + eps);
+            for (int i = 0; i < c; i++) out[r * c + i] = (float) ((xd[r * c + i] - mean) * inv * g[i] + be[i]);
+        }
+        return Tensor.of(out, x.shape());
+    }
+
+    @Override
+    public Tensor attention(Tensor q, Tensor k, Tensor v, int heads, float scale, boolean causal) {
+        int bn = q.dim(0), lq = q.dim(1), c = q.dim(2), lk = k.dim(1), d = c / heads;
+        check(c % heads == 0 && k.dim(2) == c && v.dim(2) == c && k.dim(0) == bn && v.dim(1) == lk,
+            "attention: q " + Arrays.toString(q.shape()) + " k " + Arrays.toString(k.shape()) + " v " + Arrays.toString(v.shape()));
+        float[] qd = q.data(), kd = k.data(), vd = v.data(), out = new float[bn * lq * c];
+        double[] s = new double[lk];
+        for (int n = 0; n < bn; n++)
+            for (int h = 0; h < heads; h++)
+                for (int i = 0; i < lq; i++) {
+                    double max = Double.NEGATIVE_INFINITY;
+                    int jEnd = causal ? Math.min(i + 1, lk) : lk;
+                    for (int j = 0; j < jEnd; j++) {
+                        double dot = 0;
+                        for (int e = 0; e < d; e++)
+                            dot += (double) qd[(n * lq + i) * c + h * d + e] * kd[(n * lk + j) * c + h * d + e];
+                        s[j] = dot * scale;
+                        max = Math.max(max, s[j]);
+                    }
+                    double sum = 0;
+                    for (int j = 0; j < jEnd; j++) { s[j] = Math.exp(s[j] - max); sum += s[j]; }
+                    for (int e = 0; e < d; e++) {
+                        double acc = 0;
+                        for (int j = 0; j < jEnd; j++) acc += s[j] * vd[(n * lk + j) * c + h * d + e];
+                        out[(n * lq + i) * c + h * d + e] = (float) (acc / sum);
+                    }
+                }
+        return Tensor.of(out, bn, lq, c);
+    }
+
+    private static Tensor map(Tensor x, java.util.function.DoubleUnaryOperator f) {
+        float[] xd = x.data(), out = new float[xd.length];
+        for (int i = 0; i < xd.length; i++) out[i] = (float) f.applyAsDouble(xd[i]);
+        return Tensor.of(out, x.shape());
+    }
+
+    @Override public Tensor silu(Tensor x) { return map(x, v -> v / (1 + Math.exp(-v))); }
+
+    @Override public Tensor gelu(Tensor x) { return map(x, v -> 0.5 * v * (1 + dev.stitch.kernels.Erf.erf(v / Math.sqrt(2)))); }
+
+    @Override
+    public Tensor geglu(Tensor x) {
+        int c2 = x.dim(-1), c = c2 / 2, m = rows(x);
+        check(c2 % 2 == 0, "geglu: odd last dimension " + c2);
+        float[] xd = x.data(), out = new float[m * c];
+        for (int r = 0; r < m; r++)
+            for (int i = 0; i < c; i++) {
+                double gate = xd[r * c2 + c + i];
+                out[r * c + i] = (float) (xd[r * c2 + i] * 0.5 * gate * (1 + dev.stitch.kernels.Erf.erf(gate / Math.sqrt(2))));
+            }
+        return Tensor.of(out, withLast(x.shape(), c));
+    }
+
+    private static Tensor zip(Tensor a, Tensor b, java.util.function.DoubleBinaryOperator f) {
+        check(Arrays.equals(a.shape(), b.shape()), "shapes " + Arrays.toString(a.shape()) + " vs " + Arrays.toString(b.shape()));
+        float[] ad = a.data(), bd = b.data(), out = new float[ad.length];
+        for (int i = 0; i < ad.length; i++) out[i] = (float) f.applyAsDouble(ad[i], bd[i]);
+        return Tensor.of(out, a.shape());
+    }
+
+    @Override public Tensor add(Tensor a, Tensor b) { return zip(a, b, Double::sum); }
+
+    @Override public Tensor mul(Tensor a, Tensor b) { return zip(a, b, (p, q) -> p * q); }
+
+    @Override public Tensor scale(Tensor a, float s) { return map(a, v -> (float) v * s); }
+
+    @Override
+    public Tensor addChannels(Tensor x, Tensor v) {
+        int bn = x.dim(0), c = x.dim(1), sp = Math.toIntExact(x.numel() / ((long) bn * c));
+        check(v.rank() == 2 && v.dim(0) == bn && v.dim(1) == c, "addChannels: v " + Arrays.toString(v.shape()));
+        float[] xd = x.data(), vd = v.data(), out = new float[xd.length];
+        for (int i = 0; i < xd.length; i++) out[i] = xd[i] + vd[i / sp];
+        return Tensor.of(out, x.shape());
+    }
+
+    @Override
+    public Tensor upsampleNearest(Tensor x, int oh, int ow) {
+        int bn = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3);
+        float[] xd = x.data(), out = new float[bn * c * oh * ow];
+        for (int p = 0; p < bn * c; p++)
+            for (int y = 0; y < oh; y++)
+                for (int xx = 0; xx < ow; xx++) {
+                    int sy = (int) ((long) y * h / oh), sx = (int) ((long) xx * w / ow);
+                    out[(p * oh + y) * ow + xx] = xd[(p * h + sy) * w + sx];
+                }
+        return Tensor.of(out, bn, c, oh, ow);
+    }
+
+    @Override
+    public Tensor concat(int axis, Tensor... xs) {
+        int rank = xs[0].rank();
+        int ax = axis < 0 ? rank + axis : axis;
+        int[] shape = xs[0].shape();
+        int total = 0;
+        for (Tensor t : xs) {
+            check(t.rank() == rank, "concat: ranks differ");
+            for (int i = 0; i < rank; i++)
+                check(i == ax || t.dim(i) == shape[i], "concat: " + Arrays.toString(t.shape()) + " vs " + Arrays.toString(shape));
+            total += t.dim(ax);
+        }
+        shape[ax] = total;
+        int outer = 1, inner = 1;
+        for (int i = 0; i < ax; i++) outer *= shape[i];
+        for (int i = ax + 1; i < rank; i++) inner *= shape[i];
+        float[] out = new float[Math.toIntExact(Tensor.count(shape))];
+        int pos = 0;
+        for (int o = 0; o < outer; o++)
+            for (Tensor t : xs) {
+                int len = t.dim(ax) * inner;
+                System.arraycopy(t.data(), o * len, out, pos, len);
+                pos += len;
+            }
+        return Tensor.of(out, shape);
+    }
+
+    @Override
+    public Tensor slice(Tensor x, int axis, int start, int end) {
+        int rank = x.rank(), ax = axis < 0 ? rank + axis : axis;
+        check(0 <= start && start <= end && end <= x.dim(ax), "slice: [" + start + ", " + end + ") of " + x.dim(ax));
+        int[] shape = x.shape();
+        int outer = 1, inner = 1;
+        for (int i = 0; i < ax; i++) outer *= shape[i];
+        for (int i = ax + 1; i < rank; i++) inner *= shape[i];
+        int len = (end - start) * inner, full = shape[ax] * inner;
+        float[] xd = x.data(), out = new float[outer * len];
+        for (int o = 0; o < outer; o++) System.arraycopy(xd, o * full + start * inner, out, o * len, len);
+        shape[ax] = end - start;
+        return Tensor.of(out, shape);
+    }
+
+    @Override
+    public Tensor nchwToNlc(Tensor x) {
+        int bn = x.dim(0), c = x.dim(1), hw = x.dim(2) * x.dim(3);
+        float[] xd = x.data(), out = new float[xd.length];
+        for (int n = 0; n < bn; n++)
+            for (int ch = 0; ch < c; ch++)
+                for (int p = 0; p < hw; p++) out[(n * hw + p) * c + ch] = xd[(n * c + ch) * hw + p];
+        return Tensor.of(out, bn, hw, c);
+    }
+
+    @Override
+    public Tensor nlcToNchw(Tensor x, int h, int w) {
+        int bn = x.dim(0), hw = x.dim(1), c = x.dim(2);
+        check(hw == h * w, "nlcToNchw: " + hw + " tokens for " + h + "x" + w);
+        float[] xd = x.data(), out = new float[xd.length];
+        for (int n = 0; n < bn; n++)
+            for (int ch = 0; ch < c; ch++)
+                for (int p = 0; p < hw; p++) out[(n * c + ch) * hw + p] = xd[(n * hw + p) * c + ch];
+        return Tensor.of(out, bn, c, h, w);
+    }
+
+    @Override
+    public Tensor embedding(Tensor table, int[] ids) {
+        int v = table.dim(0), c = table.dim(1);
+        float[] td = table.data(), out = new float[ids.length * c];
+        for (int i = 0; i < ids.length; i++) {
+            check(ids[i] >= 0 && ids[i] < v, "embedding: id " + ids[i] + " outside [0, " + v + ")");
+            System.arraycopy(td, ids[i] * c, out, i * c, c);
+        }
+        return Tensor.of(out, ids.length, c);
+    }
+
+    @Override
+    public Tensor timestepEmbedding(float[] t, int dim, boolean flipSinToCos, float shift) {
+        int half = dim / 2;
+        float[] out = new float[t.length * dim];
+        for (int n = 0; n < t.length; n++)
+            for (int i = 0; i < half; i++) {
+                // diffusers computes the exponent, the frequency and the product in float32: so do we
+                float e = (float) -Math.log(10000) * i / (half - shift);
+                float f = (float) Math.exp(e);
+                float arg = t[n] * f;
+                float s = (float) Math.sin(arg), co = (float) Math.cos(arg);
+                out[n * dim + i] = flipSinToCos ? co : s;
+                out[n * dim + half + i] = flipSinToCos ? s : co;
+            }
+        return Tensor.of(out, t.length, dim);
+    }
+}
