@@ -1,6 +1,6 @@
 package dev.stitch.cli;
 
-import dev.stitch.engine.UserError;
+import dev.stitch.kernels.UserError;
 import dev.stitch.engine.io.SafeTensors;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;

@@ -1,6 +1,6 @@
 package dev.stitch.cli;
 
-import dev.stitch.engine.UserError;
+import dev.stitch.kernels.UserError;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 

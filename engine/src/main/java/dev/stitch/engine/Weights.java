@@ -1,5 +1,7 @@
 package dev.stitch.engine;
 
+import dev.stitch.kernels.UserError;
+
 import dev.stitch.engine.io.SafeTensors;
 import dev.stitch.kernels.Tensor;
 

@@ -72,6 +72,13 @@ public interface Backend {
     /** x [B, C, H, W] + v [B, C] broadcast over H, W (the time embedding added inside a resnet). */
     Tensor addChannels(Tensor x, Tensor v);
 
+    // ---- pooling (the eval models) -------------------------------------------------------------------------
+    /** Average pool k×k over x [B, C, H, W]; padded positions are left out of the count unless {@code countPad}. */
+    Tensor avgPool2d(Tensor x, int kernel, int stride, int pad, boolean countPad);
+
+    /** Max pool k×k over x [B, C, H, W] (padding never wins). */
+    Tensor maxPool2d(Tensor x, int kernel, int stride, int pad);
+
     // ---- layout ---------------------------------------------------------------------------------------------
     /** Nearest-neighbour resize of x [B, C, H, W] to [B, C, outH, outW] (source index floor(i·H/outH)). */
     Tensor upsampleNearest(Tensor x, int outH, int outW);

@@ -214,6 +214,34 @@ public final class ReferenceBackend implements Backend {
     }
 
     @Override
+    public Tensor avgPool2d(Tensor x, int k, int stride, int pad, boolean countPad) { return pool(x, k, stride, pad, false, countPad); }
+
+    @Override
+    public Tensor maxPool2d(Tensor x, int k, int stride, int pad) { return pool(x, k, stride, pad, true, false); }
+
+    private static Tensor pool(Tensor x, int k, int stride, int pad, boolean max, boolean countPad) {
+        int bn = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3);
+        int ho = (h + 2 * pad - k) / stride + 1, wo = (w + 2 * pad - k) / stride + 1;
+        float[] xd = x.data(), out = new float[bn * c * ho * wo];
+        for (int p = 0; p < bn * c; p++)
+            for (int y = 0; y < ho; y++)
+                for (int xx = 0; xx < wo; xx++) {
+                    double acc = max ? Double.NEGATIVE_INFINITY : 0;
+                    int n = 0;
+                    for (int dy = 0; dy < k; dy++)
+                        for (int dx = 0; dx < k; dx++) {
+                            int iy = y * stride + dy - pad, ix = xx * stride + dx - pad;
+                            if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+                            float v = xd[(p * h + iy) * w + ix];
+                            acc = max ? Math.max(acc, v) : acc + v;
+                            n++;
+                        }
+                    out[(p * ho + y) * wo + xx] = (float) (max ? acc : acc / (countPad ? k * k : n));
+                }
+        return Tensor.of(out, bn, c, ho, wo);
+    }
+
+    @Override
     public Tensor upsampleNearest(Tensor x, int oh, int ow) {
         int bn = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3);
         float[] xd = x.data(), out = new float[bn * c * oh * ow];

@@ -1,4 +1,4 @@
-package dev.stitch.engine;
+package dev.stitch.kernels;
 
 /**
  * A problem with what the user gave us (a file, a flag, a config): reported as one line, without a stack trace,
