@@ -23,13 +23,22 @@ public final class Weights {
     private final Function<String, Tensor> source;
     private final Set<String> names;
     private final String prefix;         // "" or "down_blocks.0."
+    private final long seed;             // random mode only
+    private final Map<String, Tensor> created; // random mode only, else null
 
     private Weights(String component, String origin, Function<String, Tensor> source, Set<String> names, String prefix) {
+        this(component, origin, source, names, prefix, 0, null);
+    }
+
+    private Weights(String component, String origin, Function<String, Tensor> source, Set<String> names, String prefix,
+                    long seed, Map<String, Tensor> created) {
         this.component = component;
         this.origin = origin;
         this.source = source;
         this.names = names;
         this.prefix = prefix;
+        this.seed = seed;
+        this.created = created;
     }
 
     /** Weights read from safetensors files (sharded components pass several). */
@@ -48,8 +57,19 @@ public final class Weights {
         return new Weights(component, origin, copy::get, copy.keySet(), "");
     }
 
+    /**
+     * Weights invented on request: {@code get(name, shape)} creates a deterministic random tensor (seeded by the
+     * name), so building a model over these enumerates exactly the tensors that model needs, with their shapes.
+     * Used to write random-weight models at any size. {@code created} collects what was made, in order.
+     */
+    public static Weights random(String component, long seed, Map<String, Tensor> created) {
+        Set<String> names = created.keySet();
+        Function<String, Tensor> source = created::get;
+        return new Weights(component, "random " + component, source, names, "", seed, created);
+    }
+
     /** A narrower scope: {@code pp("attn1")}. */
-    public Weights pp(String name) { return new Weights(component, origin, source, names, prefix + name + "."); }
+    public Weights pp(String name) { return new Weights(component, origin, source, names, prefix + name + ".", seed, created); }
 
     public Weights pp(int index) { return pp(Integer.toString(index)); }
 
@@ -69,6 +89,7 @@ public final class Weights {
     /** The tensor {@code name} in this scope, which must have exactly {@code shape}. */
     public Tensor get(String name, int... shape) {
         String full = prefix + name;
+        if (created != null && !names.contains(full)) created.put(full, RandomInit.tensor(full, seed, shape));
         if (!names.contains(full)) throw new UserError(origin + ": missing tensor '" + full + "' (" + component + ")");
         Tensor t = source.apply(full);
         if (shape.length > 0 && !Arrays.equals(t.shape(), shape))
