@@ -10,6 +10,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
 
 /**
@@ -23,13 +24,16 @@ public final class Weights {
     private final Function<String, Tensor> source;
     private final Set<String> names;
     private final String prefix;         // "" or "down_blocks.0."
+    private final Set<String> used;      // shared by all scopes: names fetched so far, to find tensors a model ignored
 
-    private Weights(String component, String origin, Function<String, Tensor> source, Set<String> names, String prefix) {
+    private Weights(String component, String origin, Function<String, Tensor> source, Set<String> names, String prefix,
+                    Set<String> used) {
         this.component = component;
         this.origin = origin;
         this.source = source;
         this.names = names;
         this.prefix = prefix;
+        this.used = used;
     }
 
     /** Weights read from safetensors files (sharded components pass several). */
@@ -39,17 +43,17 @@ public final class Weights {
             for (String n : f.names())
                 if (byName.putIfAbsent(n, f) != null) throw new UserError(f.file() + ": tensor '" + n + "' also appears in " + byName.get(n).file());
         String origin = files.length == 1 ? files[0].file().toString() : files[0].file().getParent().toString();
-        return new Weights(component, origin, n -> byName.get(n).tensor(n), byName.keySet(), "");
+        return new Weights(component, origin, n -> byName.get(n).tensor(n), byName.keySet(), "", ConcurrentHashMap.newKeySet());
     }
 
     /** Weights held in memory (converted checkpoints, built-in models, tests). */
     public static Weights of(String component, String origin, Map<String, Tensor> tensors) {
         Map<String, Tensor> copy = new LinkedHashMap<>(tensors);
-        return new Weights(component, origin, copy::get, copy.keySet(), "");
+        return new Weights(component, origin, copy::get, copy.keySet(), "", ConcurrentHashMap.newKeySet());
     }
 
     /** A narrower scope: {@code pp("attn1")}. */
-    public Weights pp(String name) { return new Weights(component, origin, source, names, prefix + name + "."); }
+    public Weights pp(String name) { return new Weights(component, origin, source, names, prefix + name + ".", used); }
 
     public Weights pp(int index) { return pp(Integer.toString(index)); }
 
@@ -71,10 +75,30 @@ public final class Weights {
         String full = prefix + name;
         if (!names.contains(full)) throw new UserError(origin + ": missing tensor '" + full + "' (" + component + ")");
         Tensor t = source.apply(full);
+        used.add(full);
         if (shape.length > 0 && !Arrays.equals(t.shape(), shape))
             throw new UserError(origin + ": tensor '" + full + "' has shape " + Arrays.toString(t.shape()) + ", expected "
                 + Arrays.toString(shape));
         return t;
+    }
+
+    /** Names present in the file that no {@link #get} has asked for yet, sorted. */
+    public Set<String> unused() {
+        Set<String> s = new TreeSet<>(names);
+        s.removeAll(used);
+        return s;
+    }
+
+    /**
+     * Called once a model is built: a tensor it never asked for means the file has another layout or the config does
+     * not describe it, which would otherwise go unnoticed.
+     */
+    public void requireAllUsed() {
+        Set<String> left = unused();
+        if (left.isEmpty()) return;
+        String shown = String.join(", ", left.stream().limit(8).toList()) + (left.size() > 8 ? ", ..." : "");
+        throw new UserError(origin + ": " + left.size() + " tensor(s) not used by the " + component
+            + " (another layout, or a config that does not match the weights?): " + shown);
     }
 
     /** The tensor if present (optional biases), else null. */
