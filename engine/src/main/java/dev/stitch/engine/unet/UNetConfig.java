@@ -145,8 +145,8 @@ public record UNetConfig(
             int n = down.size();
             for (String t : down) if (!t.equals(CROSS_ATTN_DOWN) && !t.equals(DOWN)) throw unsupported("down_block_types", t);
             for (String t : up) if (!t.equals(CROSS_ATTN_UP) && !t.equals(UP)) throw unsupported("up_block_types", t);
-            String mid = root.has("mid_block_type") ? root.get("mid_block_type").asText("null") : MID;
-            if (!mid.equals(MID)) throw unsupported("mid_block_type", mid);
+            JsonNode mid = root.get("mid_block_type");
+            if (mid != null && !(mid.isTextual() && mid.asText().equals(MID))) throw unsupported("mid_block_type", mid);
             if (n == 0) throw bad("down_block_types", "at least one block");
             if (up.size() != n) throw bad("up_block_types", n + " entries, as down_block_types");
 
@@ -156,6 +156,8 @@ public record UNetConfig(
             List<Integer> heads = headsNode != null ? perBlock("num_attention_heads", null, n)
                                                     : perBlock("attention_head_dim", 8, n);
             List<Integer> crossDim = perBlock("cross_attention_dim", 1280, n);
+            if (root.has("norm_num_groups") && root.get("norm_num_groups").isNull())   // diffusers: no norms at all
+                throw unsupported("norm_num_groups", root.get("norm_num_groups"));
             int groups = integer("norm_num_groups", 32);
 
             for (int i = 0; i < n; i++) {
