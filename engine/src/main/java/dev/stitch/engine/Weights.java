@@ -10,6 +10,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
 
 /**
@@ -23,20 +24,18 @@ public final class Weights {
     private final Function<String, Tensor> source;
     private final Set<String> names;
     private final String prefix;         // "" or "down_blocks.0."
+    private final Set<String> used;      // shared by all scopes: names fetched so far, to find tensors a model ignored
     private final long seed;             // random mode only
     private final Map<String, Tensor> created; // random mode only, else null
 
-    private Weights(String component, String origin, Function<String, Tensor> source, Set<String> names, String prefix) {
-        this(component, origin, source, names, prefix, 0, null);
-    }
-
     private Weights(String component, String origin, Function<String, Tensor> source, Set<String> names, String prefix,
-                    long seed, Map<String, Tensor> created) {
+                    Set<String> used, long seed, Map<String, Tensor> created) {
         this.component = component;
         this.origin = origin;
         this.source = source;
         this.names = names;
         this.prefix = prefix;
+        this.used = used;
         this.seed = seed;
         this.created = created;
     }
@@ -48,13 +47,13 @@ public final class Weights {
             for (String n : f.names())
                 if (byName.putIfAbsent(n, f) != null) throw new UserError(f.file() + ": tensor '" + n + "' also appears in " + byName.get(n).file());
         String origin = files.length == 1 ? files[0].file().toString() : files[0].file().getParent().toString();
-        return new Weights(component, origin, n -> byName.get(n).tensor(n), byName.keySet(), "");
+        return new Weights(component, origin, n -> byName.get(n).tensor(n), byName.keySet(), "", ConcurrentHashMap.newKeySet(), 0, null);
     }
 
     /** Weights held in memory (converted checkpoints, built-in models, tests). */
     public static Weights of(String component, String origin, Map<String, Tensor> tensors) {
         Map<String, Tensor> copy = new LinkedHashMap<>(tensors);
-        return new Weights(component, origin, copy::get, copy.keySet(), "");
+        return new Weights(component, origin, copy::get, copy.keySet(), "", ConcurrentHashMap.newKeySet(), 0, null);
     }
 
     /**
@@ -63,13 +62,12 @@ public final class Weights {
      * Used to write random-weight models at any size. {@code created} collects what was made, in order.
      */
     public static Weights random(String component, long seed, Map<String, Tensor> created) {
-        Set<String> names = created.keySet();
-        Function<String, Tensor> source = created::get;
-        return new Weights(component, "random " + component, source, names, "", seed, created);
+        return new Weights(component, "random " + component, created::get, created.keySet(), "", ConcurrentHashMap.newKeySet(),
+            seed, created);
     }
 
     /** A narrower scope: {@code pp("attn1")}. */
-    public Weights pp(String name) { return new Weights(component, origin, source, names, prefix + name + ".", seed, created); }
+    public Weights pp(String name) { return new Weights(component, origin, source, names, prefix + name + ".", used, seed, created); }
 
     public Weights pp(int index) { return pp(Integer.toString(index)); }
 
@@ -80,6 +78,9 @@ public final class Weights {
     public String tapName() { return prefix.isEmpty() ? component : component + "." + path(); }
 
     public String component() { return component; }
+
+    /** Where the tensors come from (file or folder), for error messages. */
+    public String origin() { return origin; }
 
     public boolean has(String name) { return names.contains(prefix + name); }
 
@@ -92,6 +93,7 @@ public final class Weights {
         if (created != null && !names.contains(full)) created.put(full, RandomInit.tensor(full, seed, shape));
         if (!names.contains(full)) throw new UserError(origin + ": missing tensor '" + full + "' (" + component + ")");
         Tensor t = source.apply(full);
+        used.add(full);
         if (shape.length > 0 && !Arrays.equals(t.shape(), shape))
             throw new UserError(origin + ": tensor '" + full + "' has shape " + Arrays.toString(t.shape()) + ", expected "
                 + Arrays.toString(shape));
@@ -100,4 +102,23 @@ public final class Weights {
 
     /** The tensor if present (optional biases), else null. */
     public Tensor getOptional(String name, int... shape) { return has(name) ? get(name, shape) : null; }
+
+    /** Names present that no {@link #get} has asked for yet, sorted. */
+    public Set<String> unused() {
+        Set<String> s = new TreeSet<>(names);
+        s.removeAll(used);
+        return s;
+    }
+
+    /**
+     * Called once a model is built: a tensor it never asked for means the file has another layout or the config does
+     * not describe it, which would otherwise go unnoticed.
+     */
+    public void requireAllUsed() {
+        Set<String> left = unused();
+        if (left.isEmpty()) return;
+        String shown = String.join(", ", left.stream().limit(8).toList()) + (left.size() > 8 ? ", ..." : "");
+        throw new UserError(origin + ": " + left.size() + " tensor(s) not used by the " + component
+            + " (another layout, or a config that does not match the weights?): " + shown);
+    }
 }
