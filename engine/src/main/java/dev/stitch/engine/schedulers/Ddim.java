@@ -66,6 +66,4 @@ public final class Ddim implements Scheduler {
     public float[] addNoise(float[] original, float[] noise, int stepIndex) {
         return Schedulers.addNoiseVp(schedule.alphaCumprod(timesteps[stepIndex]), original, noise);
     }
-
-    float[] alphasCumprod() { return schedule.alphasCumprod.clone(); }
 }
