@@ -1,5 +1,7 @@
 package dev.stitch.engine.tokenizer;
 
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.stitch.kernels.UserError;
@@ -14,7 +16,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
@@ -101,17 +102,7 @@ public final class ClipTokenizer {
         Path specialFile = dir.resolve("special_tokens_map.json"), configFile = dir.resolve("tokenizer_config.json");
         if (!Files.isDirectory(dir)) throw new UserError(dir + ": no such tokenizer folder");
 
-        JsonNode vocabJson = readJson(vocabFile, true);
-        if (!vocabJson.isObject()) throw new UserError(vocabFile + ": expected a JSON object of token -> id");
-        Map<String, Integer> vocab = new HashMap<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = vocabJson.fields(); it.hasNext(); ) {
-            var e = it.next();
-            if (!e.getValue().canConvertToInt() || !e.getValue().isIntegralNumber() || e.getValue().asInt() < 0)
-                throw new UserError(vocabFile + ": token '" + e.getKey() + "' has id " + e.getValue() + ", expected a non-negative integer");
-            vocab.put(e.getKey(), e.getValue().asInt());
-        }
-        if (vocab.isEmpty()) throw new UserError(vocabFile + ": the vocabulary is empty");
-
+        Map<String, Integer> vocab = readVocab(vocabFile);
         Map<String, Integer> ranks = readMerges(mergesFile, vocab);
 
         JsonNode special = readJson(specialFile, false), config = readJson(configFile, false);
@@ -133,6 +124,26 @@ public final class ClipTokenizer {
         return new ClipTokenizer(vocab, ranks, bos, eos, unk, pad, maxLength);
     }
 
+    /** vocab.json: one object of token -> id, read as a stream (49 408 entries for CLIP). */
+    private static Map<String, Integer> readVocab(Path file) {
+        if (!Files.exists(file)) throw new UserError(file + ": no such file");
+        Map<String, Integer> vocab = new HashMap<>(1 << 17);
+        try (JsonParser p = JSON.getFactory().createParser(file.toFile())) {
+            if (p.nextToken() != JsonToken.START_OBJECT) throw new UserError(file + ": expected a JSON object of token -> id");
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                String token = p.currentName();
+                if (p.nextToken() != JsonToken.VALUE_NUMBER_INT || p.getNumberType() != JsonParser.NumberType.INT || p.getIntValue() < 0)
+                    throw new UserError(file + ": token '" + token + "' has id " + p.getText() + ", expected a non-negative integer");
+                vocab.put(token, p.getIntValue());
+            }
+            if (p.currentToken() != JsonToken.END_OBJECT) throw new UserError(file + ": expected a JSON object of token -> id");
+        } catch (IOException e) {
+            throw new UserError(file + ": not valid JSON (" + e.getMessage().lines().findFirst().orElse("") + ")");
+        }
+        if (vocab.isEmpty()) throw new UserError(file + ": the vocabulary is empty");
+        return vocab;
+    }
+
     private static Map<String, Integer> readMerges(Path file, Map<String, Integer> vocab) {
         List<String> lines;
         try {
@@ -144,13 +155,14 @@ public final class ClipTokenizer {
         } catch (IOException e) {
             throw new UserError(file + ": cannot read (" + e.getMessage() + ")");
         }
-        Map<String, Integer> ranks = new HashMap<>();
+        Map<String, Integer> ranks = new HashMap<>(1 << 17);
         int first = !lines.isEmpty() && lines.getFirst().startsWith("#") ? 1 : 0;   // "#version: 0.2"
         for (int i = first; i < lines.size(); i++) {
             String line = lines.get(i).strip();
             if (line.isEmpty()) continue;
-            String[] pair = line.split("\\s+");
-            if (pair.length != 2)
+            int space = line.indexOf(' ');
+            String[] pair = space < 0 ? new String[] {line} : new String[] {line.substring(0, space), line.substring(space + 1)};
+            if (pair.length != 2 || pair[1].isEmpty() || pair[1].indexOf(' ') >= 0)
                 throw new UserError(file + ": line " + (i + 1) + " is '" + line + "', expected two symbols separated by a space");
             if (!vocab.containsKey(pair[0] + pair[1]))
                 throw new UserError(file + ": line " + (i + 1) + " merges into '" + pair[0] + pair[1]
