@@ -1,5 +1,6 @@
 package dev.stitch.engine.tokenizer;
 
+import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -9,12 +10,14 @@ import java.nio.charset.StandardCharsets;
  */
 final class ByteEncoder {
     private static final char[] TABLE = new char[256];
+    private static final int[] BYTE_OF = new int[256 + 68];
 
     static {
         int next = 256;
         for (int b = 0; b < 256; b++) {
             boolean printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
             TABLE[b] = (char) (printable ? b : next++);
+            BYTE_OF[TABLE[b]] = b;
         }
     }
 
@@ -26,5 +29,14 @@ final class ByteEncoder {
         char[] out = new char[bytes.length];
         for (int i = 0; i < bytes.length; i++) out[i] = TABLE[bytes[i] & 0xff];
         return new String(out);
+    }
+
+    /** The inverse of {@link #encode}: each character's byte appended to {@code out}. */
+    static void decode(String symbols, ByteArrayOutputStream out) {
+        for (int i = 0; i < symbols.length(); i++) {
+            char c = symbols.charAt(i);
+            if (c >= BYTE_OF.length || c != TABLE[BYTE_OF[c]]) throw new IllegalArgumentException("not a byte symbol: '" + c + "'");
+            out.write(BYTE_OF[c]);
+        }
     }
 }

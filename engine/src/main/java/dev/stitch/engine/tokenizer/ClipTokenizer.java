@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.stitch.kernels.UserError;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
@@ -220,6 +221,22 @@ public final class ClipTokenizer {
     /** The tokens of {@code text} as vocabulary strings, without BOS/EOS, padding or truncation (for debugging). */
     public List<String> tokens(String text, Mode mode) {
         return ids(text, mode).stream().map(id -> tokenOf[id]).toList();
+    }
+
+    /**
+     * Text back from ids, as open_clip's {@code decode}: tokens joined, bytes read as UTF-8, each end of word a
+     * space; special tokens as their text. For debugging: the clean-up (ftfy, lower case, spacing) is not undone.
+     */
+    public String decode(int[] ids) {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        for (int id : ids) {
+            if (id < 0 || id >= tokenOf.length || tokenOf[id] == null) throw new IllegalArgumentException("no token has id " + id);
+            String t = tokenOf[id];
+            boolean endOfWord = t.endsWith(Bpe.END_OF_WORD);
+            ByteEncoder.decode(endOfWord ? t.substring(0, t.length() - Bpe.END_OF_WORD.length()) : t, bytes);
+            if (endOfWord) bytes.write(' ');
+        }
+        return bytes.toString(StandardCharsets.UTF_8);
     }
 
     /** The ids of {@code text}, without BOS/EOS, padding or truncation. */
