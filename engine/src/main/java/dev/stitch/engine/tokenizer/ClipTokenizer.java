@@ -83,7 +83,8 @@ public final class ClipTokenizer {
         // open_clip names its own BOS/EOS "<start_of_text>"/"<end_of_text>" (same ids); transformers uses the
         // vocabulary's names. A prompt that spells one of them out gets that id.
         this.originalSpecials = Map.of("<start_of_text>", bosId, "<end_of_text>", eosId);
-        this.diffusersSpecials = Map.of(bos, bosId, eos, eosId);
+        this.diffusersSpecials = new HashMap<>(Map.of(bos, bosId));
+        diffusersSpecials.putIfAbsent(eos, eosId);
         this.originalPattern = pretokenizer(List.of("<start_of_text>", "<end_of_text>"));
         this.diffusersPattern = pretokenizer(List.of(bos, eos));
     }

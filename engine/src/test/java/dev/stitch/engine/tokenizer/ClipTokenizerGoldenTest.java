@@ -17,7 +17,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** The six conformance prompts, tokenized both ways, against the ids open_clip and transformers produced. */
 class ClipTokenizerGoldenTest {
-    static final Path CONFORMANCE = Path.of(System.getProperty("stitch.shared", "../shared"), "conformance");
+    static final Path CONFORMANCE = TestTokenizers.CONFORMANCE;
 
     static ClipTokenizer tokenizer;
     static String[] prompts;
@@ -26,7 +26,7 @@ class ClipTokenizerGoldenTest {
     @BeforeAll
     static void load() throws IOException {
         assumeTrue(Files.isDirectory(CONFORMANCE), "conformance data not found at " + CONFORMANCE + ": golden tokenizer tests skipped");
-        tokenizer = ClipTokenizer.load(CONFORMANCE.resolve("tiny-sd2/tokenizer"));
+        tokenizer = TestTokenizers.sd2();
         prompts = new ObjectMapper().readValue(CONFORMANCE.resolve("golden/prompts.json").toFile(), String[].class);
         golden = SafeTensors.open(CONFORMANCE.resolve("golden/tokenizer.safetensors"));
     }

@@ -20,7 +20,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 class ClipTokenizerTest {
 
@@ -114,11 +113,7 @@ class ClipTokenizerTest {
         ClipTokenizer t;
 
         @BeforeEach
-        void load() {
-            Path dir = ClipTokenizerGoldenTest.CONFORMANCE.resolve("tiny-sd2/tokenizer");
-            assumeTrue(Files.isDirectory(dir), "conformance tokenizer not found at " + dir + ": skipped");
-            t = Shared.sd2(dir);
-        }
+        void load() { t = TestTokenizers.sd2(); }
 
         int count(int[] ids, int id) { return (int) Arrays.stream(ids).filter(x -> x == id).count(); }
 
@@ -209,16 +204,6 @@ class ClipTokenizerTest {
             // html.unescape also takes legacy names without ';', ftfy does not
             assertArrayEquals(t.encode("fish & chips", Mode.ORIGINAL), t.encode("fish &amp chips", Mode.ORIGINAL));
             assertNotEquals(Arrays.toString(t.encode("fish & chips", Mode.DIFFUSERS)), Arrays.toString(t.encode("fish &amp chips", Mode.DIFFUSERS)));
-        }
-    }
-
-    /** The real vocabulary loads in about a second; the nested classes share one copy. */
-    static final class Shared {
-        private static ClipTokenizer sd2;
-
-        static synchronized ClipTokenizer sd2(Path dir) {
-            if (sd2 == null) sd2 = ClipTokenizer.load(dir);
-            return sd2;
         }
     }
 }
