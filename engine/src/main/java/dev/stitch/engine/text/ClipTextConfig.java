@@ -45,7 +45,7 @@ public record ClipTextConfig(int vocabSize, int hiddenSize, int intermediateSize
         int vocab = positive(root, "vocab_size", 49408, file), hidden = positive(root, "hidden_size", 512, file),
             intermediate = positive(root, "intermediate_size", 2048, file), layers = positive(root, "num_hidden_layers", 12, file),
             heads = positive(root, "num_attention_heads", 8, file), positions = positive(root, "max_position_embeddings", 77, file),
-            eos = integer(root, "eos_token_id", 2, file);
+            eos = integer(root, "eos_token_id", 49407, file);
         float eps = eps(root, file);
         String act = text(root, "hidden_act", QUICK_GELU, file);
         try {

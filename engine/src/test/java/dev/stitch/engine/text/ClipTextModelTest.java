@@ -311,7 +311,7 @@ class ClipTextModelTest {
     @Test
     void defaultsAreTransformers(@TempDir Path dir) throws IOException {
         Files.writeString(dir.resolve("config.json"), "{}");
-        assertEquals(new ClipTextConfig(49408, 512, 2048, 12, 8, 77, 1e-5f, "quick_gelu", 2),
+        assertEquals(new ClipTextConfig(49408, 512, 2048, 12, 8, 77, 1e-5f, "quick_gelu", 49407),
             ClipTextConfig.read(dir.resolve("config.json")));
     }
 
