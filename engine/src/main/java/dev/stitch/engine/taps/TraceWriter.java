@@ -42,6 +42,7 @@ public final class TraceWriter implements Capture.Sink, AutoCloseable {
     private final Path dataFile;
     private final FileChannel data;
     private final ByteBuffer buffer = ByteBuffer.allocateDirect(1 << 18).order(ByteOrder.LITTLE_ENDIAN);
+    private final FloatBuffer floats = buffer.asFloatBuffer();     // a view of all of buffer, made while it is clear
     private final List<Item> items = new ArrayList<>();
     private final Set<String> names = new HashSet<>();
     private long size;
@@ -55,7 +56,7 @@ public final class TraceWriter implements Capture.Sink, AutoCloseable {
         try {
             Files.createDirectories(dir);
             dataFile = Files.createTempFile(dir, "." + out.getFileName() + ".", ".data.tmp");
-            data = FileChannel.open(dataFile, StandardOpenOption.WRITE);
+            data = FileChannel.open(dataFile, StandardOpenOption.READ, StandardOpenOption.WRITE);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot start trace " + out + ": " + e.getMessage(), e);
         }
@@ -72,12 +73,11 @@ public final class TraceWriter implements Capture.Sink, AutoCloseable {
         if (closed) throw new IllegalStateException("trace " + out + " is closed");
         if (!names.add(name)) throw new IllegalStateException("tensor " + name + " traced twice");
         float[] x = value.data();
-        FloatBuffer f = buffer.asFloatBuffer();
         try {
             for (int i = 0; i < x.length; ) {
-                int k = Math.min(f.capacity(), x.length - i);
-                f.clear();
-                f.put(x, i, k);
+                int k = Math.min(floats.capacity(), x.length - i);
+                floats.clear();
+                floats.put(x, i, k);
                 buffer.clear().limit(k * 4);
                 while (buffer.hasRemaining()) data.write(buffer);
                 i += k;
