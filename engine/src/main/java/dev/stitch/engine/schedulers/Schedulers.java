@@ -32,6 +32,21 @@ public final class Schedulers {
         };
     }
 
+    /** The scheduler a model's config names ({@code _class_name}), as a {@link #create} name; DDIM when it names none. */
+    public static String nameOf(SchedulerConfig cfg) {
+        String cls = cfg.className();
+        if (cls == null) return "ddim";
+        return switch (cls) {
+            case "DDIMScheduler" -> "ddim";
+            case "PNDMScheduler" -> "pndm";
+            case "EulerDiscreteScheduler" -> "euler";
+            case "EulerAncestralDiscreteScheduler" -> "euler-a";
+            case "DPMSolverMultistepScheduler" -> "dpm++2m";
+            default -> throw new UserError(cfg.source() + ": scheduler " + cls + " is not supported; choose one with --scheduler ("
+                + String.join(", ", NAMES) + ")");
+        };
+    }
+
     static void checkSteps(int steps, int trainSteps) {
         if (steps < 1) throw new UserError("--steps must be at least 1, got " + steps);
         if (steps > trainSteps) throw new UserError("--steps " + steps + " is more than the model's " + trainSteps + " training timesteps");
