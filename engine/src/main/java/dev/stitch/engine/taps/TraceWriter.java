@@ -24,7 +24,8 @@ import java.util.Set;
 /**
  * Streams captured tensors into one safetensors file without holding them: each tensor's f32 bytes go to a data
  * file beside the output as they arrive; {@link #commit} then writes the header with every offset followed by the
- * data, atomically (temporary file, then rename). Tensors are named {@code TAP/step{k}/{cond|uncond}}.
+ * data, atomically (temporary file, then rename); meanwhile the disk holds the trace twice. Tensors are named
+ * {@code TAP/step{k}/{cond|uncond}} and stored as F32.
  *
  * <pre>{@code
  * try (var trace = new TraceWriter(out, Map.of("model", dir, "prompt", p, "steps", "50", "seed", "7"));

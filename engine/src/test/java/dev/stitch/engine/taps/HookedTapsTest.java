@@ -128,6 +128,32 @@ class HookedTapsTest {
         }
     }
 
+    /** The edit example of docs/taps.md: α·v added to the conditional rows only. */
+    @Test
+    void editorCanTargetTheConditionalHalf() {
+        HookedTaps taps = new HookedTaps(OPS);
+        Tensor start = SyntheticModel.random(new Random(3), 1, 4, 4, 6);
+        int[][] neg = SyntheticModel.tokens(0), pos = SyntheticModel.tokens(2);
+        Runnable gen = () -> model.generate(taps, new Ctx(OPS, taps), start, neg, pos, 1);
+        Map<String, float[]> base = recordAll(taps, gen);
+        float[] v = {1, -2, 3, -4, 5, -6, 7, -8};
+        float alpha = 0.5f;
+        Editor add = (tap, x, ctx) -> {
+            float[] rows = new float[ctx.batch() * v.length];
+            for (int r : ctx.rowsOf(CfgHalf.COND))
+                for (int c = 0; c < v.length; c++) rows[r * v.length + c] = alpha * v[c];
+            return ctx.ops().addChannels(x, ctx.ops().fromHost(rows, ctx.batch(), v.length));
+        };
+        Map<String, float[]> edited;
+        try (var h = taps.register("unet.mid_block", add)) {
+            edited = recordAll(taps, gen);
+        }
+        float[] b = base.get("unet.mid_block"), e = edited.get("unet.mid_block");
+        int half = b.length / 2, hw = half / v.length;    // rows: [uncond, cond], each [C, H, W]
+        for (int i = 0; i < half; i++) assertEquals(b[i], e[i], 0f, "the unconditional row is untouched");
+        for (int i = 0; i < half; i++) assertEquals(b[half + i] + alpha * v[i / hw], e[half + i], 1e-5f * Math.max(1, Math.abs(b[half + i])));
+    }
+
     @Test
     void contextDescribesStepRowsAndComponent() {
         HookedTaps taps = new HookedTaps(OPS);

@@ -1,5 +1,7 @@
 package dev.stitch.engine.taps;
 
+import dev.stitch.kernels.Activation;
+import dev.stitch.kernels.Backend;
 import dev.stitch.kernels.Tensor;
 import dev.stitch.kernels.UserError;
 import dev.stitch.kernels.reference.ReferenceBackend;
@@ -8,6 +10,7 @@ import org.junit.jupiter.api.Test;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
+import java.util.function.Function;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -15,7 +18,7 @@ class TapCatalogTest {
     final SyntheticModel model = new SyntheticModel(1);
     final int[][] ids = SyntheticModel.tokens(3, 1);
 
-    TapCatalog catalog(dev.stitch.kernels.Backend ops, int h, int w) {
+    TapCatalog catalog(Backend ops, int h, int w) {
         Tensor latents = ops.fromHost(SyntheticModel.random(new Random(2), 2, SyntheticModel.LATENT, h, w).data(), 2, SyntheticModel.LATENT, h, w);
         return TapCatalog.record(ops, c -> model.forward(c, latents, ids));
     }
@@ -84,13 +87,39 @@ class TapCatalogTest {
         assertEquals(SyntheticModel.TAPS.size() + " taps", lines[lines.length - 1]);
     }
 
+    /** Every op of the shape backend gives the shape the reference backend computes (odd sizes, strides, padding). */
+    @Test
+    void shapeBackendAgreesWithTheReferenceOnEveryOp() {
+        Random r = new Random(9);
+        Tensor img = SyntheticModel.random(r, 2, 4, 5, 7), seq = SyntheticModel.random(r, 2, 6, 8), kv = SyntheticModel.random(r, 2, 3, 8);
+        Tensor w = SyntheticModel.random(r, 3, 4, 3, 3), lin = SyntheticModel.random(r, 5, 8), g4 = SyntheticModel.random(r, 4), g8 = SyntheticModel.random(r, 8);
+        var act = Activation.NONE;
+        List<Function<Backend, Tensor>> ops = List.of(
+            o -> o.linear(seq, lin, null, act),
+            o -> o.matmul(seq, kv, false, true),
+            o -> o.matmul(seq, seq, true, false),
+            o -> o.conv2d(img, w, null, 2, 0, 1, 0, 1, act),
+            o -> o.conv2d(img, w, null, 1, 1),
+            o -> o.groupNorm(img, 2, g4, g4, 1e-5f, true),
+            o -> o.layerNorm(seq, g8, g8, 1e-5f),
+            o -> o.attention(seq, kv, kv, 2, 0.5f, false),
+            o -> o.geglu(seq), o -> o.gelu(seq), o -> o.silu(img), o -> o.add(seq, seq), o -> o.mul(img, img), o -> o.scale(img, 2),
+            o -> o.addChannels(img, SyntheticModel.random(r, 2, 4)),
+            o -> o.avgPool2d(img, 3, 2, 1, false), o -> o.maxPool2d(img, 2, 2, 0),
+            o -> o.upsampleNearest(img, 10, 13), o -> o.concat(1, img, img), o -> o.concat(-1, seq, seq),
+            o -> o.slice(seq, 1, 2, 5), o -> o.nchwToNlc(img), o -> o.nlcToNchw(seq, 2, 3),
+            o -> o.embedding(lin, new int[] {4, 0, 2}), o -> o.timestepEmbedding(new float[] {1, 500}, 6, true, 0));
+        for (int i = 0; i < ops.size(); i++)
+            assertArrayEquals(ops.get(i).apply(ReferenceBackend.INSTANCE).shape(), ops.get(i).apply(ShapeBackend.INSTANCE).shape(), "op #" + i);
+    }
+
     @Test
     void shapeBackendRefusesNumbersAndChecksShapes() {
         var ops = ShapeBackend.INSTANCE;
         Tensor x = ops.fromHost(new float[6], 2, 3);
         assertThrows(IllegalStateException.class, () -> ops.toHost(x));
         assertThrows(IllegalStateException.class, x::data);
-        assertThrows(IllegalArgumentException.class, () -> ops.linear(x, Tensor.zeros(4, 2), null, dev.stitch.kernels.Activation.NONE));
-        assertEquals("[2, 4]", Arrays.toString(ops.linear(x, Tensor.zeros(4, 3), null, dev.stitch.kernels.Activation.NONE).shape()));
+        assertThrows(IllegalArgumentException.class, () -> ops.linear(x, Tensor.zeros(4, 2), null, Activation.NONE));
+        assertEquals("[2, 4]", Arrays.toString(ops.linear(x, Tensor.zeros(4, 3), null, Activation.NONE).shape()));
     }
 }
