@@ -94,6 +94,7 @@ public final class Weights {
     public Tensor get(String name, int... shape) {
         String full = prefix + name;
         if (created != null && !names.contains(full)) {
+            if (shape.length == 0) throw new IllegalStateException("random weights need the shape of '" + full + "'");
             created.tensors().put(full, Tensor.wrap(RandomInit.PLACEHOLDER, dev.stitch.kernels.DType.F32, shape));
             created.shapes().put(full, shape.clone());
         }

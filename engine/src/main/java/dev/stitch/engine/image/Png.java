@@ -1,5 +1,6 @@
 package dev.stitch.engine.image;
 
+import dev.stitch.engine.io.AtomicFiles;
 import dev.stitch.kernels.UserError;
 
 import javax.imageio.ImageIO;
@@ -44,7 +45,7 @@ public final class Png {
         Path tmp = null;
         try {
             Files.createDirectories(dir);
-            tmp = Files.createTempFile(dir, "." + file.getFileName() + ".", ".tmp");
+            tmp = AtomicFiles.tempBeside(file, ".tmp");
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
                 ByteBuffer buf = ByteBuffer.wrap(png);
                 while (buf.hasRemaining()) ch.write(buf);

@@ -9,6 +9,8 @@ import dev.stitch.engine.schedulers.Scheduler;
 import dev.stitch.engine.schedulers.SchedulerConfig;
 import dev.stitch.engine.schedulers.Schedulers;
 import dev.stitch.engine.taps.HookedTaps;
+import dev.stitch.engine.taps.ShapeBackend;
+import dev.stitch.engine.taps.TapCatalog;
 import dev.stitch.engine.taps.TapContext;
 import dev.stitch.engine.taps.Taps;
 import dev.stitch.engine.text.ClipTextModel;
@@ -79,6 +81,23 @@ public final class StableDiffusionPipeline {
 
     /** Default image size: the UNet's sample size times the VAE's downscale. */
     public int defaultSize() { return unet.config.sampleSize() * vae.downscale(); }
+
+    /**
+     * Every tap of the three components with its layout and shape for one image of {@code width} × {@code height}
+     * (batch 1), found by running the models on the shape-only backend: nothing is computed, so it is instant even
+     * at full size.
+     */
+    public TapCatalog tapCatalog(int width, int height) {
+        var shapes = ShapeBackend.INSTANCE;
+        int down = vae.downscale(), h = height / down, w = width / down, ch = unet.config.inChannels();
+        int[][] ids = {tokenizer.encode("")};
+        return TapCatalog.record(shapes, c -> {
+            Tensor embeds = textEncoder.forward(c, ids);
+            unet.forward(c, shapes.fromHost(new float[ch * h * w], 1, ch, h, w), new float[] {1}, embeds);
+            vae.decode(c, shapes.fromHost(new float[ch * h * w], 1, ch, h, w));
+            vae.encode(c, shapes.fromHost(new float[3 * height * width], 1, 3, height, width));
+        });
+    }
 
     /** Receives progress: denoising step {@code i} of {@code n} finished. */
     public interface Progress {

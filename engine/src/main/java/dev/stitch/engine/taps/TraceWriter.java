@@ -1,5 +1,6 @@
 package dev.stitch.engine.taps;
 
+import dev.stitch.engine.io.AtomicFiles;
 import dev.stitch.engine.io.SafeDType;
 import dev.stitch.engine.io.SafeTensorsWriter;
 import dev.stitch.kernels.Tensor;
@@ -56,7 +57,7 @@ public final class TraceWriter implements Capture.Sink, AutoCloseable {
         Path dir = out.toAbsolutePath().getParent();
         try {
             Files.createDirectories(dir);
-            dataFile = Files.createTempFile(dir, "." + out.getFileName() + ".", ".data.tmp");
+            dataFile = AtomicFiles.tempBeside(out, ".data.tmp");
             data = FileChannel.open(dataFile, StandardOpenOption.READ, StandardOpenOption.WRITE);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot start trace " + out + ": " + e.getMessage(), e);
