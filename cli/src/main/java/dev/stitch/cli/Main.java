@@ -28,7 +28,9 @@ public final class Main implements Runnable {
         CommandLine cl = new CommandLine(new Main());
         cl.setParameterExceptionHandler((ex, a) -> {
             CommandLine c = ex.getCommandLine();
-            System.err.println("stitch: " + ex.getMessage() + " (see '" + c.getCommandSpec().qualifiedName() + " --help')");
+            String hint = ex instanceof CommandLine.UnmatchedArgumentException u && !u.getSuggestions().isEmpty()
+                ? "; did you mean " + String.join(" or ", u.getSuggestions().stream().limit(3).toList()) + "?" : "";
+            System.err.println("stitch: " + ex.getMessage() + hint + " (see '" + c.getCommandSpec().qualifiedName() + " --help')");
             return 2;
         });
         cl.setExecutionExceptionHandler((ex, c, parsed) -> {

@@ -31,11 +31,12 @@ final class Steering {
     static List<SteeringPlan> plans(List<String> specs, StableDiffusionPipeline pipe, int width, int height) {
         List<SteeringPlan> plans = new ArrayList<>();
         if (specs.isEmpty()) return plans;
+        List<Spec> parsed = specs.stream().map(Spec::parse).toList();
+        List<SteeringFile> files = parsed.stream().map(spec -> SteeringFile.read(spec.file())).toList();   // a missing file first
         TapCatalog catalog = pipe.tapCatalog(width, height);
-        for (String s : specs) {
-            Spec spec = Spec.parse(s);
-            SteeringPlan plan = SteeringPlan.defaults(SteeringFile.read(spec.file()), spec.strength());
-            plan.check(catalog, "--steer " + spec.file());
+        for (int i = 0; i < parsed.size(); i++) {
+            SteeringPlan plan = SteeringPlan.defaults(files.get(i), parsed.get(i).strength());
+            plan.check(catalog, "--steer " + parsed.get(i).file());
             plans.add(plan);
         }
         return plans;

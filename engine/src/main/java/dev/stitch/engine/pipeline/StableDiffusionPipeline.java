@@ -1,7 +1,7 @@
 package dev.stitch.engine.pipeline;
 
+import dev.stitch.engine.io.JsonFiles;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.stitch.engine.Ctx;
 import dev.stitch.engine.image.Images;
 import dev.stitch.engine.random.TorchGenerator;
@@ -21,10 +21,10 @@ import dev.stitch.kernels.Backend;
 import dev.stitch.kernels.Tensor;
 import dev.stitch.kernels.UserError;
 
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
@@ -67,12 +67,7 @@ public final class StableDiffusionPipeline {
     }
 
     private static void checkIndex(Path index) {
-        JsonNode root;
-        try {
-            root = new ObjectMapper().readTree(index.toFile());
-        } catch (IOException e) {
-            throw new UserError(index + ": not valid JSON (" + e.getMessage().lines().findFirst().orElse("") + ")");
-        }
+        JsonNode root = JsonFiles.readObject(index);
         String cls = root.path("_class_name").asText("");
         if (!cls.isEmpty() && !cls.startsWith("StableDiffusion"))
             throw new UserError(index + ": _class_name " + cls + " is not a Stable Diffusion pipeline");
@@ -106,12 +101,62 @@ public final class StableDiffusionPipeline {
         Progress NONE = (i, n) -> {};
     }
 
+    /**
+     * Checks {@code r} against this model without computing anything: image size, scheduler and step count, strength,
+     * the shapes of the start latents and image. {@link #generate} calls it first; callers that print before generating
+     * call it themselves so that a mistake is reported before any other output.
+     */
+    public void check(GenerateRequest r) {
+        int b = r.batch(), down = vae.downscale(), width = width(r), height = height(r);
+        if (width % down != 0 || height % down != 0)
+            throw new UserError("--width/--height " + width + "x" + height + ": must be multiples of " + down + " for this model's VAE");
+        Scheduler sched = scheduler(r, new TorchGenerator(r.seed()));
+        if (r.initLatents() != null) latentsOf(r.initLatents(), b, unet.config.inChannels(), height / down, width / down);
+        if (r.initImage() != null) {
+            Tensor img = r.initImage();
+            if (img.rank() != 4 || img.dim(0) != b || img.dim(1) != vae.config.inChannels() || img.dim(2) != height || img.dim(3) != width)
+                throw new UserError("--init-image: expected " + b + " image(s) of " + width + "x" + height + ", got "
+                    + Arrays.toString(img.shape()));
+            firstStep(r, sched.timesteps().length);
+        }
+    }
+
+    private int width(GenerateRequest r) { return r.width() != null ? r.width() : defaultSize(); }
+
+    private int height(GenerateRequest r) { return r.height() != null ? r.height() : defaultSize(); }
+
+    /** The model's scheduler config with the request's spacing and prediction overrides. */
+    private SchedulerConfig schedulerConfig(GenerateRequest r) {
+        SchedulerConfig cfg = schedulerConfig;
+        if (r.timestepSpacing() != null) cfg = cfg.withTimestepSpacing(r.timestepSpacing());
+        if (r.prediction() != null) cfg = cfg.withPrediction(r.prediction());
+        return cfg;
+    }
+
+    /** The scheduler the request names, or the one the model's config names. */
+    private String schedulerName(GenerateRequest r) {
+        return r.scheduler() != null ? r.scheduler() : Schedulers.nameOf(schedulerConfig(r));
+    }
+
+    private Scheduler scheduler(GenerateRequest r, TorchGenerator gen) {
+        return Schedulers.create(schedulerName(r), schedulerConfig(r), r.steps(), gen);
+    }
+
+    /** img2img: the index of the first timestep run, as diffusers' Img2Img pipeline computes it from the strength. */
+    private static int firstStep(GenerateRequest r, int timesteps) {
+        int initSteps = Math.min((int) (r.steps() * r.strength()), r.steps());
+        int first = Math.max(r.steps() - initSteps, 0) * (timesteps / r.steps());
+        if (first >= timesteps)
+            throw new UserError("--strength " + r.strength() + " leaves no denoising step of " + r.steps() + " (needs strength >= " + 1f / r.steps() + ")");
+        return first;
+    }
+
     /** Runs the request; {@code taps} (possibly a {@link HookedTaps}) sees every module output. */
     public GenerateResult generate(GenerateRequest r, Backend ops, Taps taps, Progress progress) {
+        check(r);
         HookedTaps hooked = taps instanceof HookedTaps h ? h : null;
         Ctx c = new Ctx(ops, taps);
-        int b = r.batch(), down = vae.downscale();
-        int width = r.width() != null ? r.width() : defaultSize(), height = r.height() != null ? r.height() : defaultSize();
+        int b = r.batch(), down = vae.downscale(), width = width(r), height = height(r);
         int h = height / down, w = width / down, ch = unet.config.inChannels();
         boolean guided = r.guided();
 
@@ -134,12 +179,8 @@ public final class StableDiffusionPipeline {
         }
 
         // 2. scheduler and starting latents
-        SchedulerConfig cfg = schedulerConfig;
-        if (r.timestepSpacing() != null) cfg = cfg.withTimestepSpacing(r.timestepSpacing());
-        if (r.prediction() != null) cfg = cfg.withPrediction(r.prediction());
-        String name = r.scheduler() != null ? r.scheduler() : Schedulers.nameOf(cfg);
         TorchGenerator gen = new TorchGenerator(r.seed());
-        Scheduler sched = Schedulers.create(name, cfg, r.steps(), gen);
+        Scheduler sched = scheduler(r, gen);
         float[] ts = sched.timesteps();
         int first = 0;
         int n = b * ch * h * w;
@@ -147,18 +188,13 @@ public final class StableDiffusionPipeline {
         if (r.initImage() != null) {
             // img2img: encode, scale, then noise to the level of the first kept timestep (diffusers' Img2Img order)
             Tensor img = r.initImage();
-            if (img.rank() != 4 || img.dim(0) != b || img.dim(2) != height || img.dim(3) != width)
-                throw new UserError("--init-image: expected " + b + " image(s) of " + width + "x" + height + ", got "
-                    + Arrays.toString(img.shape()));
             if (hooked != null) hooked.setRows(TapContext.Rows.cond(b));
             var dist = vae.encode(c, ops.fromHost(img.data().clone(), img.shape()));
             float[] sample = ops.toHost(dist.sample(c, ops.fromHost(gen.randn(n), b, ch, h, w)));
             float sf = vae.config.scalingFactor();
             float[] init = new float[n];
             for (int i = 0; i < n; i++) init[i] = sample[i] * sf;
-            int initSteps = Math.min((int) (r.steps() * r.strength()), r.steps());
-            first = Math.max(r.steps() - initSteps, 0) * (ts.length / r.steps());
-            if (first >= ts.length) throw new UserError("--strength " + r.strength() + " leaves no denoising step");
+            first = firstStep(r, ts.length);
             float[] noise = r.initLatents() != null ? latentsOf(r.initLatents(), b, ch, h, w) : gen.randn(n);
             latents = sched.addNoise(init, noise, first);
         } else {
@@ -200,7 +236,7 @@ public final class StableDiffusionPipeline {
         for (int i = 0; i < n; i++) z[i] = latents[i] / sf;
         Tensor raw = vae.decode(c, ops.fromHost(z, b, ch, h, w));
         Tensor rawHost = Tensor.of(ops.toHost(raw).clone(), raw.shape());
-        return new GenerateResult(Tensor.of(latents, b, ch, h, w), rawHost, Images.toUint8(rawHost), width, height, name, ts);
+        return new GenerateResult(Tensor.of(latents, b, ch, h, w), rawHost, Images.toUint8(rawHost), width, height, schedulerName(r), ts);
     }
 
     private static float[] latentsOf(Tensor t, int b, int ch, int h, int w) {
@@ -218,10 +254,17 @@ public final class StableDiffusionPipeline {
         return out;
     }
 
-    /** PNG text chunks describing how an image was made. */
+    /** PNG text chunks describing how an image was made, in a fixed order (so the same run gives the same bytes). */
     public static Map<String, String> pngText(GenerateRequest r, int row, GenerateResult res, Path model) {
-        return Map.of("prompt", r.prompts().get(row), "negative_prompt", r.negative(row), "seed", Long.toString(r.seed()),
-            "steps", Integer.toString(r.steps()), "scheduler", res.scheduler(), "guidance", Float.toString(r.guidance()),
-            "model", model == null ? "" : model.getFileName().toString(), "software", "Stitch");
+        Map<String, String> text = new LinkedHashMap<>();
+        text.put("prompt", r.prompts().get(row));
+        text.put("negative_prompt", r.negative(row));
+        text.put("seed", Long.toString(r.seed()));
+        text.put("steps", Integer.toString(r.steps()));
+        text.put("scheduler", res.scheduler());
+        text.put("guidance", Float.toString(r.guidance()));
+        text.put("model", model == null ? "" : model.getFileName().toString());
+        text.put("software", "Stitch");
+        return text;
     }
 }
