@@ -94,7 +94,7 @@ public final class StableDiffusionPipeline {
         });
     }
 
-    /** Receives progress: denoising step {@code i} of {@code n} finished. */
+    /** Receives progress: denoising step {@code i} of {@code n} finished ({@code i = 0}: the denoising loop starts). */
     public interface Progress {
         void step(int i, int n);
 
@@ -206,6 +206,7 @@ public final class StableDiffusionPipeline {
 
         // 3. denoising with classifier-free guidance
         if (hooked != null) hooked.setRows(guided ? TapContext.Rows.cfg(b) : TapContext.Rows.cond(b));
+        progress.step(0, ts.length - first);
         for (int i = first; i < ts.length; i++) {
             if (hooked != null) hooked.setStep(i, ts[i]);
             float[] in = sched.scaleModelInput(latents, i);
