@@ -3,6 +3,7 @@ package dev.stitch.eval.run;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.stitch.engine.io.AtomicFiles;
 import dev.stitch.eval.prompts.Jsonl;
 import dev.stitch.kernels.UserError;
 
@@ -11,7 +12,6 @@ import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.Iterator;
 import java.util.TreeSet;
@@ -155,18 +155,16 @@ public final class RunFolder {
         return s.length() > 80 ? s.substring(0, 80) + "…" : s;
     }
 
-    /** Writes {@code file} whole or not at all: a temporary file beside it, forced to disk, then renamed. */
+    /** Writes {@code file} whole or not at all: a temporary file beside it (default permissions), forced to disk, then renamed. */
     public static void writeAtomically(Path file, byte[] content) {
-        Path dir = file.toAbsolutePath().getParent();
         Path tmp = null;
         try {
-            Files.createDirectories(dir);
-            tmp = Files.createTempFile(dir, "." + file.getFileName() + ".", ".tmp");
+            tmp = AtomicFiles.tempBeside(file, ".tmp");
             Files.write(tmp, content);
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
                 ch.force(true);
             }
-            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            AtomicFiles.commit(tmp, file);
             tmp = null;
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + file + ": " + e.getMessage(), e);
