@@ -12,6 +12,7 @@ import picocli.CommandLine.Command;
     description = "Stable Diffusion 2 in Java, built for activation steering.",
     subcommands = {
         InspectCommand.class,
+        ConvertCommand.class,
     })
 public final class Main implements Runnable {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
