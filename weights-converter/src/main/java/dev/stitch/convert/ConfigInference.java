@@ -201,23 +201,33 @@ public final class ConfigInference {
         return channels / by;
     }
 
-    /** The flag wins; then the yaml's parameterization; then the file name (SD2's 768 files are v, 512 files ε). */
     private Prediction prediction(Prediction flag) {
         Object p = yaml("model.params.parameterization");
-        Prediction fromYaml = p == null ? (yaml == null ? null : Prediction.EPSILON) : switch (String.valueOf(p)) {
+        return decidePrediction(flag, yaml != null, p, yamlName, ck.file(), decisions);
+    }
+
+    /**
+     * The flag wins; then the yaml's {@code parameterization} (absent: LDM's default, eps); without a yaml, the file
+     * name (SD2's 768 files are v, its 512 and base files epsilon); else the user must say. Adds the reason to
+     * {@code decisions}.
+     */
+    static Prediction decidePrediction(Prediction flag, boolean haveYaml, Object parameterization, String yamlName, Path file,
+                                       List<String> decisions) {
+        Prediction fromYaml = !haveYaml ? null : parameterization == null ? Prediction.EPSILON : switch (String.valueOf(parameterization)) {
             case "v" -> Prediction.V;
             case "eps" -> Prediction.EPSILON;
-            default -> throw new UserError(yamlName + ": parameterization '" + p + "' is not supported (expected eps or v)");
+            default -> throw new UserError(yamlName + ": parameterization '" + parameterization + "' is not supported (expected eps or v)");
         };
         if (flag != null) {
             decisions.add("prediction: " + flag + " (--prediction" + (fromYaml != null && fromYaml != flag ? ", overriding " + yamlName + "'s " + fromYaml : "") + ")");
             return flag;
         }
         if (fromYaml != null) {
-            decisions.add("prediction: " + fromYaml + " (" + yamlName + (p == null ? " has no parameterization: LDM's default is eps)" : " parameterization: " + p + ")"));
+            decisions.add("prediction: " + fromYaml + " (" + yamlName
+                + (parameterization == null ? " has no parameterization: LDM's default is eps)" : " parameterization: " + parameterization + ")"));
             return fromYaml;
         }
-        String name = ck.file().getFileName().toString().toLowerCase(Locale.ROOT);
+        String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
         boolean says768 = name.contains("768"), says512 = name.contains("512") || name.contains("base");
         if (says768 != says512) {
             Prediction pr = says768 ? Prediction.V : Prediction.EPSILON;
@@ -225,7 +235,7 @@ public final class ConfigInference {
                 + "; pass --prediction to override)");
             return pr;
         }
-        throw new UserError(ck.file() + ": cannot tell epsilon from v prediction (no yaml beside the checkpoint and the name says neither 512 nor 768); "
+        throw new UserError(file + ": cannot tell epsilon from v prediction (no yaml beside the checkpoint and the name says neither 512 nor 768); "
             + "pass --prediction epsilon (SD2-base, 512 px) or --prediction v (SD2-768-v)");
     }
 

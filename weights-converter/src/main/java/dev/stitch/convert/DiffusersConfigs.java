@@ -338,9 +338,12 @@ public final class DiffusersConfigs {
                     layer: "penultimate"
             """.formatted(
             c.prediction() == Prediction.V ? "    parameterization: \"v\"\n" : "",
-            c.betaStart(), c.betaEnd(), c.trainTimesteps(), c.sampleSize(), c.latentChannels(), c.scaleFactor(),
+            plain(c.betaStart()), plain(c.betaEnd()), c.trainTimesteps(), c.sampleSize(), c.latentChannels(), plain(c.scaleFactor()),
             c.unetIn(), c.unetOut(), ch[0], String.join(", ", attnRes), l.unetLayers(), String.join(", ", mult), headsLine,
             c.linearProjection() ? "True" : "False", l.transformerDepth(), c.crossAttentionDim(),
             c.latentChannels(), c.latentChannels(), c.vaeIn(), c.vaeOut(), vc[0], String.join(", ", vaeMult), l.vaeLayers());
     }
+
+    /** A number as YAML readers agree on it: plain decimal, no exponent. */
+    private static String plain(double d) { return java.math.BigDecimal.valueOf(d).toPlainString(); }
 }

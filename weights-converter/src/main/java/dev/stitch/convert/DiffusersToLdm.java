@@ -139,6 +139,7 @@ public final class DiffusersToLdm {
         try {
             tmp = Files.createTempFile(file.toAbsolutePath().getParent(), "." + file.getFileName() + ".", ".tmp");
             Files.writeString(tmp, text);
+            AtomicFolder.ordinaryPermissions(tmp);
             Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             tmp = null;
         } catch (IOException e) {

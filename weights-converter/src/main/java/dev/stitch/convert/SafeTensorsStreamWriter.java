@@ -67,6 +67,7 @@ final class SafeTensorsStreamWriter {
                 }
                 ch.force(true);
             }
+            AtomicFolder.ordinaryPermissions(tmp);
             Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             tmp = null;
             return overflow;

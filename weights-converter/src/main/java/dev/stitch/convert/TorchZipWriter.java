@@ -85,6 +85,7 @@ public final class TorchZipWriter {
                 for (int i = 0; i < storages.size(); i++) stored(zip, counting, "archive/data/" + i, storages.get(i).bytes());
                 stored(zip, counting, "archive/version", MemorySegment.ofArray("3\n".getBytes(StandardCharsets.US_ASCII)));
             }
+            AtomicFolder.ordinaryPermissions(tmp);
             Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             tmp = null;
         } catch (IOException e) {
