@@ -71,7 +71,12 @@ public final class LdmToDiffusers {
 
     /** Opens, checks and plans the conversion of {@code file}; reads no tensor data. */
     public static Plan plan(Path file, Path yamlFile, Prediction prediction) {
-        Checkpoint ck = Checkpoint.open(file);
+        return plan(Checkpoint.open(file), yamlFile, prediction);
+    }
+
+    /** Plans the conversion of an opened checkpoint. */
+    static Plan plan(Checkpoint ck, Path yamlFile, Prediction prediction) {
+        Path file = ck.file();
         ConfigInference.requireSd2(ck);
         Path yamlPath = findYaml(file, yamlFile);
         Map<String, Object> yaml = yamlPath == null ? null : SimpleYaml.read(yamlPath);

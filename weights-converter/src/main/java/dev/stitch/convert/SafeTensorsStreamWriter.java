@@ -64,6 +64,8 @@ final class SafeTensorsStreamWriter {
                         writeFully(ch, ByteBuffer.wrap(buf, 0, len));
                         written.accept(len);
                     }
+                    // Done with this tensor: let its mapped pages leave our resident set (they stay in the page cache).
+                    if (src.isMapped()) src.unload();
                 }
                 ch.force(true);
             }
