@@ -51,7 +51,7 @@ final class ConvertCommand implements Callable<Integer> {
             case "bf16", "bfloat16" -> DType.BF16;
             default -> throw new UserError("--dtype: expected fp32, fp16 or bf16, got '" + dtype + "'");
         };
-        ProgressBar bar = new ProgressBar(System.err);
+        var bar = ProgressBar.bytes();
         if (toLdm) {
             if (prediction != null || tokenizer != null || config != null)
                 throw new UserError("--prediction, --tokenizer and --config apply to checkpoint -> diffusers only (not with --to-ldm)");

@@ -1,32 +1,38 @@
 package dev.stitch.cli;
 
 import dev.stitch.convert.Progress;
+import dev.stitch.engine.pipeline.StableDiffusionPipeline;
 
-import java.io.PrintStream;
+/** One-line progress bars on stderr, for denoising steps and for bytes written (only on a terminal; logs stay clean). */
+final class ProgressBar {
+    private ProgressBar() {}
 
-/** A one-line progress bar on stderr, redrawn at most a few times a second. */
-final class ProgressBar implements Progress {
-    private static final int WIDTH = 30;
-    private final PrintStream err;
-    private long lastDraw;
-    private boolean finished;
+    static StableDiffusionPipeline.Progress steps() {
+        if (System.console() == null) return StableDiffusionPipeline.Progress.NONE;
+        long start = System.nanoTime();
+        return (i, n) -> {
+            double secs = (System.nanoTime() - start) / 1e9;
+            int width = 30, filled = (int) Math.round(width * (double) i / n);
+            System.err.printf("\r  step %d/%d [%s%s] %.2f s/step%s", i, n, "=".repeat(filled), " ".repeat(width - filled),
+                secs / i, i == n ? "\n" : "");
+        };
+    }
 
-    ProgressBar(PrintStream err) { this.err = err; }
-
-    @Override
-    public void update(String what, long done, long total) {
-        long now = System.nanoTime();
-        boolean end = done >= total;
-        if (finished || (!end && now - lastDraw < 200_000_000L)) return;
-        lastDraw = now;
-        int fill = total == 0 ? WIDTH : (int) (WIDTH * done / total);
-        err.printf("\r  [%s%s] %3d%%  %s / %s  %-45s", "#".repeat(fill), "-".repeat(WIDTH - fill),
-            total == 0 ? 100 : 100 * done / total, size(done), size(total), what);
-        if (end) {
-            err.println();
-            finished = true;
-        }
-        err.flush();
+    /** Bytes written by a conversion, redrawn at most five times a second. */
+    static Progress bytes() {
+        if (System.console() == null) return Progress.NONE;
+        long[] lastDraw = {0};
+        boolean[] finished = {false};
+        return (what, done, total) -> {
+            long now = System.nanoTime();
+            boolean end = done >= total;
+            if (finished[0] || (!end && now - lastDraw[0] < 200_000_000L)) return;
+            lastDraw[0] = now;
+            int width = 30, filled = total == 0 ? width : (int) (width * done / total);
+            System.err.printf("\r  [%s%s] %3d%%  %s / %s  %-45s%s", "=".repeat(filled), " ".repeat(width - filled),
+                total == 0 ? 100 : 100 * done / total, size(done), size(total), what, end ? "\n" : "");
+            finished[0] = end;
+        };
     }
 
     static String size(long bytes) {
