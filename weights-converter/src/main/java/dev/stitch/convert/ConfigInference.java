@@ -27,7 +27,25 @@ public final class ConfigInference {
         int vaeIn, int vaeOut, int latentChannels, int[] vaeChannels,
         int textWidth, int textHeads, int textIntermediate, int textPositions, int textVocab,
         Prediction prediction, int sampleSize, double scaleFactor, double betaStart, double betaEnd, int trainTimesteps,
-        List<String> decisions, List<String> warnings) {}
+        List<String> decisions, List<String> warnings) {
+
+        /**
+         * The same with the prediction type settled ({@code why} is its decision line, or null if already recorded);
+         * a sample size not given by the yaml follows from it: 96 latents (768 px) for v, 64 (512 px) for epsilon.
+         */
+        public Inferred withPrediction(Prediction p, String why) {
+            List<String> d = new ArrayList<>(decisions);
+            if (why != null) d.add(why);
+            int size = sampleSize;
+            if (size == 0) {
+                size = p == Prediction.V ? 96 : 64;
+                d.add("sample size: " + size + " latents (" + size * 8 + " px, SD2's size for " + p + " prediction)");
+            }
+            return new Inferred(layout, unetIn, unetOut, unetChannels, crossAttentionDim, linearProjection, heads, vaeIn, vaeOut,
+                latentChannels, vaeChannels, textWidth, textHeads, textIntermediate, textPositions, textVocab, p, size, scaleFactor,
+                betaStart, betaEnd, trainTimesteps, List.copyOf(d), warnings);
+        }
+    }
 
     /** SD2 uses 64-wide attention heads everywhere; no tensor records the head count. */
     static final int SD2_HEAD_DIM = 64;
@@ -144,15 +162,12 @@ public final class ConfigInference {
         decisions.add("text heads: " + textHeads + " (width " + width + " / head width " + textHeadDim + ", the UNet's; no tensor records it)");
 
         // ---- what only the yaml (or a convention) can tell ----
-        Prediction prediction = prediction(flag);
+        Prediction prediction = prediction(flag);            // null: only running the UNet can tell
         Object imageSize = yaml("model.params.image_size");
-        int sampleSize;
+        int sampleSize = 0;                                   // 0: follows from the prediction type
         if (imageSize instanceof Long l) {
             sampleSize = Math.toIntExact(l);
             decisions.add("sample size: " + sampleSize + " latents (" + yamlName + " image_size)");
-        } else {
-            sampleSize = prediction == Prediction.V ? 96 : 64;
-            decisions.add("sample size: " + sampleSize + " latents (" + (sampleSize * 8) + " px, SD2's size for " + prediction + " prediction)");
         }
         double scale = number("model.params.scale_factor", 0.18215);
         double betaStart = number("model.params.linear_start", 0.00085), betaEnd = number("model.params.linear_end", 0.012);
@@ -168,9 +183,10 @@ public final class ConfigInference {
         if (yaml != null && "last".equals(yaml("model.params.cond_stage_config.params.layer")))
             warnings.add(yamlName + " asks for the text encoder's last layer; SD2 and this conversion use the penultimate");
 
-        return new Inferred(layout, unetIn, unetOut, channels, crossDim, linear, heads, vaeIn, vaeOut, latent, vaeChannels,
+        Inferred inferred = new Inferred(layout, unetIn, unetOut, channels, crossDim, linear, heads, vaeIn, vaeOut, latent, vaeChannels,
             width, textHeads, intermediate, positions, (int) tok[0], prediction, sampleSize, scale, betaStart, betaEnd,
             timesteps, List.copyOf(decisions), List.copyOf(warnings));
+        return prediction == null ? inferred : inferred.withPrediction(prediction, null);
     }
 
     /** Heads per level: from the yaml's num_head_channels or num_heads, else SD2's head width of 64. */
@@ -208,8 +224,8 @@ public final class ConfigInference {
 
     /**
      * The flag wins; then the yaml's {@code parameterization} (absent: LDM's default, eps); without a yaml, the file
-     * name (SD2's 768 files are v, its 512 and base files epsilon); else the user must say. Adds the reason to
-     * {@code decisions}.
+     * name (SD2's 768 files are v, its 512 and base files epsilon). Null when none of these tells: then
+     * {@link PredictionProbe} runs the UNet. Adds the reason to {@code decisions}.
      */
     static Prediction decidePrediction(Prediction flag, boolean haveYaml, Object parameterization, String yamlName, Path file,
                                        List<String> decisions) {
@@ -235,8 +251,7 @@ public final class ConfigInference {
                 + "; pass --prediction to override)");
             return pr;
         }
-        throw new UserError(file + ": cannot tell epsilon from v prediction (no yaml beside the checkpoint and the name says neither 512 nor 768); "
-            + "pass --prediction epsilon (SD2-base, 512 px) or --prediction v (SD2-768-v)");
+        return null;
     }
 
     private void checkYaml(String path, int fromTensors) {

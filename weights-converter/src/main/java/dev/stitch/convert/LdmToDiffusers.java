@@ -2,6 +2,7 @@ package dev.stitch.convert;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.stitch.engine.io.SafeDType;
+import dev.stitch.kernels.Backends;
 import dev.stitch.kernels.DType;
 import dev.stitch.kernels.UserError;
 
@@ -81,8 +82,7 @@ public final class LdmToDiffusers {
         Path yamlPath = findYaml(file, yamlFile);
         Map<String, Object> yaml = yamlPath == null ? null : SimpleYaml.read(yamlPath);
         ConfigInference.Inferred cfg = ConfigInference.infer(ck, yaml, yamlPath, prediction);
-        List<String> decisions = new ArrayList<>(cfg.decisions());
-        List<String> warnings = new ArrayList<>(cfg.warnings());
+        List<String> decisions = new ArrayList<>(), warnings = new ArrayList<>(cfg.warnings());
         if (yamlPath == null) decisions.add("config: no yaml beside the checkpoint; architecture read from the tensors");
         else decisions.add("config: " + yamlPath);
 
@@ -115,7 +115,24 @@ public final class LdmToDiffusers {
             if (r.ldm() != null && !ck.contains(r.ldm())) continue;            // an optional tensor this model lacks
             components.get(r.component()).add(make(file, r, r.ldm() == null ? null : ck.get(r.ldm()), cfg));
         }
+        if (cfg.prediction() == null) cfg = probe(file, cfg, components.get("unet"));
+        decisions.addAll(0, cfg.decisions());
         return new Plan(ck, cfg, components, List.copyOf(decisions), List.copyOf(warnings));
+    }
+
+    /** Neither flag, yaml nor file name tells ε from v: run the UNet once (see {@link PredictionProbe}). */
+    private static ConfigInference.Inferred probe(Path file, ConfigInference.Inferred cfg, List<StoredTensor> unet) {
+        long t0 = System.nanoTime();
+        PredictionProbe.Result r;
+        try {
+            r = PredictionProbe.run(cfg.withPrediction(Prediction.EPSILON, null), unet, Backends.byName("auto"));
+        } catch (OutOfMemoryError e) {
+            throw new UserError(file + ": not enough memory to run the UNet once to tell epsilon from v prediction; "
+                + "pass --prediction epsilon (SD2-base, 512 px) or --prediction v (SD2-768-v), or give the model's yaml with --config");
+        }
+        return cfg.withPrediction(r.prediction(), String.format(java.util.Locale.ROOT,
+            "prediction: %s (no yaml and the name says neither 512 nor 768, so the UNet ran once: mean(out - x) = %.3f at t=999, v below %.0f; %.1f s; pass --prediction to override)",
+            r.prediction(), r.meanDifference(), PredictionProbe.THRESHOLD, (System.nanoTime() - t0) / 1e9));
     }
 
     /** One diffusers tensor from its LDM source, checking the shape the operation needs. */

@@ -164,9 +164,34 @@ class ConversionTest {
         assertEquals(Prediction.EPSILON, ConfigInference.decidePrediction(null, false, null, null, Path.of("sd21-base.safetensors"), why));
         assertEquals(Prediction.V, ConfigInference.decidePrediction(Prediction.V, false, null, null, Path.of("sd21-base.safetensors"), why));
         assertEquals(4, why.size());
-        UserError e = assertThrows(UserError.class, () -> ConfigInference.decidePrediction(null, false, null, null, Path.of("finetune.ckpt"), why));
-        assertTrue(e.getMessage().contains("--prediction"), e.getMessage());
+        assertNull(ConfigInference.decidePrediction(null, false, null, null, Path.of("finetune.ckpt"), why), "undecided: the probe runs the UNet");
         assertEquals(Prediction.EPSILON, ConfigInference.decidePrediction(null, true, null, "x.yaml", Path.of("768.ckpt"), why), "a yaml without parameterization means eps");
+    }
+
+    /**
+     * The probe's rule on the conformance UNet with its last conv replaced by a constant: output -2 is far below the
+     * input (v-like), output 0.4 stays near it (ε-like). Also checks that the planned tensors build and run a UNet.
+     */
+    @Test
+    void theProbeRunsTheUNetAndReadsItsOutput() {
+        var plan = LdmToDiffusers.plan(LDM, null, null);
+        for (float bias : new float[] {-2f, 0.4f}) {
+            List<StoredTensor> unet = new ArrayList<>();
+            for (StoredTensor t : plan.components().get("unet")) {
+                if (t.name().equals("conv_out.weight")) unet.add(StoredTensor.of(t.name(), SafeDType.F32, t.shape(), MemorySegment.ofArray(new float[(int) t.numel()])));
+                else if (t.name().equals("conv_out.bias")) {
+                    float[] b = new float[(int) t.numel()];
+                    java.util.Arrays.fill(b, bias);
+                    unet.add(StoredTensor.of(t.name(), SafeDType.F32, t.shape(), MemorySegment.ofArray(b)));
+                } else unet.add(t);
+            }
+            var r = PredictionProbe.run(plan.config(), unet, dev.stitch.kernels.Backends.byName("reference"));
+            assertEquals(bias - 0.5, r.meanDifference(), 1e-6);
+            assertEquals(bias < -0.5 ? Prediction.V : Prediction.EPSILON, r.prediction());
+        }
+        // the real (random-weight) UNet runs too and gives a finite answer
+        var real = PredictionProbe.run(plan.config(), plan.components().get("unet"), dev.stitch.kernels.Backends.byName("reference"));
+        assertTrue(Double.isFinite(real.meanDifference()));
     }
 
     @Test
