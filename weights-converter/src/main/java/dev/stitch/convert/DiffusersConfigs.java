@@ -17,8 +17,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The diffusers config files of an SD2 model (as diffusers 0.25 writes them for {@code stabilityai/stable-diffusion-2-1}:
- * every key, so that diffusers itself loads the folder), built from an {@link ConfigInference.Inferred}; and the way
+ * The diffusers config files of an SD2 model (every key, in the layout diffusers 0.25 writes,
+ * so that diffusers itself loads the folder), built from an {@link ConfigInference.Inferred}; and the way
  * back: the same facts read from a diffusers folder, written as an LDM yaml.
  */
 public final class DiffusersConfigs {
