@@ -55,7 +55,7 @@ final class CudaDriver implements Driver {
     }
 
     private static String reason(Throwable t) {
-        String m = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+        String m = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage().lines().findFirst().orElse("");
         if (t instanceof UnsatisfiedLinkError || t instanceof NoClassDefFoundError || t instanceof ExceptionInInitializerError)
             return "the CUDA driver library (libcuda.so.1) or JCuda's native library could not be loaded: " + m;
         return m;
