@@ -19,6 +19,6 @@ extern "C" __global__ void __launch_bounds__(simt::THREADS)
 conv_f32(const float* x, const float* w, const float* bias, float* y, int M, int N, int K, int act, const int* ktab,
          int cin, int h, int wd, int stride, int pt, int pl, int ho, int wo) {
     // B(k, n) = w[n·K + k]
-    simt::Strides s{0, 0, 1, K, 0, 0, 1, 0, 0, 0, 0, 0, 0};
+    simt::Strides s{0, 0, 1, K, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0};
     simt::gemm_simt<true>(x, w, bias, y, M, N, K, act, s, simt::ConvGeom{ktab, cin, h, wd, stride, pt, pl, ho, wo});
 }

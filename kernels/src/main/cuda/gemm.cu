@@ -16,7 +16,8 @@ GEMM_TC(gemm_tc_bf16, __nv_bfloat16)
 extern "C" __global__ void __launch_bounds__(simt::THREADS)
 gemm_f32(const float* a, const float* b, const float* bias, float* c, int M, int N, int K, int act,
          long long sAm, long long sAk, long long sBk, long long sBn, long long sCm, long long sCn, int zInner,
-         long long aOuter, long long aInner, long long bOuter, long long bInner, long long cOuter, long long cInner) {
-    simt::Strides s{sAm, sAk, sBk, sBn, sCm, sCn, zInner, aOuter, aInner, bOuter, bInner, cOuter, cInner};
+         long long aOuter, long long aInner, long long bOuter, long long bInner, long long cOuter, long long cInner,
+         long long aOff, long long cOff) {
+    simt::Strides s{sAm, sAk, sBk, sBn, sCm, sCn, zInner, aOuter, aInner, bOuter, bInner, cOuter, cInner, aOff, cOff};
     simt::gemm_simt<false>(a, b, bias, c, M, N, K, act, s, simt::ConvGeom{});
 }

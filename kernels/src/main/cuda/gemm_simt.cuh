@@ -5,7 +5,8 @@
 //
 // Any strides: A(m, k) = A[za + m·sAm + k·sAk], B(k, n) = B[zb + k·sBk + n·sBn], C(m, n) = C[zc + m·sCm + n·sCn],
 // where the batch offset of z is (z / zInner)·outer + (z % zInner)·inner (so [B, L, H·D] attention operands are
-// addressed per (batch, head) without a copy). A convolution gathers A from its NCHW input instead.
+// addressed per (batch, head) without a copy), plus a constant aOff / cOff. A convolution gathers A from its NCHW
+// input instead.
 //
 // Block tile 64×64×16, 256 threads each owning a 4×4 block of C; tiles staged through registers into two
 // shared-memory stages.
@@ -20,6 +21,7 @@ struct Strides {
     long long sAm, sAk, sBk, sBn, sCm, sCn;
     int zInner;
     long long aOuter, aInner, bOuter, bInner, cOuter, cInner;
+    long long aOff, cOff;
 };
 
 struct ConvGeom {
@@ -37,9 +39,9 @@ __device__ __forceinline__ void gemm_simt(const float* __restrict__ A, const flo
     const int tid = threadIdx.x, tx = tid & 15, ty = tid >> 4;
     const int m0 = blockIdx.x * BM, n0 = blockIdx.y * BN, z = blockIdx.z;
     const int zo = z / s.zInner, zi = z - zo * s.zInner;
-    A += CONV ? 0 : zo * s.aOuter + zi * s.aInner;
+    A += CONV ? 0 : s.aOff + zo * s.aOuter + zi * s.aInner;
     B += zo * s.bOuter + zi * s.bInner;
-    C += CONV ? 0 : zo * s.cOuter + zi * s.cInner;
+    C += CONV ? 0 : s.cOff + zo * s.cOuter + zi * s.cInner;
 
     // Which index runs fastest across threads when loading: the one with unit stride, so loads coalesce.
     const bool aKFast = !CONV && s.sAk == 1;

@@ -205,7 +205,7 @@ public final class CudaBackend implements Backend {
         if (m == 0 || n == 0) return y;
         if (precision == DType.F32) {
             gemmF32(storage(xd), matrix(w, DType.F32, k), vector(b), storage(y), m, n, k, act.ordinal(),
-                k, 1, 1, k, n, 1, 1, 0, 0, 0, 0, 0, 0, 1);
+                k, 1, 1, k, n, 1, 1, 0, 0, 0, 0, 0, 0, 1, 0, 0);
         } else {
             int kp = roundUp(k, 32);
             launch(precision == DType.F16 ? Kernel.GEMM_TC_F16 : Kernel.GEMM_TC_BF16, ceilDiv(m, 128), ceilDiv(n, 128), 1,
@@ -219,9 +219,10 @@ public final class CudaBackend implements Backend {
     /** The f32 GEMM; see gemm_simt.cuh for the meaning of the strides. */
     private void gemmF32(Object a, Object b, Object bias, Object c, int m, int n, int k, int act,
                          long sAm, long sAk, long sBk, long sBn, long sCm, long sCn, int zInner,
-                         long aOuter, long aInner, long bOuter, long bInner, long cOuter, long cInner, int batch) {
+                         long aOuter, long aInner, long bOuter, long bInner, long cOuter, long cInner, int batch,
+                         long aOff, long cOff) {
         launch(Kernel.GEMM_F32, ceilDiv(m, 64), ceilDiv(n, 64), batch, 256, 1, 1, 0, a, b, bias, c, m, n, k, act,
-            sAm, sAk, sBk, sBn, sCm, sCn, zInner, aOuter, aInner, bOuter, bInner, cOuter, cInner);
+            sAm, sAk, sBk, sBn, sCm, sCn, zInner, aOuter, aInner, bOuter, bInner, cOuter, cInner, aOff, cOff);
     }
 
     @Override
@@ -237,7 +238,7 @@ public final class CudaBackend implements Backend {
         // Always the f32 GEMM: the models never call matmul in a hot loop, and this keeps it exact in every mode.
         gemmF32(storage(ad), storage(bd), null, storage(c), m, n, k, 0,
             transA ? 1 : k, transA ? m : 1, transB ? 1 : n, transB ? k : 1, n, 1,
-            1, (long) m * k, 0, (long) k * n, 0, (long) m * n, 0, batch);
+            1, (long) m * k, 0, (long) k * n, 0, (long) m * n, 0, batch, 0, 0);
         return c;
     }
 
@@ -338,14 +339,16 @@ public final class CudaBackend implements Backend {
         try {
             for (int q0 = 0; q0 < lq; q0 += chunk) {
                 int rows = Math.min(chunk, lq - q0);
-                long qOff = (long) q0 * c * Float.BYTES;
+                long qOff = (long) q0 * c;   // elements
                 // S[z][i][j] = Σ_e q[b, q0+i, h·d+e] · k[b, j, h·d+e]
-                gemmF32(storage(qd).at(qOff), storage(kd), null, s, rows, lk, d, 0,
-                    c, 1, 1, c, lk, 1, heads, (long) lq * c, d, (long) lk * c, d, (long) heads * rows * lk, (long) rows * lk, zs);
+                gemmF32(storage(qd), storage(kd), null, s, rows, lk, d, 0,
+                    c, 1, 1, c, lk, 1, heads, (long) lq * c, d, (long) lk * c, d, (long) heads * rows * lk, (long) rows * lk, zs,
+                    qOff, 0);
                 launch(Kernel.SOFTMAX_ROWS, zs * rows, 1, 1, 256, 1, 1, 0, s, (long) zs * rows, lk, scale, causal ? 1 : 0, rows, q0);
                 // out[b, q0+i, h·d+e] = Σ_j P[z][i][j] · v[b, j, h·d+e]
-                gemmF32(s, storage(vd), null, storage(out).at(qOff), rows, d, lk, 0,
-                    lk, 1, c, 1, c, 1, heads, (long) heads * rows * lk, (long) rows * lk, (long) lk * c, d, (long) lq * c, d, zs);
+                gemmF32(s, storage(vd), null, storage(out), rows, d, lk, 0,
+                    lk, 1, c, 1, c, 1, heads, (long) heads * rows * lk, (long) rows * lk, (long) lk * c, d, (long) lq * c, d, zs,
+                    0, qOff);
             }
         } finally {
             s.close();   // queued after the kernels that use it, so the next user is ordered after them too

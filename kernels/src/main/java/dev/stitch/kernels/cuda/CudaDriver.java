@@ -171,7 +171,6 @@ final class CudaDriver implements Driver {
             params[i] = switch (args[i]) {
                 case null -> Pointer.to(new CUdeviceptr());
                 case DeviceStorage s -> Pointer.to((CUdeviceptr) s.handle);
-                case DeviceStorage.At a -> Pointer.to(((CUdeviceptr) a.storage().handle).withByteOffset(a.byteOffset()));
                 case Integer v -> Pointer.to(new int[] {v});
                 case Long v -> Pointer.to(new long[] {v});
                 case Float v -> Pointer.to(new float[] {v});

@@ -33,11 +33,6 @@ final class DeviceStorage implements Tensor.Storage, AutoCloseable {
 
     long bytes() { return count * dtype.bytes; }
 
-    /** A pointer {@code byteOffset} bytes into this storage, as a kernel argument. */
-    At at(long byteOffset) { return new At(this, byteOffset); }
-
-    record At(DeviceStorage storage, long byteOffset) {}
-
     @Override
     public void close() { cleanable.clean(); }
 }

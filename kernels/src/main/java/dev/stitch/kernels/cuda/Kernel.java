@@ -38,7 +38,7 @@ enum Kernel {
 
     GEMM_TC_F16("gemm", "gemm_tc_f16", "ppppiiiii"),
     GEMM_TC_BF16("gemm", "gemm_tc_bf16", "ppppiiiii"),
-    GEMM_F32("gemm", "gemm_f32", "ppppiiiillllllillllll"),
+    GEMM_F32("gemm", "gemm_f32", "ppppiiiillllllillllllll"),
 
     CONV_TC_F16("conv", "conv_tc_f16", "ppppiiiiipiiiiiiii"),
     CONV_TC_BF16("conv", "conv_tc_bf16", "ppppiiiiipiiiiiiii"),
@@ -69,7 +69,7 @@ enum Kernel {
         for (int i = 0; ok && i < args.length; i++) {
             Object a = args[i];
             ok = switch (params.charAt(i)) {
-                case 'p' -> a == null || a instanceof DeviceStorage || a instanceof DeviceStorage.At;
+                case 'p' -> a == null || a instanceof DeviceStorage;
                 case 'l' -> a instanceof Long;
                 case 'i' -> a instanceof Integer;
                 case 'f' -> a instanceof Float;
