@@ -11,6 +11,8 @@ import picocli.CommandLine.Command;
 @Command(name = "stitch", mixinStandardHelpOptions = true, version = "stitch 0.1.0",
     description = "Stable Diffusion 2 in Java, built for activation steering.",
     subcommands = {
+        GenerateCommand.class,
+        MakeRandomModelCommand.class,
         InspectCommand.class,
     })
 public final class Main implements Runnable {

@@ -9,10 +9,13 @@ import java.util.SplittableRandom;
  * and its name, so a model is the same whatever order it is built in. Scales keep activations O(1) through deep
  * stacks: weights ~ N(0, 1/fan_in), norm scales near 1, biases and embeddings small.
  */
-final class RandomInit {
+public final class RandomInit {
     private RandomInit() {}
 
-    static Tensor tensor(String name, long seed, int... shape) {
+    /** Storage of the placeholders a random {@link Weights} hands out while a model is being built. */
+    static final Tensor.Storage PLACEHOLDER = new Tensor.Storage() {};
+
+    public static Tensor tensor(String name, long seed, int... shape) {
         SplittableRandom r = new SplittableRandom(seed * 0x9E3779B97F4A7C15L ^ name.hashCode() * 0xC2B2AE3D27D4EB4FL);
         int n = Math.toIntExact(Tensor.count(shape));
         float[] v = new float[n];

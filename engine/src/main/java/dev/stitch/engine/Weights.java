@@ -25,18 +25,16 @@ public final class Weights {
     private final Set<String> names;
     private final String prefix;         // "" or "down_blocks.0."
     private final Set<String> used;      // shared by all scopes: names fetched so far, to find tensors a model ignored
-    private final long seed;             // random mode only
-    private final Map<String, Tensor> created; // random mode only, else null
+    private final RecordingMap created;  // random mode only, else null
 
     private Weights(String component, String origin, Function<String, Tensor> source, Set<String> names, String prefix,
-                    Set<String> used, long seed, Map<String, Tensor> created) {
+                    Set<String> used, RecordingMap created) {
         this.component = component;
         this.origin = origin;
         this.source = source;
         this.names = names;
         this.prefix = prefix;
         this.used = used;
-        this.seed = seed;
         this.created = created;
     }
 
@@ -47,27 +45,32 @@ public final class Weights {
             for (String n : f.names())
                 if (byName.putIfAbsent(n, f) != null) throw new UserError(f.file() + ": tensor '" + n + "' also appears in " + byName.get(n).file());
         String origin = files.length == 1 ? files[0].file().toString() : files[0].file().getParent().toString();
-        return new Weights(component, origin, n -> byName.get(n).tensor(n), byName.keySet(), "", ConcurrentHashMap.newKeySet(), 0, null);
+        return new Weights(component, origin, n -> byName.get(n).tensor(n), byName.keySet(), "", ConcurrentHashMap.newKeySet(), null);
     }
 
     /** Weights held in memory (converted checkpoints, built-in models, tests). */
     public static Weights of(String component, String origin, Map<String, Tensor> tensors) {
         Map<String, Tensor> copy = new LinkedHashMap<>(tensors);
-        return new Weights(component, origin, copy::get, copy.keySet(), "", ConcurrentHashMap.newKeySet(), 0, null);
+        return new Weights(component, origin, copy::get, copy.keySet(), "", ConcurrentHashMap.newKeySet(), null);
     }
 
     /**
-     * Weights invented on request: {@code get(name, shape)} creates a deterministic random tensor (seeded by the
-     * name), so building a model over these enumerates exactly the tensors that model needs, with their shapes.
-     * Used to write random-weight models at any size. {@code created} collects what was made, in order.
+     * Weights invented on request: {@code get(name, shape)} records the name and shape and returns a placeholder
+     * whose values are never read, so building a model over these enumerates exactly the tensors that model needs.
+     * {@link RandomInit} then makes the values one tensor at a time when the model is written (full-size models do
+     * not fit in memory twice). {@code shapes} collects what was asked for, in order.
      */
-    public static Weights random(String component, long seed, Map<String, Tensor> created) {
+    public static Weights random(String component, Map<String, int[]> shapes) {
+        Map<String, Tensor> created = new LinkedHashMap<>();
         return new Weights(component, "random " + component, created::get, created.keySet(), "", ConcurrentHashMap.newKeySet(),
-            seed, created);
+            new RecordingMap(created, shapes));
     }
 
+    /** Keeps the placeholders for lookups and the shapes for the writer. */
+    private record RecordingMap(Map<String, Tensor> tensors, Map<String, int[]> shapes) {}
+
     /** A narrower scope: {@code pp("attn1")}. */
-    public Weights pp(String name) { return new Weights(component, origin, source, names, prefix + name + ".", used, seed, created); }
+    public Weights pp(String name) { return new Weights(component, origin, source, names, prefix + name + ".", used, created); }
 
     public Weights pp(int index) { return pp(Integer.toString(index)); }
 
@@ -90,7 +93,11 @@ public final class Weights {
     /** The tensor {@code name} in this scope, which must have exactly {@code shape}. */
     public Tensor get(String name, int... shape) {
         String full = prefix + name;
-        if (created != null && !names.contains(full)) created.put(full, RandomInit.tensor(full, seed, shape));
+        if (created != null && !names.contains(full)) {
+            if (shape.length == 0) throw new IllegalStateException("random weights need the shape of '" + full + "'");
+            created.tensors().put(full, Tensor.wrap(RandomInit.PLACEHOLDER, dev.stitch.kernels.DType.F32, shape));
+            created.shapes().put(full, shape.clone());
+        }
         if (!names.contains(full)) throw new UserError(origin + ": missing tensor '" + full + "' (" + component + ")");
         Tensor t = source.apply(full);
         used.add(full);

@@ -15,13 +15,16 @@ import java.util.Map;
 
 /**
  * The built-in model's vocabulary: CLIP's byte-level alphabet (GPT-2's bytes_to_unicode), each symbol alone and with
- * {@code </w>}, no merges, then BOS and EOS — 514 tokens. Written in the CLIP tokenizer file format, so the ordinary
- * tokenizer loads it; as in CLIP's vocabulary, "!" is id 0, which makes SD2's pad token id 0 here too.
+ * {@code </w>}, a few merges of frequent English letter pairs (inside a word and at its end), then BOS and EOS — 546
+ * tokens. Written in the CLIP tokenizer file format, so the ordinary tokenizer loads it; as in CLIP's vocabulary,
+ * "!" is id 0, which makes SD2's pad token id 0 here too.
  */
 public final class ByteLevelVocabulary {
     private ByteLevelVocabulary() {}
 
-    public static final int SIZE = 514;
+    private static final String[] PAIRS = {"th", "he", "in", "er", "an", "re", "on", "at", "en", "nd", "ti", "es", "or", "te", "ed", "is"};
+
+    public static final int SIZE = 512 + 2 * PAIRS.length + 2;
 
     /** GPT-2's reversible byte → printable character table, in CLIP's vocabulary order. */
     public static List<String> byteSymbols() {
@@ -48,12 +51,19 @@ public final class ByteLevelVocabulary {
         List<String> symbols = byteSymbols();
         for (String s : symbols) vocab.put(s, vocab.size());
         for (String s : symbols) vocab.put(s + "</w>", vocab.size());
+        StringBuilder merges = new StringBuilder("#version: 0.2 - byte-level vocabulary with a few merges\n");
+        for (String p : PAIRS) {
+            merges.append(p.charAt(0)).append(' ').append(p.charAt(1)).append('\n');
+            merges.append(p.charAt(0)).append(' ').append(p.charAt(1)).append("</w>\n");
+            vocab.put(p, vocab.size());
+            vocab.put(p + "</w>", vocab.size());
+        }
         vocab.put("<|startoftext|>", vocab.size());
         vocab.put("<|endoftext|>", vocab.size());
         try {
             Files.createDirectories(dir);
             Files.writeString(dir.resolve("vocab.json"), json.writeValueAsString(vocab), StandardCharsets.UTF_8);
-            Files.writeString(dir.resolve("merges.txt"), "#version: 0.2 - byte-level vocabulary, no merges\n", StandardCharsets.UTF_8);
+            Files.writeString(dir.resolve("merges.txt"), merges.toString(), StandardCharsets.UTF_8);
             ObjectNode special = json.createObjectNode();
             special.set("bos_token", token(json, "<|startoftext|>"));
             special.set("eos_token", token(json, "<|endoftext|>"));

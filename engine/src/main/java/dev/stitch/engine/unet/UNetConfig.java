@@ -53,7 +53,8 @@ public record UNetConfig(
         int downsamplePadding,
         int timeEmbedDim,
         int convInKernel,
-        int convOutKernel) {
+        int convOutKernel,
+        int sampleSize) {
 
     public static final String CROSS_ATTN_DOWN = "CrossAttnDownBlock2D", DOWN = "DownBlock2D";
     public static final String CROSS_ATTN_UP = "CrossAttnUpBlock2D", UP = "UpBlock2D";
@@ -206,7 +207,7 @@ public record UNetConfig(
                 bool("flip_sin_to_cos", true), (float) number("freq_shift", 0),
                 down, up, channels, layers, heads, crossDim, tDown, tUp,
                 bool("use_linear_projection", false), bool("upcast_attention", false),
-                groups, (float) number("norm_eps", 1e-5), pad, timeEmbedDim, convIn, convOut);
+                groups, (float) number("norm_eps", 1e-5), pad, timeEmbedDim, convIn, convOut, integer("sample_size", 64));
         }
 
         boolean present(String key) { return root.has(key) && !root.get(key).isNull(); }

@@ -48,8 +48,8 @@ public final class Attention {
 
     private static Projection projection(Weights w, String current, String legacy, int channels) {
         Weights p = w.pp(w.has(current + ".weight") || !w.has(legacy + ".weight") ? current : legacy);
-        Tensor weight = p.get("weight");
-        weight = Arrays.equals(weight.shape(), new int[]{channels, channels, 1, 1})
+        Tensor weight = p.has("weight") ? p.get("weight") : null;
+        weight = weight != null && Arrays.equals(weight.shape(), new int[]{channels, channels, 1, 1})
             ? weight.reshape(channels, channels)
             : p.get("weight", channels, channels);   // any other shape: the usual error naming the tensor
         return new Projection(weight, p.get("bias", channels));

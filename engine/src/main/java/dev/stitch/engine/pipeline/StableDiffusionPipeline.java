@@ -1,0 +1,227 @@
+package dev.stitch.engine.pipeline;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.stitch.engine.Ctx;
+import dev.stitch.engine.image.Images;
+import dev.stitch.engine.random.TorchGenerator;
+import dev.stitch.engine.schedulers.Scheduler;
+import dev.stitch.engine.schedulers.SchedulerConfig;
+import dev.stitch.engine.schedulers.Schedulers;
+import dev.stitch.engine.taps.HookedTaps;
+import dev.stitch.engine.taps.ShapeBackend;
+import dev.stitch.engine.taps.TapCatalog;
+import dev.stitch.engine.taps.TapContext;
+import dev.stitch.engine.taps.Taps;
+import dev.stitch.engine.text.ClipTextModel;
+import dev.stitch.engine.tokenizer.ClipTokenizer;
+import dev.stitch.engine.unet.UNet2DConditionModel;
+import dev.stitch.engine.vae.AutoencoderKL;
+import dev.stitch.kernels.Backend;
+import dev.stitch.kernels.Tensor;
+import dev.stitch.kernels.UserError;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Map;
+
+/**
+ * diffusers' StableDiffusionPipeline (txt2img, and img2img from an init image), written out: encode the prompts,
+ * seed the latents, denoise with classifier-free guidance, decode. Numerically it follows diffusers 0.25.1 step by
+ * step (see the conformance README (e)), so the same inputs give the same latents.
+ */
+public final class StableDiffusionPipeline {
+    public final Path source;
+    public final ClipTokenizer tokenizer;
+    public final ClipTextModel textEncoder;
+    public final UNet2DConditionModel unet;
+    public final AutoencoderKL vae;
+    public final SchedulerConfig schedulerConfig;
+
+    public StableDiffusionPipeline(Path source, ClipTokenizer tokenizer, ClipTextModel textEncoder, UNet2DConditionModel unet,
+                                   AutoencoderKL vae, SchedulerConfig schedulerConfig) {
+        this.source = source;
+        this.tokenizer = tokenizer;
+        this.textEncoder = textEncoder;
+        this.unet = unet;
+        this.vae = vae;
+        this.schedulerConfig = schedulerConfig;
+    }
+
+    /** Loads a diffusers folder: {@code model_index.json} and the five component folders. */
+    public static StableDiffusionPipeline load(Path dir) {
+        if (!Files.exists(dir)) throw new UserError(dir + ": no such model folder");
+        if (!Files.isDirectory(dir))
+            throw new UserError(dir + ": not a folder (a diffusers model folder is expected; convert single-file checkpoints with 'stitch convert')");
+        Path index = dir.resolve("model_index.json");
+        if (!Files.isRegularFile(index)) throw new UserError(dir + ": no model_index.json (not a diffusers model folder)");
+        checkIndex(index);
+        for (String part : new String[] {"tokenizer", "text_encoder", "unet", "vae", "scheduler"})
+            if (!Files.isDirectory(dir.resolve(part))) throw new UserError(dir + ": missing component folder '" + part + "/'");
+        Path schedulerFile = dir.resolve("scheduler/scheduler_config.json");
+        if (!Files.isRegularFile(schedulerFile)) throw new UserError(dir + ": missing scheduler/scheduler_config.json");
+        return new StableDiffusionPipeline(dir, ClipTokenizer.load(dir.resolve("tokenizer")), ClipTextModel.load(dir.resolve("text_encoder")),
+            UNet2DConditionModel.load(dir.resolve("unet")), AutoencoderKL.load(dir.resolve("vae")), SchedulerConfig.read(schedulerFile));
+    }
+
+    private static void checkIndex(Path index) {
+        JsonNode root;
+        try {
+            root = new ObjectMapper().readTree(index.toFile());
+        } catch (IOException e) {
+            throw new UserError(index + ": not valid JSON (" + e.getMessage().lines().findFirst().orElse("") + ")");
+        }
+        String cls = root.path("_class_name").asText("");
+        if (!cls.isEmpty() && !cls.startsWith("StableDiffusion"))
+            throw new UserError(index + ": _class_name " + cls + " is not a Stable Diffusion pipeline");
+        if (root.has("text_encoder_2")) throw new UserError(index + ": this is an SDXL model (text_encoder_2); Stitch runs SD2");
+    }
+
+    /** Default image size: the UNet's sample size times the VAE's downscale. */
+    public int defaultSize() { return unet.config.sampleSize() * vae.downscale(); }
+
+    /**
+     * Every tap of the three components with its layout and shape for one image of {@code width} × {@code height}
+     * (batch 1), found by running the models on the shape-only backend: nothing is computed, so it is instant even
+     * at full size.
+     */
+    public TapCatalog tapCatalog(int width, int height) {
+        var shapes = ShapeBackend.INSTANCE;
+        int down = vae.downscale(), h = height / down, w = width / down, ch = unet.config.inChannels();
+        int[][] ids = {tokenizer.encode("")};
+        return TapCatalog.record(shapes, c -> {
+            Tensor embeds = textEncoder.forward(c, ids);
+            unet.forward(c, shapes.fromHost(new float[ch * h * w], 1, ch, h, w), new float[] {1}, embeds);
+            vae.decode(c, shapes.fromHost(new float[ch * h * w], 1, ch, h, w));
+            vae.encode(c, shapes.fromHost(new float[3 * height * width], 1, 3, height, width));
+        });
+    }
+
+    /** Receives progress: denoising step {@code i} of {@code n} finished. */
+    public interface Progress {
+        void step(int i, int n);
+
+        Progress NONE = (i, n) -> {};
+    }
+
+    /** Runs the request; {@code taps} (possibly a {@link HookedTaps}) sees every module output. */
+    public GenerateResult generate(GenerateRequest r, Backend ops, Taps taps, Progress progress) {
+        HookedTaps hooked = taps instanceof HookedTaps h ? h : null;
+        Ctx c = new Ctx(ops, taps);
+        int b = r.batch(), down = vae.downscale();
+        int width = r.width() != null ? r.width() : defaultSize(), height = r.height() != null ? r.height() : defaultSize();
+        int h = height / down, w = width / down, ch = unet.config.inChannels();
+        boolean guided = r.guided();
+
+        // 1. prompts → embeddings [2B, 77, C]: unconditional rows first, as diffusers concatenates them
+        int[][] cond = new int[b][], uncond = new int[b][];
+        for (int i = 0; i < b; i++) {
+            cond[i] = tokenizer.encode(r.prompts().get(i), r.tokenizerMode());
+            uncond[i] = tokenizer.encode(r.negative(i), r.tokenizerMode());
+        }
+        Tensor embeds;
+        if (guided) {
+            int[][] both = new int[2 * b][];
+            System.arraycopy(uncond, 0, both, 0, b);
+            System.arraycopy(cond, 0, both, b, b);
+            if (hooked != null) hooked.setRows(TapContext.Rows.cfg(b).withTokens(both));
+            embeds = textEncoder.forward(c, both);
+        } else {
+            if (hooked != null) hooked.setRows(TapContext.Rows.cond(b).withTokens(cond));
+            embeds = textEncoder.forward(c, cond);
+        }
+
+        // 2. scheduler and starting latents
+        SchedulerConfig cfg = schedulerConfig;
+        if (r.timestepSpacing() != null) cfg = cfg.withTimestepSpacing(r.timestepSpacing());
+        if (r.prediction() != null) cfg = cfg.withPrediction(r.prediction());
+        String name = r.scheduler() != null ? r.scheduler() : Schedulers.nameOf(cfg);
+        TorchGenerator gen = new TorchGenerator(r.seed());
+        Scheduler sched = Schedulers.create(name, cfg, r.steps(), gen);
+        float[] ts = sched.timesteps();
+        int first = 0;
+        int n = b * ch * h * w;
+        float[] latents;
+        if (r.initImage() != null) {
+            // img2img: encode, scale, then noise to the level of the first kept timestep (diffusers' Img2Img order)
+            Tensor img = r.initImage();
+            if (img.rank() != 4 || img.dim(0) != b || img.dim(2) != height || img.dim(3) != width)
+                throw new UserError("--init-image: expected " + b + " image(s) of " + width + "x" + height + ", got "
+                    + Arrays.toString(img.shape()));
+            if (hooked != null) hooked.setRows(TapContext.Rows.cond(b));
+            var dist = vae.encode(c, ops.fromHost(img.data().clone(), img.shape()));
+            float[] sample = ops.toHost(dist.sample(c, ops.fromHost(gen.randn(n), b, ch, h, w)));
+            float sf = vae.config.scalingFactor();
+            float[] init = new float[n];
+            for (int i = 0; i < n; i++) init[i] = sample[i] * sf;
+            int initSteps = Math.min((int) (r.steps() * r.strength()), r.steps());
+            first = Math.max(r.steps() - initSteps, 0) * (ts.length / r.steps());
+            if (first >= ts.length) throw new UserError("--strength " + r.strength() + " leaves no denoising step");
+            float[] noise = r.initLatents() != null ? latentsOf(r.initLatents(), b, ch, h, w) : gen.randn(n);
+            latents = sched.addNoise(init, noise, first);
+        } else {
+            float[] noise = r.initLatents() != null ? latentsOf(r.initLatents(), b, ch, h, w) : gen.randn(n);
+            float sigma = sched.initNoiseSigma();
+            latents = new float[n];
+            for (int i = 0; i < n; i++) latents[i] = noise[i] * sigma;
+        }
+
+        // 3. denoising with classifier-free guidance
+        if (hooked != null) hooked.setRows(guided ? TapContext.Rows.cfg(b) : TapContext.Rows.cond(b));
+        for (int i = first; i < ts.length; i++) {
+            if (hooked != null) hooked.setStep(i, ts[i]);
+            float[] in = sched.scaleModelInput(latents, i);
+            float[] x = guided ? concat(in, in) : in;
+            float[] t = new float[guided ? 2 * b : b];
+            Arrays.fill(t, ts[i]);
+            float[] out = ops.toHost(unet.forward(c, ops.fromHost(x, guided ? 2 * b : b, ch, h, w), t, embeds));
+            float[] model;
+            if (guided) {
+                model = new float[n];
+                float g = r.guidance();
+                for (int k = 0; k < n; k++) {
+                    float u = out[k], co = out[n + k];
+                    model[k] = u + g * (co - u);   // float32 in the same order as diffusers
+                }
+            } else model = out.clone();
+            latents = sched.step(model, i, latents);
+            progress.step(i - first + 1, ts.length - first);
+        }
+        if (hooked != null) {
+            hooked.clearStep();
+            hooked.setRows(TapContext.Rows.cond(b));
+        }
+
+        // 4. decode
+        float sf = vae.config.scalingFactor();
+        float[] z = new float[n];
+        for (int i = 0; i < n; i++) z[i] = latents[i] / sf;
+        Tensor raw = vae.decode(c, ops.fromHost(z, b, ch, h, w));
+        Tensor rawHost = Tensor.of(ops.toHost(raw).clone(), raw.shape());
+        return new GenerateResult(Tensor.of(latents, b, ch, h, w), rawHost, Images.toUint8(rawHost), width, height, name, ts);
+    }
+
+    private static float[] latentsOf(Tensor t, int b, int ch, int h, int w) {
+        if (!Arrays.equals(t.shape(), new int[] {b, ch, h, w}))
+            throw new UserError("--init-latents: tensor 'latents' has shape " + Arrays.toString(t.shape()) + ", expected "
+                + Arrays.toString(new int[] {b, ch, h, w}));
+        float[] d = t.data().clone();
+        for (float v : d) if (!Float.isFinite(v)) throw new UserError("--init-latents: tensor 'latents' has non-finite values");
+        return d;
+    }
+
+    private static float[] concat(float[] a, float[] b) {
+        float[] out = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+
+    /** PNG text chunks describing how an image was made. */
+    public static Map<String, String> pngText(GenerateRequest r, int row, GenerateResult res, Path model) {
+        return Map.of("prompt", r.prompts().get(row), "negative_prompt", r.negative(row), "seed", Long.toString(r.seed()),
+            "steps", Integer.toString(r.steps()), "scheduler", res.scheduler(), "guidance", Float.toString(r.guidance()),
+            "model", model == null ? "" : model.getFileName().toString(), "software", "Stitch");
+    }
+}

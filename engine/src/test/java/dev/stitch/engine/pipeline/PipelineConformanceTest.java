@@ -1,0 +1,83 @@
+package dev.stitch.engine.pipeline;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.stitch.engine.image.Png;
+import dev.stitch.engine.io.SafeTensors;
+import dev.stitch.engine.taps.Taps;
+import dev.stitch.kernels.Backend;
+import dev.stitch.kernels.Tensor;
+import dev.stitch.kernels.reference.ReferenceBackend;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.*;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/** The three whole-pipeline cases of the conformance set (README (e)): final latents, image and PNG vs diffusers. */
+class PipelineConformanceTest {
+    static final Path SHARED = Path.of(System.getProperty("stitch.shared", "../shared"));
+    static final Path GOLDEN = SHARED.resolve("conformance/golden"), MODEL = SHARED.resolve("conformance/tiny-sd2");
+    static StableDiffusionPipeline pipe;
+    static String prompt;
+
+    static Backend backend() { return ReferenceBackend.INSTANCE; }
+
+    @BeforeAll
+    static void load() throws IOException {
+        assumeTrue(Files.isDirectory(MODEL), "conformance data not found at " + SHARED.toAbsolutePath() + ": skipped");
+        pipe = StableDiffusionPipeline.load(MODEL);
+        prompt = new ObjectMapper().readTree(GOLDEN.resolve("prompts.json").toFile()).get(1).asText();
+    }
+
+    static double maxAbs(float[] a, float[] b) {
+        assertEquals(a.length, b.length);
+        double m = 0;
+        for (int i = 0; i < a.length; i++) {
+            assertTrue(Float.isFinite(a[i]), "non-finite value at " + i);
+            m = Math.max(m, Math.abs((double) a[i] - b[i]));
+        }
+        return m;
+    }
+
+    static double maxAbs(float[] a) {
+        double m = 0;
+        for (float v : a) m = Math.max(m, Math.abs(v));
+        return m;
+    }
+
+    void check(String name, String scheduler, int steps, String prediction, String spacing) {
+        SafeTensors g = SafeTensors.open(GOLDEN.resolve(name + ".safetensors"));
+        Tensor noise = Tensor.of(g.floats("init_noise"), g.entry("init_noise").intShape());
+        GenerateRequest r = new GenerateRequest(List.of(prompt), List.of(""), steps, 7.5f, scheduler, 0, 192, 128, spacing,
+            prediction, null, noise, null, 1f);
+        GenerateResult res = pipe.generate(r, backend(), Taps.NONE, StableDiffusionPipeline.Progress.NONE);
+
+        assertArrayEquals(g.floats("timesteps"), res.timesteps(), 1e-3f, name + " timesteps");
+        float[] ref = g.floats("final_latents");
+        double err = maxAbs(res.latents().data(), ref), tol = 1e-3 * Math.max(1, maxAbs(ref));
+        System.out.printf("%s: final latents max-abs %.3g (tolerance %.3g)%n", name, err, tol);
+        assertTrue(err <= tol, name + ": final latents max-abs " + err + " > " + tol);
+        double imgErr = maxAbs(res.imageRaw().data(), g.floats("image_raw"));
+        System.out.printf("%s: image_raw max-abs %.3g%n", name, imgErr);
+        assertTrue(imgErr <= 2e-3, name + ": image_raw max-abs " + imgErr);
+        byte[] png = Png.read(GOLDEN.resolve(name + ".png")).rgb(), ours = res.pixels()[0];
+        int worst = 0;
+        for (int i = 0; i < png.length; i++) worst = Math.max(worst, Math.abs((png[i] & 0xff) - (ours[i] & 0xff)));
+        System.out.printf("%s: PNG max difference %d%n", name, worst);
+        assertTrue(worst <= 1, name + ": PNG differs by " + worst);
+    }
+
+    @Test
+    void ddimEpsilon() { check("pipeline_ddim_eps", "ddim", 8, null, null); }
+
+    @Test
+    void ddimV() { check("pipeline_ddim_v", "ddim", 5, "v_prediction", null); }
+
+    @Test
+    void eulerV() { check("pipeline_euler_v", "euler", 6, "v_prediction", "linspace"); }
+}

@@ -1,0 +1,43 @@
+package dev.stitch.kernels;
+
+import dev.stitch.kernels.cpu.CpuBackend;
+import dev.stitch.kernels.reference.ReferenceBackend;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class BackendsTest {
+    @Test
+    void namesPickBackends() {
+        assertSame(ReferenceBackend.INSTANCE, Backends.byName("reference"));
+        assertInstanceOf(CpuBackend.class, Backends.byName("cpu"));
+        assertSame(Backends.byName("cpu"), Backends.byName("auto"));
+        assertSame(Backends.byName("cpu"), Backends.byName(" CPU "));
+    }
+
+    @Test
+    void cudaAndUnknownNamesAreUserErrors() {
+        UserError cuda = assertThrows(UserError.class, () -> Backends.byName("cuda"));
+        assertTrue(cuda.getMessage().contains("CUDA backend is not available"), cuda.getMessage());
+        UserError other = assertThrows(UserError.class, () -> Backends.byName("tpu"));
+        assertTrue(other.getMessage().contains("'tpu'") && other.getMessage().contains("expected cpu"), other.getMessage());
+    }
+
+    @Test
+    void threadCountComesFromTheProperty() {
+        String old = System.getProperty("stitch.threads");
+        try {
+            System.setProperty("stitch.threads", "1");
+            assertTrue(new CpuBackend().threads() == 1);
+            System.setProperty("stitch.threads", "zero");
+            UserError e = assertThrows(UserError.class, CpuBackend::new);
+            assertTrue(e.getMessage().contains("stitch.threads=zero"), e.getMessage());
+        } finally {
+            if (old == null) System.clearProperty("stitch.threads");
+            else System.setProperty("stitch.threads", old);
+        }
+    }
+}

@@ -1,0 +1,267 @@
+package dev.stitch.kernels.cpu;
+
+import dev.stitch.kernels.Activation;
+import dev.stitch.kernels.Backend;
+import dev.stitch.kernels.DType;
+import dev.stitch.kernels.Tensor;
+import dev.stitch.kernels.reference.ReferenceBackend;
+import org.junit.jupiter.api.Test;
+
+import java.util.Random;
+
+import static dev.stitch.kernels.cpu.ParityCheck.assertClose;
+import static dev.stitch.kernels.cpu.ParityCheck.assertIdentical;
+import static dev.stitch.kernels.cpu.ParityCheck.mappedWeight;
+import static dev.stitch.kernels.cpu.ParityCheck.randn;
+import static dev.stitch.kernels.cpu.ParityCheck.rng;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Every op of the CPU backend against the reference on fresh random inputs, at shapes that hit the kernels' edges:
+ * sizes off the vector width and the register tile, single rows and columns, several K blocks and tasks. The CPU
+ * backend poisons its outputs with NaN, so an element a kernel forgets to write fails the comparison.
+ */
+class CpuParityTest {
+    private static final Backend REF = ReferenceBackend.INSTANCE;
+    /** Three threads on any machine, so that work is always split (and unevenly). */
+    private static final CpuBackend CPU = new CpuBackend(3, true);
+
+    private static final Activation[] ACTS = Activation.values();
+
+    @Test
+    void poisonHookFillsNewOutputsWithNaN() {
+        float[] out = CPU.alloc(37);
+        for (float v : out) assertTrue(Float.isNaN(v));
+    }
+
+    @Test
+    void linear() {
+        Random r = rng("linear");
+        int[][] mkn = {{1, 1, 1}, {1, 7, 5}, {5, 3, 33}, {13, 64, 31}, {37, 320, 70}, {64, 17, 96}, {6, 513, 32},
+            {2, 320, 1280}, {200, 600, 45}, {7, 1, 16}};
+        int i = 0;
+        for (int[] s : mkn) {
+            Activation act = ACTS[i % ACTS.length];
+            boolean bias = i++ % 2 == 0;
+            Tensor x = randn(r, s[0], s[1]), w = randn(r, 1 / Math.sqrt(s[1]), 0, s[2], s[1]);
+            Tensor b = bias ? randn(r, s[2]) : null;
+            assertClose("linear " + s[0] + "x" + s[1] + "x" + s[2] + " " + act + (bias ? " +bias" : ""),
+                REF.linear(x, w, b, act), CPU.linear(x, w, b, act));
+        }
+        Tensor x3 = randn(r, 2, 7, 19), w = randn(r, 23, 19), b = randn(r, 23);
+        assertClose("linear on [2, 7, 19]", REF.linear(x3, w, b, Activation.GELU), CPU.linear(x3, w, b, Activation.GELU));
+        // the packed weight is cached: a second call with new inputs must use it correctly
+        Tensor x4 = randn(r, 3, 7, 19);
+        assertClose("linear, cached packing", REF.linear(x4, w, b, Activation.NONE), CPU.linear(x4, w, b, Activation.NONE));
+    }
+
+    @Test
+    void linearWithMappedWeights() {
+        Random r = rng("linearMapped");
+        for (DType dt : DType.values()) {
+            for (int[] s : new int[][] {{9, 40, 33}, {50, 130, 64}, {1, 16, 7}}) {
+                Tensor x = randn(r, s[0], s[1]), w = mappedWeight(r, dt, 0.2, s[2], s[1]), b = randn(r, s[2]);
+                // the reference widens the same file bytes, so both see identical weights
+                assertClose("linear " + dt + " " + s[0] + "x" + s[1] + "x" + s[2],
+                    REF.linear(x, w, b, Activation.SILU), CPU.linear(x, w, b, Activation.SILU));
+            }
+        }
+    }
+
+    @Test
+    void matmul() {
+        Random r = rng("matmul");
+        int[][] mkn = {{1, 1, 1}, {7, 5, 3}, {13, 33, 40}, {64, 1, 17}, {6, 300, 32}, {50, 64, 77}};
+        for (int[] s : mkn)
+            for (int batch : new int[] {0, 3})
+                for (int t = 0; t < 4; t++) {
+                    boolean ta = (t & 1) != 0, tb = (t & 2) != 0;
+                    int m = s[0], k = s[1], n = s[2];
+                    Tensor a = batch == 0 ? randn(r, ta ? k : m, ta ? m : k) : randn(r, batch, ta ? k : m, ta ? m : k);
+                    Tensor b = batch == 0 ? randn(r, tb ? n : k, tb ? k : n) : randn(r, batch, tb ? n : k, tb ? k : n);
+                    assertClose("matmul " + m + "x" + k + "x" + n + " batch " + batch + " transA " + ta + " transB " + tb,
+                        REF.matmul(a, b, ta, tb), CPU.matmul(a, b, ta, tb));
+                }
+    }
+
+    /** b, cin, h, w, cout, kh, kw, stride, pad top, bottom, left, right. */
+    private static final int[][] CONVS = {
+        {1, 3, 8, 8, 5, 3, 3, 1, 1, 1, 1, 1},
+        {2, 17, 13, 11, 33, 3, 3, 1, 1, 1, 1, 1},
+        {1, 8, 9, 7, 16, 3, 3, 2, 1, 1, 1, 1},
+        {2, 5, 8, 10, 7, 3, 3, 2, 0, 1, 0, 1},   // the VAE encoder's asymmetric pad
+        {1, 20, 6, 5, 40, 1, 1, 1, 0, 0, 0, 0},  // 1×1: a plain GEMM
+        {2, 7, 9, 9, 6, 1, 1, 2, 0, 0, 0, 0},    // 1×1 stride 2
+        {1, 6, 9, 12, 10, 1, 7, 1, 0, 0, 3, 3},  // Inception's 1×7
+        {1, 6, 12, 9, 10, 7, 1, 1, 3, 3, 0, 0},  // and 7×1
+        {1, 4, 11, 11, 3, 5, 5, 2, 0, 0, 0, 0},
+        {1, 1, 1, 1, 1, 3, 3, 1, 1, 1, 1, 1},    // a single pixel and channel
+        {1, 40, 5, 70, 13, 3, 3, 1, 1, 1, 1, 1}, // rows wider than a panel
+        {1, 32, 16, 16, 96, 3, 3, 1, 1, 1, 1, 1}, // several K blocks (K = 288) and Cout tiles
+    };
+
+    @Test
+    void conv2d() {
+        Random r = rng("conv2d");
+        int i = 0;
+        for (int[] s : CONVS) {
+            Activation act = ACTS[i % ACTS.length];
+            boolean bias = i++ % 3 != 2;
+            Tensor x = randn(r, s[0], s[1], s[2], s[3]);
+            Tensor w = randn(r, 1 / Math.sqrt(s[1] * s[5] * s[6]), 0, s[4], s[1], s[5], s[6]);
+            Tensor b = bias ? randn(r, s[4]) : null;
+            assertClose("conv2d " + java.util.Arrays.toString(s) + " " + act + (bias ? " +bias" : ""),
+                REF.conv2d(x, w, b, s[7], s[8], s[9], s[10], s[11], act), CPU.conv2d(x, w, b, s[7], s[8], s[9], s[10], s[11], act));
+        }
+    }
+
+    @Test
+    void conv2dWithMappedWeights() {
+        Random r = rng("conv2dMapped");
+        for (DType dt : DType.values()) {
+            Tensor x = randn(r, 2, 9, 10, 7), w = mappedWeight(r, dt, 0.1, 19, 9, 3, 3), b = randn(r, 19);
+            assertClose("conv2d " + dt, REF.conv2d(x, w, b, 1, 1, 1, 1, 1, Activation.NONE),
+                CPU.conv2d(x, w, b, 1, 1, 1, 1, 1, Activation.NONE));
+            Tensor w1 = mappedWeight(r, dt, 0.1, 11, 9, 1, 1);
+            assertClose("conv2d 1x1 " + dt, REF.conv2d(x, w1, null, 1, 0), CPU.conv2d(x, w1, null, 1, 0));
+        }
+    }
+
+    @Test
+    void groupNorm() {
+        Random r = rng("groupNorm");
+        int[][] shapes = {{2, 32, 5, 7}, {1, 64, 16, 16}, {3, 6, 3, 3}, {1, 20, 1, 1}, {2, 12, 33}};
+        int[] groups = {8, 32, 3, 4, 6};
+        for (int i = 0; i < shapes.length; i++)
+            for (boolean silu : new boolean[] {false, true}) {
+                // an offset mean makes the statistics work: a naive one-pass variance would fail here
+                Tensor x = randn(r, 2, 3, shapes[i]);
+                int c = shapes[i][1];
+                Tensor g = randn(r, 0.5, 1, c), b = randn(r, c);
+                assertClose("groupNorm " + java.util.Arrays.toString(shapes[i]) + " groups " + groups[i] + " silu " + silu,
+                    REF.groupNorm(x, groups[i], g, b, 1e-5f, silu), CPU.groupNorm(x, groups[i], g, b, 1e-5f, silu));
+            }
+    }
+
+    @Test
+    void layerNorm() {
+        Random r = rng("layerNorm");
+        for (int[] s : new int[][] {{3, 5, 17}, {2, 77, 64}, {1, 1, 2}, {4, 320}, {2, 9, 1025}}) {
+            int c = s[s.length - 1];
+            Tensor x = randn(r, 1.5, -2, s), g = randn(r, 0.5, 1, c), b = randn(r, c);
+            assertClose("layerNorm " + java.util.Arrays.toString(s), REF.layerNorm(x, g, b, 1e-5f), CPU.layerNorm(x, g, b, 1e-5f));
+        }
+    }
+
+    @Test
+    void attention() {
+        Random r = rng("attention");
+        // b, lq, lk, heads, head dim, causal
+        int[][] cases = {{1, 1, 1, 1, 8, 0}, {2, 5, 1, 2, 16, 0}, {2, 50, 77, 5, 64, 0}, {1, 100, 100, 2, 40, 1},
+            {1, 300, 300, 1, 33, 0}, {1, 70, 70, 3, 8, 1}, {2, 10, 20, 2, 12, 1}, {1, 20, 10, 1, 7, 1}, {1, 61, 513, 2, 5, 0}};
+        for (int[] s : cases) {
+            int c = s[3] * s[4];
+            boolean causal = s[5] == 1;
+            Tensor q = randn(r, s[0], s[1], c), k = randn(r, s[0], s[2], c), v = randn(r, s[0], s[2], c);
+            float scale = (float) (1 / Math.sqrt(s[4]));
+            assertClose("attention " + java.util.Arrays.toString(s),
+                REF.attention(q, k, v, s[3], scale, causal), CPU.attention(q, k, v, s[3], scale, causal));
+        }
+    }
+
+    @Test
+    void activations() {
+        Random r = rng("activations");
+        for (int[] s : new int[][] {{1}, {15}, {3, 17}, {2, 1000}, {70000}}) {
+            Tensor x = randn(r, 4, 0, s);
+            String shape = java.util.Arrays.toString(s);
+            assertClose("silu " + shape, REF.silu(x), CPU.silu(x));
+            assertClose("gelu " + shape, REF.gelu(x), CPU.gelu(x));
+        }
+        for (int[] s : new int[][] {{1, 2}, {3, 34}, {2, 7, 2560}}) {
+            Tensor x = randn(r, 3, 0, s);
+            assertClose("geglu " + java.util.Arrays.toString(s), REF.geglu(x), CPU.geglu(x));
+        }
+    }
+
+    @Test
+    void vectorGeluMatchesTheExactDefinition() {
+        int n = 200_001;
+        float[] x = new float[n], y = new float[n];
+        for (int i = 0; i < n; i++) x[i] = -12f + 24f * i / (n - 1);
+        Pointwise.act(Activation.GELU, x, y, 0, n);
+        double worst = 0;
+        for (int i = 0; i < n; i++) {
+            double exact = 0.5 * x[i] * (1 + dev.stitch.kernels.Erf.erf(x[i] / Math.sqrt(2)));
+            worst = Math.max(worst, Math.abs(y[i] - exact) / Math.max(1, Math.abs(x[i])));
+        }
+        assertTrue(worst < 1e-6, "vector GELU differs from x·Φ(x) by " + worst + " (relative to max(1, |x|))");
+    }
+
+    @Test
+    void elementwise() {
+        Random r = rng("elementwise");
+        for (int[] s : new int[][] {{1}, {5, 3}, {2, 70001}}) {
+            Tensor a = randn(r, s), b = randn(r, s);
+            String shape = java.util.Arrays.toString(s);
+            assertIdentical("add " + shape, REF.add(a, b), CPU.add(a, b));
+            assertIdentical("mul " + shape, REF.mul(a, b), CPU.mul(a, b));
+            assertIdentical("scale " + shape, REF.scale(a, 0.37f), CPU.scale(a, 0.37f));
+        }
+        for (int[] s : new int[][] {{1, 1, 1, 1}, {2, 5, 3, 7}, {2, 320, 16, 16}}) {
+            Tensor x = randn(r, s), v = randn(r, s[0], s[1]);
+            assertIdentical("addChannels " + java.util.Arrays.toString(s), REF.addChannels(x, v), CPU.addChannels(x, v));
+        }
+    }
+
+    @Test
+    void pooling() {
+        Random r = rng("pooling");
+        for (int[] s : new int[][] {{1, 1, 5, 5}, {2, 3, 9, 8}, {1, 17, 35, 35}}) {
+            Tensor x = randn(r, s);
+            String shape = java.util.Arrays.toString(s);
+            for (int[] kp : new int[][] {{3, 2, 0}, {3, 1, 1}, {2, 2, 0}, {3, 2, 1}}) {
+                String what = shape + " k" + kp[0] + " s" + kp[1] + " p" + kp[2];
+                assertIdentical("maxPool2d " + what, REF.maxPool2d(x, kp[0], kp[1], kp[2]), CPU.maxPool2d(x, kp[0], kp[1], kp[2]));
+                for (boolean countPad : new boolean[] {false, true})
+                    assertClose("avgPool2d " + what + " countPad " + countPad,
+                        REF.avgPool2d(x, kp[0], kp[1], kp[2], countPad), CPU.avgPool2d(x, kp[0], kp[1], kp[2], countPad));
+            }
+        }
+    }
+
+    @Test
+    void layout() {
+        Random r = rng("layout");
+        Tensor x = randn(r, 2, 5, 7, 9);
+        assertIdentical("upsample 2x", REF.upsampleNearest(x, 14, 18), CPU.upsampleNearest(x, 14, 18));
+        assertIdentical("upsample odd", REF.upsampleNearest(x, 11, 13), CPU.upsampleNearest(x, 11, 13));
+        assertIdentical("resize down", REF.upsampleNearest(x, 4, 5), CPU.upsampleNearest(x, 4, 5));
+        Tensor y = randn(r, 2, 3, 7, 9), z = randn(r, 2, 5, 7, 4);
+        assertIdentical("concat channels", REF.concat(1, x, y), CPU.concat(1, x, y));
+        assertIdentical("concat last", REF.concat(-1, x, z), CPU.concat(-1, x, z));
+        assertIdentical("concat batch", REF.concat(0, x, x, x), CPU.concat(0, x, x, x));
+        assertIdentical("slice axis 1", REF.slice(x, 1, 1, 4), CPU.slice(x, 1, 1, 4));
+        assertIdentical("slice last", REF.slice(x, -1, 3, 9), CPU.slice(x, -1, 3, 9));
+        assertIdentical("slice empty", REF.slice(x, 2, 3, 3), CPU.slice(x, 2, 3, 3));
+        for (int[] s : new int[][] {{2, 5, 7, 9}, {1, 1, 1, 1}, {1, 70, 33, 35}}) {
+            Tensor t = randn(r, s);
+            assertIdentical("nchwToNlc " + java.util.Arrays.toString(s), REF.nchwToNlc(t), CPU.nchwToNlc(t));
+            Tensor nlc = randn(r, s[0], s[2] * s[3], s[1]);
+            assertIdentical("nlcToNchw " + java.util.Arrays.toString(s), REF.nlcToNchw(nlc, s[2], s[3]), CPU.nlcToNchw(nlc, s[2], s[3]));
+        }
+    }
+
+    @Test
+    void embeddings() {
+        Random r = rng("embeddings");
+        Tensor table = randn(r, 50, 24);
+        int[] ids = {0, 49, 7, 7, 13};
+        assertIdentical("embedding", REF.embedding(table, ids), CPU.embedding(table, ids));
+        float[] t = {0f, 1f, 999f, 421.5f};
+        for (int dim : new int[] {320, 7, 4})
+            for (boolean flip : new boolean[] {false, true})
+                assertIdentical("timestepEmbedding dim " + dim + " flip " + flip,
+                    REF.timestepEmbedding(t, dim, flip, 1f), CPU.timestepEmbedding(t, dim, flip, 1f));
+    }
+}
