@@ -1,7 +1,7 @@
 package dev.stitch.eval;
 
 import dev.stitch.engine.io.SafeTensors;
-import dev.stitch.eval.image.RgbImage;
+import dev.stitch.engine.image.RgbImage;
 import dev.stitch.kernels.Tensor;
 
 import java.net.URISyntaxException;

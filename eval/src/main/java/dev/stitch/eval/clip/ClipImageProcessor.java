@@ -1,7 +1,7 @@
 package dev.stitch.eval.clip;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.stitch.eval.image.RgbImage;
+import dev.stitch.engine.image.RgbImage;
 import dev.stitch.kernels.Tensor;
 import dev.stitch.kernels.UserError;
 

@@ -5,7 +5,8 @@ import dev.stitch.engine.Weights;
 import dev.stitch.engine.io.SafeTensors;
 import dev.stitch.engine.nn.Linear;
 import dev.stitch.engine.taps.TapLayout;
-import dev.stitch.eval.image.RgbImage;
+import dev.stitch.engine.tokenizer.ClipTokenizer;
+import dev.stitch.engine.image.RgbImage;
 import dev.stitch.kernels.Backend;
 import dev.stitch.kernels.Tensor;
 import dev.stitch.kernels.UserError;
@@ -28,6 +29,8 @@ public final class ClipModel {
 
     public final ClipConfig config;
     public final ClipImageProcessor processor;
+    /** The folder's BPE tokenizer, or null where the folder has no {@code vocab.json} (then only ids can be embedded). */
+    public final ClipTokenizer tokenizer;
     final ClipVisionTransformer visionModel;
     final ClipTextTransformer textModel;
     final Linear visualProjection, textProjection;
@@ -35,9 +38,13 @@ public final class ClipModel {
     final float logitScale;
 
     /** Builds the model; every tensor of {@code w} must be used (position_ids buffers aside). */
-    public ClipModel(ClipConfig config, ClipImageProcessor processor, Weights w) {
+    public ClipModel(ClipConfig config, ClipImageProcessor processor, ClipTokenizer tokenizer, Weights w) {
         this.config = config;
         this.processor = processor;
+        this.tokenizer = tokenizer;
+        if (tokenizer != null && tokenizer.maxLength() > config.text().maxPositionEmbeddings())
+            throw new UserError(w.origin() + ": the tokenizer makes " + tokenizer.maxLength() + " ids, the text model takes at most "
+                + config.text().maxPositionEmbeddings());
         if (!processor.doCenterCrop() || processor.cropHeight() != config.vision().imageSize() || processor.cropWidth() != config.vision().imageSize())
             throw new UserError(w.origin() + ": the preprocessor must center-crop to the model's image_size "
                 + config.vision().imageSize() + ", but crops to " + processor.cropWidth() + "×" + processor.cropHeight()
@@ -60,8 +67,9 @@ public final class ClipModel {
     }
 
     /**
-     * Reads a transformers CLIP folder: {@code config.json}, {@code model.safetensors} and, if present,
-     * {@code preprocessor_config.json}. Weights stay memory-mapped in their file dtype.
+     * Reads a transformers CLIP folder as the hub has it: {@code config.json}, {@code model.safetensors} and, if
+     * present, {@code preprocessor_config.json} and the tokenizer files ({@code vocab.json}, {@code merges.txt}, …).
+     * Weights stay memory-mapped in their file dtype.
      */
     public static ClipModel load(Path dir) {
         if (!Files.isDirectory(dir)) throw new UserError(dir + ": not a folder (expected a transformers CLIP model folder)");
@@ -71,7 +79,8 @@ public final class ClipModel {
             throw new UserError(dir + ": no model.safetensors"
                 + (Files.exists(dir.resolve("pytorch_model.bin")) ? " (pytorch_model.bin must be converted to safetensors first)" : ""));
         ClipImageProcessor processor = ClipImageProcessor.forModel(dir, config.vision().imageSize());
-        return new ClipModel(config, processor, Weights.of(COMPONENT, SafeTensors.open(file)));
+        ClipTokenizer tokenizer = Files.exists(dir.resolve("vocab.json")) ? ClipTokenizer.load(dir) : null;
+        return new ClipModel(config, processor, tokenizer, Weights.of(COMPONENT, SafeTensors.open(file)));
     }
 
     /** Normalised image embeddings [B][projection_dim], preprocessed as CLIPImageProcessor does. */
@@ -82,6 +91,17 @@ public final class ClipModel {
 
     /** Normalised image embeddings from ready pixel values [B, 3, S, S] (S = image_size). */
     public float[][] imageEmbeds(Ctx c, Tensor pixelValues) { return normalized(c.ops(), imageFeatures(c, pixelValues)); }
+
+    /**
+     * Normalised text embeddings [B][projection_dim] of prompts, tokenized as transformers' CLIPTokenizer does
+     * (what CLIPProcessor and so torchmetrics' CLIP score use); prompts past 77 tokens are cut, keeping EOS.
+     */
+    public float[][] textEmbeds(Ctx c, List<String> prompts) {
+        if (tokenizer == null) throw new UserError("this CLIP folder has no tokenizer (vocab.json, merges.txt): cannot embed text");
+        int[][] ids = new int[prompts.size()][];
+        for (int i = 0; i < ids.length; i++) ids[i] = tokenizer.encode(prompts.get(i), ClipTokenizer.Mode.DIFFUSERS);
+        return textEmbeds(c, ids);
+    }
 
     /** Normalised text embeddings [B][projection_dim] of token ids [B][L] (L ≤ max_position_embeddings, BOS … EOS). */
     public float[][] textEmbeds(Ctx c, int[][] ids) { return normalized(c.ops(), textFeatures(c, ids)); }

@@ -4,7 +4,7 @@ import dev.stitch.engine.Ctx;
 import dev.stitch.engine.Weights;
 import dev.stitch.engine.io.SafeTensors;
 import dev.stitch.engine.taps.TapLayout;
-import dev.stitch.eval.image.RgbImage;
+import dev.stitch.engine.image.RgbImage;
 import dev.stitch.kernels.Backend;
 import dev.stitch.kernels.Tensor;
 import dev.stitch.kernels.UserError;

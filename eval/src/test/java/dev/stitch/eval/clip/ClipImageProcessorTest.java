@@ -2,7 +2,7 @@ package dev.stitch.eval.clip;
 
 import dev.stitch.engine.io.SafeTensors;
 import dev.stitch.eval.Golden;
-import dev.stitch.eval.image.RgbImage;
+import dev.stitch.engine.image.RgbImage;
 import dev.stitch.kernels.Tensor;
 import org.junit.jupiter.api.Test;
 
@@ -55,9 +55,20 @@ class ClipImageProcessorTest {
         for (int i = 0; i < px.length; i++) px[i] = (byte) (i + 1);
         RgbImage crop = ClipImageProcessor.centerCrop(new RgbImage(2, 3, px), 5, 4);
         // transformers pads by ceil((4 - 2) / 2) = 1 column on the left, ceil((5 - 3) / 2) = 1 row on top.
-        assertEquals(0, crop.at(0, 0, 0));
-        assertEquals(px[0] & 0xff, crop.at(1, 1, 0));
-        assertEquals(px[(2 * 2 + 1) * 3 + 2] & 0xff, crop.at(2, 3, 2));
-        assertEquals(0, crop.at(3, 4, 1));
+        assertEquals(0, at(crop, 0, 0, 0));
+        assertEquals(px[0] & 0xff, at(crop, 1, 1, 0));
+        assertEquals(px[(2 * 2 + 1) * 3 + 2] & 0xff, at(crop, 2, 3, 2));
+        assertEquals(0, at(crop, 3, 4, 1));
+    }
+
+    static int at(RgbImage im, int x, int y, int c) { return im.rgb()[(y * im.width() + x) * 3 + c] & 0xff; }
+
+    @Test
+    void pngFilesGoThroughTheSamePath(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) {
+        RgbImage src = Golden.image(GOLDEN, "clip224_src");
+        java.nio.file.Path f = tmp.resolve("x.png");
+        dev.stitch.engine.image.Png.write(f, src, java.util.Map.of());
+        RgbImage read = dev.stitch.engine.image.Png.read(f);
+        assertArrayEquals(Golden.image(GOLDEN, "clip224_crop").rgb(), ClipImageProcessor.defaults(224).resizeAndCrop(read).rgb());
     }
 }

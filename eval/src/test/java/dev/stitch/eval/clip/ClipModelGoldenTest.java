@@ -4,11 +4,12 @@ import dev.stitch.engine.Ctx;
 import dev.stitch.engine.io.SafeTensors;
 import dev.stitch.engine.taps.Taps;
 import dev.stitch.eval.Golden;
-import dev.stitch.eval.image.RgbImage;
+import dev.stitch.engine.image.RgbImage;
 import dev.stitch.kernels.Tensor;
 import dev.stitch.kernels.reference.ReferenceBackend;
+import dev.stitch.kernels.Backends;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.CsvSource;
 
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -23,13 +24,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  */
 class ClipModelGoldenTest {
 
-    @ParameterizedTest
-    @ValueSource(strings = {"tiny-clip", "tiny-clip-gelu"})
-    void matchesTheTorchMirror(String name) {
-        ClipModel clip = ClipModel.load(Golden.resource("clip/" + name));
-        SafeTensors g = Golden.open("clip/" + name + "_golden.safetensors");
+    @ParameterizedTest(name = "{0} on {1}")
+    @CsvSource({"tiny-clip, reference", "tiny-clip-gelu, reference", "tiny-clip, cpu", "tiny-clip-gelu, cpu"})
+    void matchesTheTorchMirror(String model, String device) {
+        ClipModel clip = ClipModel.load(Golden.resource("clip/" + model));
+        SafeTensors g = Golden.open("clip/" + model + "_golden.safetensors");
         Map<String, Tensor> taps = new LinkedHashMap<>();
-        Ctx c = new Ctx(ReferenceBackend.INSTANCE, recorder(taps));
+        Ctx c = new Ctx(Backends.byName(device), recorder(taps));
+        String name = model + " " + device;
 
         List<RgbImage> images = List.of(Golden.image(g, "image0"), Golden.image(g, "image1"));
         Tensor pixels = clip.processor.pixelValues(images);

@@ -1,6 +1,9 @@
 package dev.stitch.eval.clip;
 
+import dev.stitch.engine.Ctx;
 import dev.stitch.engine.io.SafeTensors;
+import dev.stitch.engine.tokenizer.ClipTokenizer;
+import dev.stitch.kernels.reference.ReferenceBackend;
 import dev.stitch.engine.io.SafeTensorsWriter;
 import dev.stitch.eval.Golden;
 import dev.stitch.kernels.UserError;
@@ -10,8 +13,11 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
 import java.util.function.BiPredicate;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -109,6 +115,27 @@ class ClipModelLoadTest {
         Files.writeString(dir.resolve("config.json"), Files.readString(dir.resolve("config.json"))
             .replace("\"text_config\"", "\"text_config_dict\"").replace("\"vision_config\"", "\"vision_config_dict\""));
         assertEquals(40, ClipModel.load(dir).config.text().hiddenSize());
+    }
+
+    @Test
+    void promptsAreTokenizedByTheFoldersTokenizer() throws IOException {
+        Path dir = copy((n, s) -> true, null);
+        Ctx c = new Ctx(ReferenceBackend.INSTANCE);
+        String m = assertThrows(UserError.class, () -> ClipModel.load(dir).textEmbeds(c, List.of("ab"))).getMessage();
+        assertTrue(m.contains("no tokenizer"), m);
+        // A hand-made byte-level BPE vocabulary inside the tiny model's 300 ids; BOS and EOS as the goldens use them.
+        Files.writeString(dir.resolve("vocab.json"), "{\"a\": 12, \"b\": 11, \"a</w>\": 10, \"b</w>\": 13, \"ab</w>\": 14, "
+            + "\"c</w>\": 15, \"<|startoftext|>\": 298, \"<|endoftext|>\": 299}");
+        Files.writeString(dir.resolve("merges.txt"), "#version: 0.2\na b</w>\n");
+        ClipModel clip = ClipModel.load(dir);
+        int[] expected = new int[77];
+        Arrays.fill(expected, 299);   // openai's tokenizers pad with EOS
+        expected[0] = 298;
+        expected[1] = 14;
+        expected[2] = 15;
+        assertArrayEquals(expected, clip.tokenizer.encode("AB  c", ClipTokenizer.Mode.DIFFUSERS));
+        float[][] fromText = clip.textEmbeds(c, List.of("AB  c")), fromIds = clip.textEmbeds(c, new int[][]{expected});
+        assertArrayEquals(fromIds[0], fromText[0]);
     }
 
     @Test

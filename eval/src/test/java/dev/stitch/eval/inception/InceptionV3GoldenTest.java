@@ -4,8 +4,10 @@ import dev.stitch.engine.Ctx;
 import dev.stitch.engine.io.SafeTensors;
 import dev.stitch.eval.Golden;
 import dev.stitch.kernels.Tensor;
-import dev.stitch.kernels.reference.ReferenceBackend;
+import dev.stitch.kernels.Backends;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -18,19 +20,20 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 /** A 1/16-width FID Inception-v3 against pytorch-fid's forward on torchvision's blocks (make_eval_goldens.py). */
 class InceptionV3GoldenTest {
 
-    @Test
-    void poolFeaturesMatchPytorchFid() {
+    @ParameterizedTest
+    @ValueSource(strings = {"reference", "cpu"})
+    void poolFeaturesMatchPytorchFid(String device) {
         InceptionV3 net = InceptionV3.load(Golden.resource("inception/tiny_fid_inception.safetensors"));
         assertEquals(16, net.width.divisor());
         assertEquals(128, net.features);
         SafeTensors g = Golden.open("inception/fid_inception_golden.safetensors");
         Map<String, int[]> taps = new LinkedHashMap<>();
-        Ctx c = new Ctx(ReferenceBackend.INSTANCE, (name, layout, value) -> {
+        Ctx c = new Ctx(Backends.byName(device), (name, layout, value) -> {
             taps.put(name, value.shape());
             return value;
         });
         float[][] features = net.poolFeatures(c, g.tensor("images"));
-        Golden.assertClose("fid inception pool features", g.tensor("pool_features").data(), Golden.flat(features), Golden.TOLERANCE);
+        Golden.assertClose("fid inception pool features " + device, g.tensor("pool_features").data(), Golden.flat(features), Golden.TOLERANCE);
 
         List<String> blocks = new ArrayList<>();
         for (String t : taps.keySet()) if (!t.contains(".branch")) blocks.add(t);
