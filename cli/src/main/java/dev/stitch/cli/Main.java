@@ -14,6 +14,7 @@ import picocli.CommandLine.Command;
         GenerateCommand.class,
         MakeRandomModelCommand.class,
         InspectCommand.class,
+        ConvertCommand.class,
     })
 public final class Main implements Runnable {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
