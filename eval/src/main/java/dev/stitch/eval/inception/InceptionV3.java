@@ -1,5 +1,7 @@
 package dev.stitch.eval.inception;
 
+import dev.stitch.convert.Checkpoint;
+import dev.stitch.convert.StoredTensor;
 import dev.stitch.engine.Ctx;
 import dev.stitch.engine.Weights;
 import dev.stitch.engine.io.SafeTensors;
@@ -12,7 +14,9 @@ import dev.stitch.kernels.UserError;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -76,12 +80,27 @@ public final class InceptionV3 {
                 + " (expected pytorch-fid's pt_inception-2015-12-05 weights)");
     }
 
-    /** Reads the FID Inception weights converted to safetensors, with pytorch-fid's tensor names. */
+    /**
+     * Reads the FID Inception weights with pytorch-fid's tensor names: a {@code .safetensors} file, or the state
+     * dict {@code pt_inception-2015-12-05-6726825d.pth} itself if it is in PyTorch's zip format (a legacy-format file
+     * is refused with a line saying how to re-save it).
+     */
     public static InceptionV3 load(Path file) {
-        if (!Files.isRegularFile(file)) throw new UserError(file + ": no such file (expected the FID Inception weights as .safetensors)");
-        if (!SafeTensors.looksLikeSafeTensors(file))
-            throw new UserError(file + ": not a safetensors file (convert pytorch-fid's .pth first)");
-        return new InceptionV3(Weights.of(COMPONENT, SafeTensors.open(file)));
+        if (!Files.isRegularFile(file)) throw new UserError(file + ": no such file (expected the FID Inception weights, .safetensors or .pth)");
+        if (SafeTensors.looksLikeSafeTensors(file)) return new InceptionV3(Weights.of(COMPONENT, SafeTensors.open(file)));
+        Map<String, Tensor> tensors = new LinkedHashMap<>();
+        for (StoredTensor t : Checkpoint.open(file).tensors().values()) {
+            if (t.dtype().computeType() != null) tensors.put(t.name(), Tensor.mapped(t.bytes(), t.dtype().computeType(), intShape(t)));
+            else if (!t.name().endsWith(".num_batches_tracked"))   // BatchNorm's step counter, an integer
+                throw new UserError(file + ": tensor '" + t.name() + "' has dtype " + t.dtype() + ", expected f32, f16 or bf16");
+        }
+        return new InceptionV3(Weights.of(COMPONENT, file.toString(), tensors));
+    }
+
+    private static int[] intShape(StoredTensor t) {
+        int[] s = new int[t.rank()];
+        for (int i = 0; i < s.length; i++) s[i] = Math.toIntExact(t.dim(i));
+        return s;
     }
 
     /** The divisor that maps the real model's 32 stem channels to this file's. */

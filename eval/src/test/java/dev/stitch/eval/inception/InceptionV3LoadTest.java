@@ -1,9 +1,13 @@
 package dev.stitch.eval.inception;
 
+import dev.stitch.convert.StoredTensor;
+import dev.stitch.convert.TorchZipWriter;
+import dev.stitch.engine.Ctx;
 import dev.stitch.engine.io.SafeTensors;
 import dev.stitch.engine.io.SafeTensorsWriter;
 import dev.stitch.eval.Golden;
 import dev.stitch.kernels.UserError;
+import dev.stitch.kernels.reference.ReferenceBackend;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -39,10 +43,25 @@ class InceptionV3LoadTest {
     }
 
     @Test
+    void theTorchZipStateDictLoadsAsTheSafetensorsDoes() {
+        SafeTensors st = SafeTensors.open(Golden.resource("inception/tiny_fid_inception.safetensors"));
+        TorchZipWriter zip = new TorchZipWriter();
+        for (String n : st.names()) zip.add(StoredTensor.of(n, st.entry(n).dtype(), st.entry(n).shape(), st.bytes(n)));
+        Path pth = tmp.resolve("pt_inception-tiny.pth");
+        zip.write(pth);
+        SafeTensors g = Golden.open("inception/fid_inception_golden.safetensors");
+        Ctx c = new Ctx(ReferenceBackend.INSTANCE);
+        Golden.assertClose("fid inception from .pth", g.tensor("pool_features").data(),
+            Golden.flat(InceptionV3.load(pth).poolFeatures(c, g.tensor("images"))), Golden.TOLERANCE);
+    }
+
+    @Test
     void wrongFilesAreNamed() throws IOException {
         assertTrue(message(tmp.resolve("none.safetensors")).contains("no such file"));
-        Path pth = Files.write(tmp.resolve("pt_inception.pth"), new byte[]{'P', 'K', 3, 4, 0, 0, 0, 0, 0, 0});
-        assertTrue(message(pth).contains("not a safetensors file"), message(pth));
+        Path legacy = Files.write(tmp.resolve("pt_inception.pth"), new byte[]{(byte) 0x80, 2, (byte) 0x8a, 0x0a, 0, 0, 0, 0, 0, 0});
+        assertTrue(message(legacy).contains("legacy PyTorch format"), message(legacy));
+        Path other = Files.writeString(tmp.resolve("weights.bin"), "hello, not weights");
+        assertTrue(message(other).contains("not a checkpoint"), message(other));
     }
 
     @Test
