@@ -8,13 +8,15 @@
 #define ACT_NONE 0
 #define ACT_SILU 1
 #define ACT_GELU 2
+#define ACT_RELU 3
 
 // Accurate forms (expf, erff), not the __ intrinsics: the f32 backend is held to 1e-5 against double references.
 __device__ __forceinline__ float silu_f(float x) { return x / (1.0f + expf(-x)); }
 __device__ __forceinline__ float gelu_f(float x) { return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f)); }
 
 __device__ __forceinline__ float activate(float x, int act) {
-    return act == ACT_SILU ? silu_f(x) : act == ACT_GELU ? gelu_f(x) : x;
+    // ReLU as x < 0 ? 0 : x, so that NaN stays NaN as in torch (fmaxf would turn it into 0).
+    return act == ACT_SILU ? silu_f(x) : act == ACT_GELU ? gelu_f(x) : act == ACT_RELU ? (x < 0.0f ? 0.0f : x) : x;
 }
 
 // Loads and stores of the three storage types through f32.
