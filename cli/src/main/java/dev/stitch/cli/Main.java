@@ -14,6 +14,7 @@ import picocli.CommandLine.Command;
         GenerateCommand.class,
         MakeRandomModelCommand.class,
         InspectCommand.class,
+        ConvertCommand.class,
         UNetForwardCommand.class,
     })
 public final class Main implements Runnable {
