@@ -11,50 +11,61 @@ import static dev.stitch.kernels.cpu.Gemm.ceil;
 
 /**
  * 2-D convolution as a GEMM per image: out[Cout, Ho·Wo] = W[Cout, Cin·kh·kw] · patches[Cin·kh·kw, Ho·Wo], so the
- * output comes out NCHW as it is. The weight is the A operand, packed once into MR-row tiles. The patches (im2col)
- * are packed straight into NR-pixel B panels, a chunk of panels at a time, so the full patch matrix (a gigabyte for
- * a VAE layer at 512×512) never exists; each patch value is packed once and meets every weight tile while its chunk
- * sits in cache. A 1×1 stride-1 convolution is the same plain GEMM with the image itself as B.
+ * output comes out NCHW as it is. The weight is the A operand, packed once into MR-row tiles. B, the patch matrix,
+ * is never built whole (it would be a gigabyte for a VAE layer at 512×512): it is packed into NR-pixel panels a
+ * chunk at a time, straight from the zero-padded image, each value once, and every weight tile passes over the
+ * chunk while it sits in cache. For a 1×1 stride-1 convolution the "patches" are the image itself: a plain GEMM.
+ *
+ * <p>Reading B in place from the padded image (stride 1: a panel row is a shifted run of the image) was tried and
+ * measured no faster: its unaligned runs take more L1 than packed panels, which cancels the saved packing pass.
  */
 final class Conv {
     private Conv() {}
 
-    /** Patch values per chunk (8 MB): small enough to stay in L3 while all the weight tiles pass over it. */
+    /** Patch values per packed chunk (8 MB): small enough to stay in L3 while all the weight tiles pass over it. */
     private static final int CHUNK = 2 << 20;
 
     static void conv2d(Parallel par, float[] x, int bn, int cin, int h, int w, Tensor weight, float[] bias, int cout,
                        int kh, int kw, int stride, int pt, int pb, int pl, int pr, int ho, int wo, Activation act,
                        float[] out) {
-        int k = cin * kh * kw, hw = ho * wo, panels = ceil(hw, NR);
+        int k = cin * kh * kw;
         Gemm.Operand a = Gemm.packedWeight(par, weight, cout, k, MR);
         Gemm.Epilogue ep = new Gemm.Epilogue(bias, null, act);
         int hp = h + pt + pb, wp = w + pl + pr;
         boolean padded = hp != h || wp != w;
-        float[] xp = padded ? new float[cin * hp * wp] : x; // one image with its zero border
-        int chunk = Math.clamp(CHUNK / Math.max(1, k * NR), 1, panels);
-        float[] patches = new float[chunk * k * NR];
+        float[] xp = padded ? new float[cin * hp * wp] : x;
         for (int n = 0; n < bn; n++) {
-            int xo = n * cin * h * w;
-            if (padded) {
-                par.forEach(cin, c -> {
-                    int dst = c * hp * wp;
-                    Arrays.fill(xp, dst, dst + pt * wp, 0f);
-                    for (int y = 0; y < h; y++) {
-                        int row = dst + (pt + y) * wp;
-                        Arrays.fill(xp, row, row + pl, 0f);
-                        System.arraycopy(x, xo + (c * h + y) * w, xp, row + pl, w);
-                        Arrays.fill(xp, row + pl + w, row + wp, 0f);
-                    }
-                    Arrays.fill(xp, dst + (pt + h) * wp, dst + hp * wp, 0f);
-                });
+            if (padded) pad(par, x, n * cin * h * w, cin, h, w, pt, pl, hp, wp, xp);
+            multiply(par, a, cout, k, new Patches(xp, padded ? 0 : n * cin * h * w, hp, wp, kh, kw, stride, wo, ho * wo),
+                out, n * cout * ho * wo, ep);
+        }
+    }
+
+    /** xp = image {@code xo} of x inside a zero border (pt above, pl to the left, the rest below and right). */
+    private static void pad(Parallel par, float[] x, int xo, int cin, int h, int w, int pt, int pl, int hp, int wp, float[] xp) {
+        par.forEach(cin, c -> {
+            int dst = c * hp * wp;
+            Arrays.fill(xp, dst, dst + pt * wp, 0f);
+            for (int y = 0; y < h; y++) {
+                int row = dst + (pt + y) * wp;
+                Arrays.fill(xp, row, row + pl, 0f);
+                System.arraycopy(x, xo + (c * h + y) * w, xp, row + pl, w);
+                Arrays.fill(xp, row + pl + w, row + wp, 0f);
             }
-            Patches src = new Patches(xp, padded ? 0 : xo, hp, wp, kh, kw, stride, wo, hw);
-            for (int j0 = 0; j0 < panels; j0 += chunk) {
-                int jn = Math.min(chunk, panels - j0), first = j0;
-                par.forEach(jn, j -> src.pack(first + j, k, patches, j * k * NR));
-                Gemm.multiply(par, cout, Math.min(jn * NR, hw - j0 * NR), k, a, Gemm.Operand.packed(patches, k, NR),
-                    out, n * cout * hw + j0 * NR, hw, ep);
-            }
+            Arrays.fill(xp, dst + (pt + h) * wp, dst + hp * wp, 0f);
+        });
+    }
+
+    /** Patches packed into NR-pixel panels, a chunk at a time, each chunk then a plain GEMM. */
+    private static void multiply(Parallel par, Gemm.Operand a, int cout, int k, Patches src, float[] out, int outOff,
+                               Gemm.Epilogue ep) {
+        int hw = src.hw(), panels = ceil(hw, NR), chunk = Math.clamp(CHUNK / Math.max(1, k * NR), 1, panels);
+        float[] patches = new float[chunk * k * NR];
+        for (int j0 = 0; j0 < panels; j0 += chunk) {
+            int jn = Math.min(chunk, panels - j0), first = j0;
+            par.forEach(jn, j -> src.pack(first + j, k, patches, j * k * NR));
+            Gemm.multiply(par, cout, Math.min(jn * NR, hw - j0 * NR), k, a, Gemm.Operand.packed(patches, k, NR),
+                out, outOff + j0 * NR, hw, ep);
         }
     }
 

@@ -33,6 +33,9 @@ final class Gemm {
 
     static int ceil(int a, int b) { return (a + b - 1) / b; }
 
+    /** The K block for a depth of k: equal blocks of at most KC. */
+    static int kBlock(int k) { return k == 0 ? 0 : ceil(k, ceil(k, KC)); }
+
     // ---- operands ---------------------------------------------------------------------------------------------
 
     /**
@@ -138,8 +141,11 @@ final class Gemm {
         }
     }
 
-    /** A tiles per task block: the A block (MR·M_TILES rows × KC) stays in L2 while B panels pass. */
-    private static final int M_TILES = 16;
+    /**
+     * A tiles per task block: the A block (MR·M_TILES rows × KC, 288 KB) stays in L2 while B panels pass, and each
+     * B panel slice fetched from memory serves this many tiles from L1.
+     */
+    private static final int M_TILES = 48;
     /** B panels per task block. */
     private static final int N_PANELS = 64;
 
@@ -157,7 +163,7 @@ final class Gemm {
             else tb = ceil(tb, 2);
         }
         int tasksM = ceil(tiles, tb), tasksN = ceil(panels, pb), tbF = tb, pbF = pb;
-        int kc = k == 0 ? 0 : ceil(k, ceil(k, KC)); // equal K blocks
+        int kc = kBlock(k);
         Epilogue epi = ep == null || ep.isNone() ? null : ep;
         par.forEach(tasksM * tasksN, task -> {
             int t0 = task % tasksM * tbF, j0 = task / tasksM * pbF;
@@ -184,29 +190,31 @@ final class Gemm {
             for (int jp = j0; jp < j0 + jn; jp++) {
                 int col = jp * NR, cols = Math.min(NR, n - col), bo = b.off() + jp * b.panelStride() + p0 * NR;
                 for (int t = t0; t < t0 + tn; t++) {
-                    int row = t * MR, rows = Math.min(MR, m - row), co = cOff + row * ldc + col;
-                    int ao = a.off() + t * a.panelStride() + p0 * a.kStep();
-                    if (rows == MR && cols == NR) {
-                        kernel(a.data(), ao, a.rowStep(), a.kStep(), MR, b.data(), bo, kcur, c, co, ldc, acc);
-                    } else { // a tile cut by C's edge: computed whole in a side buffer, then copied
-                        if (acc) for (int r = 0; r < rows; r++) System.arraycopy(c, co + r * ldc, edge, r * NR, cols);
-                        kernel(a.data(), ao, a.rowStep(), a.kStep(), rows, b.data(), bo, kcur, edge, 0, NR, acc);
-                        for (int r = 0; r < rows; r++) System.arraycopy(edge, r * NR, c, co + r * ldc, cols);
-                    }
-                    if (last && ep != null) ep.apply(c, co, ldc, row, col, rows, cols);
+                    int row = t * MR, ao = a.off() + t * a.panelStride() + p0 * a.kStep();
+                    tile(a, ao, Math.min(MR, m - row), b.data(), bo, kcur, c, cOff + row * ldc + col, ldc,
+                        row, col, cols, acc, last ? ep : null, edge);
                 }
             }
         }
     }
 
-    private static final ThreadLocal<float[]> EDGE = ThreadLocal.withInitial(() -> new float[MR * NR]);
-
-    /** C[6×NR] (+)= A · B panel for A laid out as {@code a[ao + r·rs + p·ps]}: packed tiles (rs 1, ps MR) or rows (ps 1). */
-    static void kernel(float[] a, int ao, int rs, int ps, int rows, float[] b, int bo, int kc,
-                       float[] c, int co, int ldc, boolean acc) {
-        if (ps == 1) kernelRows(a, ao, rs, rows, b, bo, kc, c, co, ldc, acc);
-        else kernelPacked(a, ao, b, bo, kc, c, co, ldc, acc);
+    /**
+     * One C tile: the kernel for A's layout, through a side buffer when C's edge cuts the tile (the operands are
+     * padded, so the kernel always computes a whole tile), then the epilogue if given.
+     */
+    private static void tile(Operand a, int ao, int rows, float[] b, int bo, int kc, float[] c, int co, int ldc,
+                             int row, int col, int cols, boolean acc, Epilogue ep, float[] edge) {
+        boolean whole = rows == MR && cols == NR;
+        float[] dst = whole ? c : edge;
+        int d = whole ? co : 0, ld = whole ? ldc : NR;
+        if (!whole && acc) for (int r = 0; r < rows; r++) System.arraycopy(c, co + r * ldc, edge, r * NR, cols);
+        if (a.kStep() == 1) kernelRows(a.data(), ao, a.rowStep(), rows, b, bo, kc, dst, d, ld, acc);
+        else kernelPacked(a.data(), ao, b, bo, kc, dst, d, ld, acc);
+        if (!whole) for (int r = 0; r < rows; r++) System.arraycopy(edge, r * NR, c, co + r * ldc, cols);
+        if (ep != null) ep.apply(c, co, ldc, row, col, rows, cols);
     }
+
+    private static final ThreadLocal<float[]> EDGE = ThreadLocal.withInitial(() -> new float[MR * NR]);
 
     /**
      * The micro-kernel: C[6×NR] (+)= A tile [kc][6] · B panel [kc][NR], twelve accumulators in registers.
