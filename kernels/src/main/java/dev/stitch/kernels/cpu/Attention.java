@@ -14,7 +14,8 @@ import static dev.stitch.kernels.cpu.Gemm.ceil;
 /**
  * Fused scaled-dot-product attention, flash style: per (batch, head, block of QB queries) the keys are visited in
  * blocks of KB with an online softmax in f32, so at most one QB×KB block of scores exists at a time. Both products
- * (Q·Kᵀ and P·V) run on the GEMM micro-kernel; K and V are packed into its panel layout once per (batch, head).
+ * (Q·Kᵀ and P·V) run on the GEMM micro-kernels: K and V are packed into B panels once per (batch, head), Q and the
+ * probabilities are read in place as A rows, and the scale is applied inside the exponent.
  */
 final class Attention {
     private Attention() {}

@@ -74,7 +74,12 @@ public final class CpuBackend implements Backend {
 
     private static void check(boolean ok, String what) { if (!ok) throw new IllegalArgumentException(what); }
 
-    private static int rows(Tensor x) { return x.dim(-1) == 0 ? 0 : Math.toIntExact(x.numel() / x.dim(-1)); }
+    /** The product of all but the last dimension. */
+    private static int rows(Tensor x) {
+        long m = 1;
+        for (int i = 0; i < x.rank() - 1; i++) m *= x.dim(i);
+        return Math.toIntExact(m);
+    }
 
     private static int[] withLast(int[] shape, int last) {
         int[] s = shape.clone();
