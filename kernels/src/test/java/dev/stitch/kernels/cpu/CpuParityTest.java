@@ -69,6 +69,19 @@ class CpuParityTest {
     }
 
     @Test
+    void mappedWeightsArePackedFromTheirBytesWithoutAWidenedCopy() throws ReflectiveOperationException {
+        Random r = rng("noWidening");
+        var widened = Tensor.Mapped.class.getDeclaredField("widened");
+        widened.setAccessible(true);
+        Tensor lw = mappedWeight(r, DType.F16, 0.2, 12, 20), cw = mappedWeight(r, DType.BF16, 0.2, 5, 3, 3, 3);
+        Tensor lo = CPU.linear(randn(r, 4, 20), lw, null, Activation.NONE);
+        Tensor co = CPU.conv2d(randn(r, 1, 3, 6, 6), cw, null, 1, 1);
+        assertTrue(widened.get(lw.storage()) == null && widened.get(cw.storage()) == null,
+            "the CPU backend widened a mapped weight to a full f32 copy");
+        assertTrue(Float.isFinite(lo.data()[0]) && Float.isFinite(co.data()[0]));
+    }
+
+    @Test
     void matmul() {
         Random r = rng("matmul");
         int[][] mkn = {{1, 1, 1}, {7, 5, 3}, {13, 33, 40}, {64, 1, 17}, {6, 300, 32}, {50, 64, 77}};
