@@ -105,11 +105,11 @@ final class Attention {
         FloatVector acc = FloatVector.zero(S);
         int j = 0;
         for (; j + L <= n; j += L) {
-            FloatVector e = FloatVector.fromArray(S, s, from + j).sub(max).lanewise(VectorOperators.EXP);
+            FloatVector e = Pointwise.exp(FloatVector.fromArray(S, s, from + j).sub(max));
             e.intoArray(s, from + j);
             acc = acc.add(e);
         }
-        float sum = acc.reduceLanes(VectorOperators.ADD);
+        float sum = Pointwise.sumLanes(acc);
         for (; j < n; j++) {
             float e = (float) Math.exp(s[from + j] - max);
             s[from + j] = e;
