@@ -14,6 +14,10 @@ import picocli.CommandLine.Command;
         GenerateCommand.class,
         MakeRandomModelCommand.class,
         InspectCommand.class,
+        ExtractCommand.class,
+        LayersCommand.class,
+        SweepCommand.class,
+        DemoCommand.class,
     })
 public final class Main implements Runnable {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
