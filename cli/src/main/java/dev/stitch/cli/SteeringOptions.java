@@ -61,14 +61,14 @@ final class SteeringOptions {
             return plans;
         }
         TapCatalog catalog = pipe.tapCatalog(width, height);
-        Map<String, String> model = SteeringFile.modelIdentity(pipe.source);
+        Map<String, String> model = pipe.source == null ? Map.of() : SteeringFile.modelIdentity(pipe.source);
         for (String s : steer) {
             Spec spec = Spec.parse(s);
             SteeringFile file = SteeringFile.read(spec.file());
             SteeringPlan plan = apply(SteeringPlan.defaults(file, spec.strength()), steps);
             plan.check(catalog, "--steer " + spec.file());
             String sha = file.meta(SteeringFile.MODEL_SHA, null);
-            if (sha != null && !sha.equals(model.get(SteeringFile.MODEL_SHA)))
+            if (sha != null && model.containsKey(SteeringFile.MODEL_SHA) && !sha.equals(model.get(SteeringFile.MODEL_SHA)))
                 System.err.println("stitch: note: " + spec.file() + " was extracted from model '" + file.meta(SteeringFile.MODEL, "?")
                     + "' with other configs; its tap shapes fit this one");
             plans.add(plan);

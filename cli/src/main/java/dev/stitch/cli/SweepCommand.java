@@ -128,6 +128,9 @@ final class SweepCommand implements Callable<Integer> {
     /** Generates every cell, writes the grid and its JSON, and returns the cells. */
     static List<Cell> run(StableDiffusionPipeline pipe, Backend ops, GenerateRequest req, SteeringPlan plan, List<Operator> opList,
                           List<LayerSet> sets, List<Float> strengths, String steerName, Path gridOut, Path jsonOut) {
+        int w = req.width() != null ? req.width() : pipe.defaultSize(), h = req.height() != null ? req.height() : pipe.defaultSize();
+        var catalog = pipe.tapCatalog(w, h);
+        for (Operator op : opList) plan.withOperator(op).check(catalog, "--operators " + op.cliName);   // before any image
         HookedTaps taps = new HookedTaps(ops);
         GenerateResult base = pipe.generate(req, ops, taps, StableDiffusionPipeline.Progress.NONE);
         RgbImage baseline = image(base);
@@ -137,7 +140,6 @@ final class SweepCommand implements Callable<Integer> {
         int rows = opList.size() * sets.size();
         RgbImage[][] grid = new RgbImage[rows][strengths.size() + 1];
         List<Cell> cells = new ArrayList<>();
-        var catalog = pipe.tapCatalog(base.width(), base.height());
         int row = 0, done = 0, total = rows * strengths.size();
         for (Operator op : opList)
             for (LayerSet set : sets) {
@@ -145,9 +147,8 @@ final class SweepCommand implements Callable<Integer> {
                 grid[row][0] = baseline;
                 for (int j = 0; j < strengths.size(); j++) {
                     SteeringPlan p = plan.restrictedTo(set.taps()).withOperator(op).withStrength(strengths.get(j));
-                    p.check(catalog, "--steer " + steerName);
                     GenerateResult res;
-                    try (var h = p.register(taps)) {
+                    try (var steer = p.register(taps)) {
                         res = pipe.generate(req, ops, taps, StableDiffusionPipeline.Progress.NONE);
                     } catch (RuntimeException e) {
                         throw e;

@@ -346,6 +346,30 @@ class SteeringEndToEndTest {
     }
 
     @Test
+    void extractBadInputIsOneLine() throws IOException {
+        String[][] cases = {
+            {"--taps", "vae.decoder.up_blocks.0", "extraction reads text_encoder and unet taps only"},
+            {"--taps", "unet.mid_blok", "unknown tap 'unet.mid_blok'; closest: unet.mid_block"},
+            {"--at-steps", "7", "step 7 does not exist"},
+            {"--method", "svd", "--method svd: expected one of mean-diff"},
+            {"--tokens", "first", "--tokens first"},
+            {"--prompt", "a cat", "prompts come from --pairs"},
+            {"--half", "neither", "half 'neither'"},
+        };
+        for (String[] c : cases) {
+            List<String> args = new ArrayList<>(List.of("extract", "--model", tiny.toString(), "--pairs", pairs.toString(), "--steps", "2",
+                "--device", "cpu", "--out", dir.resolve("bad.safetensors").toString()));
+            if (!c[0].equals("--taps")) args.addAll(List.of("--taps", "unet.mid_block,text_encoder.text_model.encoder.layers.0"));
+            args.addAll(List.of(c[0], c[1]));
+            var r = CliRunner.run(args.toArray(String[]::new));
+            assertEquals(2, r.code(), c[0] + " " + c[1] + ": " + r.err());
+            assertEquals(1, r.err().strip().lines().count(), r.err());
+            assertTrue(r.err().contains(c[2]), "expected '" + c[2] + "' in: " + r.err());
+        }
+        assertFalse(Files.exists(dir.resolve("bad.safetensors")));
+    }
+
+    @Test
     void layersRanksTapsAndPlots() throws IOException {
         Path plot = dir.resolve("layers.png"), json = dir.resolve("layers.json");
         var r = CliRunner.run("layers", "--model", tiny.toString(), "--pairs", pairs.toString(), "--taps", "unet.*.attentions.?,unet.mid_block",
