@@ -15,6 +15,10 @@ import picocli.CommandLine.Command;
         MakeRandomModelCommand.class,
         InspectCommand.class,
         ConvertCommand.class,
+        ExtractCommand.class,
+        LayersCommand.class,
+        SweepCommand.class,
+        DemoCommand.class,
     })
 public final class Main implements Runnable {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;

@@ -95,7 +95,7 @@ public final class StableDiffusionPipeline {
             Tensor embeds = textEncoder.forward(c, ids);
             unet.forward(c, shapes.fromHost(new float[ch * h * w], 1, ch, h, w), new float[] {1}, embeds);
             vae.decode(c, shapes.fromHost(new float[ch * h * w], 1, ch, h, w));
-            vae.encode(c, shapes.fromHost(new float[3 * height * width], 1, 3, height, width));
+            vae.moments(c, shapes.fromHost(new float[3 * height * width], 1, 3, height, width));   // encode reads numbers
         });
     }
 
@@ -108,6 +108,37 @@ public final class StableDiffusionPipeline {
 
     /** Runs the request; {@code taps} (possibly a {@link HookedTaps}) sees every module output. */
     public GenerateResult generate(GenerateRequest r, Backend ops, Taps taps, Progress progress) {
+        Denoised d = denoise(r, ops, taps, progress, Integer.MAX_VALUE);
+        HookedTaps hooked = taps instanceof HookedTaps h ? h : null;
+        if (hooked != null) hooked.setRows(TapContext.Rows.cond(d.batch));
+
+        // 4. decode
+        Ctx c = new Ctx(ops, taps);
+        float sf = vae.config.scalingFactor();
+        float[] z = new float[d.latents.length];
+        for (int i = 0; i < z.length; i++) z[i] = d.latents[i] / sf;
+        int[] shape = {d.batch, unet.config.inChannels(), d.height / vae.downscale(), d.width / vae.downscale()};
+        Tensor raw = vae.decode(c, ops.fromHost(z, shape));
+        Tensor rawHost = Tensor.of(ops.toHost(raw).clone(), raw.shape());
+        return new GenerateResult(Tensor.of(d.latents, shape), rawHost, Images.toUint8(rawHost), d.width, d.height, d.scheduler,
+            d.timesteps);
+    }
+
+    /**
+     * Runs the request only as far as hooks need it: the text encoder and the denoising steps up to {@code lastStep}
+     * (0-based, inclusive), then stops; nothing is decoded. Extracting activations at step 0 costs one UNet call;
+     * {@code lastStep} −1 runs the text encoder only. Returns the latents after {@code lastStep} (or after the last
+     * step, if the run has fewer).
+     */
+    public Tensor denoiseUntil(GenerateRequest r, Backend ops, Taps taps, Progress progress, int lastStep) {
+        if (lastStep < -1) throw new IllegalArgumentException("lastStep " + lastStep + " < -1");
+        Denoised d = denoise(r, ops, taps, progress, lastStep);
+        return Tensor.of(d.latents, d.batch, unet.config.inChannels(), d.height / vae.downscale(), d.width / vae.downscale());
+    }
+
+    private record Denoised(float[] latents, int batch, int width, int height, String scheduler, float[] timesteps) {}
+
+    private Denoised denoise(GenerateRequest r, Backend ops, Taps taps, Progress progress, int lastStep) {
         HookedTaps hooked = taps instanceof HookedTaps h ? h : null;
         Ctx c = new Ctx(ops, taps);
         int b = r.batch(), down = vae.downscale();
@@ -170,7 +201,8 @@ public final class StableDiffusionPipeline {
 
         // 3. denoising with classifier-free guidance
         if (hooked != null) hooked.setRows(guided ? TapContext.Rows.cfg(b) : TapContext.Rows.cond(b));
-        for (int i = first; i < ts.length; i++) {
+        int end = (int) Math.min(ts.length, lastStep + 1L);
+        for (int i = first; i < end; i++) {
             if (hooked != null) hooked.setStep(i, ts[i]);
             float[] in = sched.scaleModelInput(latents, i);
             float[] x = guided ? concat(in, in) : in;
@@ -187,20 +219,10 @@ public final class StableDiffusionPipeline {
                 }
             } else model = out.clone();
             latents = sched.step(model, i, latents);
-            progress.step(i - first + 1, ts.length - first);
+            progress.step(i - first + 1, end - first);
         }
-        if (hooked != null) {
-            hooked.clearStep();
-            hooked.setRows(TapContext.Rows.cond(b));
-        }
-
-        // 4. decode
-        float sf = vae.config.scalingFactor();
-        float[] z = new float[n];
-        for (int i = 0; i < n; i++) z[i] = latents[i] / sf;
-        Tensor raw = vae.decode(c, ops.fromHost(z, b, ch, h, w));
-        Tensor rawHost = Tensor.of(ops.toHost(raw).clone(), raw.shape());
-        return new GenerateResult(Tensor.of(latents, b, ch, h, w), rawHost, Images.toUint8(rawHost), width, height, name, ts);
+        if (hooked != null) hooked.clearStep();
+        return new Denoised(latents, b, width, height, name, ts);
     }
 
     private static float[] latentsOf(Tensor t, int b, int ch, int h, int w) {
