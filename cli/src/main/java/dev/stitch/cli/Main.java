@@ -15,6 +15,8 @@ import picocli.CommandLine.Command;
         MakeRandomModelCommand.class,
         InspectCommand.class,
         ConvertCommand.class,
+        EvalCommand.class,
+        EvalMergeCommand.class,
     })
 public final class Main implements Runnable {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
