@@ -15,6 +15,8 @@ public record DiagonalGaussianDistribution(Tensor moments, Tensor mean, Tensor l
         Tensor mean = ops.slice(moments, 1, 0, half);
         // The moments are latent-sized (64× smaller than the image), so the clamp and exp run on the host.
         Tensor raw = ops.slice(moments, 1, half, 2 * half);
+        // the tap catalog's dry run has shapes, not numbers
+        if (ops instanceof dev.stitch.engine.taps.ShapeBackend) return new DiagonalGaussianDistribution(moments, mean, raw, raw);
         float[] lv = ops.toHost(raw).clone(), sd = new float[lv.length];
         for (int i = 0; i < lv.length; i++) {
             lv[i] = Math.clamp(lv[i], -30f, 20f);
