@@ -217,7 +217,11 @@ final class EvalCommand implements java.util.concurrent.Callable<Integer> {
         if (gen.initLatents != null || gen.initImage != null) throw new UserError("--init-latents/--init-image: not supported by eval");
         if (imagesPerPrompt < 1) throw new UserError("--images-per-prompt " + imagesPerPrompt + ": must be at least 1");
         if (limit != null && limit < 1) throw new UserError("--limit " + limit + ": must be at least 1");
-        Shard.parse(shard);
+        try {
+            Shard.parse(shard);
+        } catch (UserError e) {
+            throw new UserError("--shard " + shard + ": expected k/n with 0 <= k < n, e.g. 0/8");
+        }
         for (String m : List.of("clip", "probe"))
             if (asked.contains(m) && clip == null) throw new UserError("--metrics " + m + " needs --clip DIR (a transformers CLIP folder)");
         if (asked.contains("probe") && (probeConcept == null || probeConcept.isBlank()))

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import dev.stitch.engine.image.Png;
 import dev.stitch.engine.io.SafeTensorsWriter;
 import dev.stitch.engine.pipeline.RandomModel;
 import dev.stitch.engine.pipeline.StableDiffusionPipeline;
@@ -255,12 +256,20 @@ class EvalCommandTest {
         CliRunner.Result m = CliRunner.run("eval-merge", sharded.toString());
         assertEquals(0, m.code(), m.err());
         assertTrue(m.err().contains("3 of 3 items"), m.err());
-        assertEquals(scores(whole), scores(sharded));
-        for (ObjectNode l : scores(whole))
-            for (JsonNode s : l.get("setups")) {
-                String f = s.get("file").asText();
-                assertTrue(Arrays.equals(Files.readAllBytes(whole.resolve(f)), Files.readAllBytes(sharded.resolve(f))), f);
-            }
+        List<ObjectNode> a = scores(whole), b = scores(sharded);
+        assertEquals(a.size(), b.size());
+        for (int i = 0; i < a.size(); i++) {
+            // the same images and scores, up to rounding: the CPU kernels' first calls in a JVM (before the JIT compiles
+            // the vector code) can round differently from later ones
+            ObjectNode sa = (ObjectNode) a.get(i).get("setups").get(0), sb = (ObjectNode) b.get(i).get("setups").get(0);
+            assertEquals(sa.remove("clip").asDouble(), sb.remove("clip").asDouble(), 1e-2, "item " + i);
+            assertEquals(a.get(i), b.get(i));
+            String f = sa.get("file").asText();
+            byte[] pa = Png.read(whole.resolve(f)).rgb(), pb = Png.read(sharded.resolve(f)).rgb();
+            int maxDiff = 0;
+            for (int k = 0; k < pa.length; k++) maxDiff = Math.max(maxDiff, Math.abs((pa[k] & 0xff) - (pb[k] & 0xff)));
+            assertTrue(maxDiff <= 2, f + ": pixels differ by up to " + maxDiff);
+        }
         assertTrue(Files.isRegularFile(sharded.resolve("report.html")));
         assertEquals(3, Jsonl.JSON.readTree(sharded.resolve("summary.json").toFile()).get("items_done").asInt());
     }
@@ -276,10 +285,10 @@ class EvalCommandTest {
     void aKilledRunResumesWithExactlyOneScorePerItem(@TempDir Path tmp) throws Exception {
         Path run = tmp.resolve("run"), scores = run.resolve("scores.jsonl");
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-            "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("surefire.test.class.path", System.getProperty("java.class.path")),
+            "--add-modules", "jdk.incubator.vector", "-Xmx1g", "-cp", System.getProperty("surefire.test.class.path", System.getProperty("java.class.path")),
             Main.class.getName()));
         cmd.addAll(args(run));
-        judgeDelayMs = 1500;   // each item waits on the judge, so the kill lands between items
+        judgeDelayMs = 1000;   // each item waits on the judge, so the kill lands between items
         Process p = new ProcessBuilder(cmd).redirectOutput(ProcessBuilder.Redirect.DISCARD)
             .redirectError(tmp.resolve("child.err").toFile()).start();
         try {
