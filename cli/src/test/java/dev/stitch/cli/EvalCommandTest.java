@@ -13,7 +13,9 @@ import dev.stitch.eval.prompts.Jsonl;
 import dev.stitch.eval.run.ScoresFile;
 import dev.stitch.kernels.DType;
 import dev.stitch.steering.SteeringFile;
+import dev.stitch.engine.image.RgbImage;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -315,6 +317,37 @@ class EvalCommandTest {
         try (Stream<Path> s = Files.list(run.resolve("images"))) {
             assertEquals(6, s.filter(f -> f.getFileName().toString().matches("\\d{6}-(baseline|steer1)\\.png")).count());
         }
+    }
+
+    @Test
+    void fidAndKidAreComputedAtTheEndAgainstCachedReferenceFeatures(@TempDir Path tmp) throws IOException {
+        Path inception = Path.of("..", "eval", "src", "test", "resources", "dev", "stitch", "eval", "inception", "tiny_fid_inception.safetensors");
+        Assumptions.assumeTrue(Files.isRegularFile(inception), "the eval module's tiny FID Inception test file is not beside this module");
+        Path reference = Files.createDirectories(tmp.resolve("reference"));
+        Random r = new Random(11);
+        for (int i = 0; i < 4; i++) {
+            byte[] rgb = new byte[48 * 48 * 3];
+            r.nextBytes(rgb);
+            Png.write(reference.resolve("ref" + i + ".png"), new RgbImage(48, 48, rgb), Map.of());
+        }
+        List<String> a = lean(tmp.resolve("run"));
+        a.set(a.indexOf("--metrics") + 1, "fid,kid");
+        a.addAll(List.of("--inception", inception.toString(), "--reference-images", reference.toString()));
+        CliRunner.Result res = eval(a);
+        assertEquals(0, res.code(), res.err());
+        JsonNode base = Jsonl.JSON.readTree(tmp.resolve("run/summary.json").toFile()).get("setups").get("baseline");
+        double fid = base.get("fid").asDouble();
+        assertTrue(Double.isFinite(fid) && fid > 0, "fid " + fid);
+        assertTrue(Double.isFinite(base.get("kid").get("mean").asDouble()) && base.get("kid").get("std").asDouble() >= 0, base.toString());
+        Path cache;
+        try (Stream<Path> s = Files.list(reference)) {
+            cache = s.filter(f -> f.getFileName().toString().startsWith(".stitch-features-")).findFirst().orElseThrow();
+        }
+        var stamp = Files.getLastModifiedTime(cache);
+        CliRunner.Result again = eval(a);
+        assertEquals(0, again.code(), again.err());
+        assertEquals(stamp, Files.getLastModifiedTime(cache), "the reference features come from the cache");
+        assertEquals(fid, Jsonl.JSON.readTree(tmp.resolve("run/summary.json").toFile()).get("setups").get("baseline").get("fid").asDouble(), 1e-9);
     }
 
     @Test
