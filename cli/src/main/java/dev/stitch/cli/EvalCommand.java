@@ -135,7 +135,9 @@ final class EvalCommand implements java.util.concurrent.Callable<Integer> {
         setups.add(new Setup("baseline", "baseline", null));
         for (int k = 0; k < plans.size(); k++) {
             Steering.Spec spec = Steering.Spec.parse(steer.get(k));
-            setups.add(new Setup(spec.file().getFileName() + "@" + plans.get(k).strength(), "steer" + (k + 1), plans.get(k)));
+            String label = spec.file().getFileName() + "@" + plans.get(k).strength();
+            if (setups.stream().anyMatch(s -> s.label().equals(label))) throw new UserError("--steer " + steer.get(k) + ": given twice");
+            setups.add(new Setup(label, "steer" + (k + 1), plans.get(k)));
         }
         JudgeConfig judgeConfig = asked.contains("judge") ? JudgeConfig.of(URI.create(judgeUrl), judgeModel).withApiKeyEnv(judgeKeyEnv) : null;
         String question = judgeQuestion != null ? judgeQuestion : probeConcept != null ? "Does this image show " + probeConcept + "?" : null;
