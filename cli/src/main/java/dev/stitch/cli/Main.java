@@ -19,6 +19,8 @@ import picocli.CommandLine.Command;
         LayersCommand.class,
         SweepCommand.class,
         DemoCommand.class,
+        EvalCommand.class,
+        EvalMergeCommand.class,
     })
 public final class Main implements Runnable {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
