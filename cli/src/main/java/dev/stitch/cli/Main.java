@@ -14,6 +14,8 @@ import picocli.CommandLine.Command;
         GenerateCommand.class,
         MakeRandomModelCommand.class,
         InspectCommand.class,
+        TapsCommand.class,
+        TraceCommand.class,
     })
 public final class Main implements Runnable {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
