@@ -85,6 +85,8 @@ final class TraceCommand implements Callable<Integer> {
         int w = pipe.width(req), h = pipe.height(req);
         TapCatalog catalog = pipe.tapCatalog(w, h);
         List<String> chosen = catalog.resolve(pattern);      // a typo fails here, before anything runs
+        if (req.initImage() == null && chosen.stream().allMatch(t -> t.startsWith("vae.encoder.") || t.equals("vae.quant_conv")))
+            throw new UserError("--taps " + taps + ": only VAE encoder taps, and the VAE encoder runs only with --init-image");
         Backend ops = Devices.backend(gen.device);
         HookedTaps hooked = new HookedTaps(ops, catalog);
         var plans = Steering.plans(steer, pipe, w, h);
@@ -113,7 +115,7 @@ final class TraceCommand implements Callable<Integer> {
              var capture = hooked.register(pattern, trace.capture(reduction).steps(steps).halves(halves))) {
             pipe.generate(req, ops, hooked, ProgressBar.steps());
             if (trace.size() == 0)
-                throw new UserError("--taps " + taps + ": nothing was recorded (these taps are not called in this run; the VAE encoder runs only with --init-image)");
+                throw new UserError("--taps " + taps + ": nothing was recorded (no chosen tap was called at the steps asked for)");
             int n = trace.size();
             trace.commit();
             System.err.printf("stitch: wrote %s (%d tensors, %.1f MB)%n", out, n, Files.size(out) / 1e6);
