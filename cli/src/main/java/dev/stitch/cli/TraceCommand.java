@@ -27,6 +27,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.stream.IntStream;
 
 /**
  * {@code stitch trace}: runs a generation as {@code generate} does and streams the values of the chosen taps into one
@@ -94,7 +95,7 @@ final class TraceCommand implements Callable<Integer> {
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put("model", gen.model.toString());
         meta.put("prompts", json(req.prompts()));
-        meta.put("negative_prompts", json(java.util.stream.IntStream.range(0, req.batch()).mapToObj(req::negative).toList()));
+        meta.put("negative_prompts", json(IntStream.range(0, req.batch()).mapToObj(req::negative).toList()));
         meta.put("steps", Integer.toString(req.steps()));
         meta.put("seed", Long.toString(req.seed()));
         meta.put("guidance", Float.toString(req.guidance()));
@@ -105,7 +106,7 @@ final class TraceCommand implements Callable<Integer> {
         meta.put("at_steps", steps.toString());
         meta.put("reduce", reduction.toString());
         meta.put("half", half);
-        if (!steer.isEmpty()) meta.put("steer", String.join(" ", steer));
+        if (!steer.isEmpty()) meta.put("steer", json(steer));
 
         System.err.println("stitch: seed " + req.seed() + ", " + ops.name() + " backend, tracing " + chosen.size() + " tap(s)"
             + (plans.isEmpty() ? "" : ", " + plans.size() + " steering file(s)"));
