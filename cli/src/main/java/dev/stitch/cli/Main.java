@@ -14,6 +14,7 @@ import picocli.CommandLine.Command;
         GenerateCommand.class,
         MakeRandomModelCommand.class,
         InspectCommand.class,
+        ConvertCommand.class,
         TapsCommand.class,
         TraceCommand.class,
     })

@@ -82,7 +82,8 @@ final class Conv {
             int xa = Math.clamp(Math.ceilDiv(pl - dx, step), x0, x1), xb = Math.clamp(Math.ceilDiv(w + pl - dx, step), xa, x1);
             int row = xOff + (c * h + iy) * w + dx - pl;
             for (int xx = x0; xx < xa; xx++) data[d + xx - x0] = 0f;
-            if (step == 1) System.arraycopy(x, row + xa, data, d + xa - x0, xb - xa);
+            // xb == xa can put row + xa past the end of x, which arraycopy refuses even for a length of 0
+            if (step == 1) { if (xb > xa) System.arraycopy(x, row + xa, data, d + xa - x0, xb - xa); }
             else for (int xx = xa; xx < xb; xx++) data[d + xx - x0] = x[row + xx * step];
             for (int xx = xb; xx < x1; xx++) data[d + xx - x0] = 0f;
         }

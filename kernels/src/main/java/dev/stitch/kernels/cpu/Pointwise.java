@@ -19,6 +19,7 @@ final class Pointwise {
             case NONE -> v;
             case SILU -> silu(v);
             case GELU -> gelu(v);
+            case RELU -> v.max(0f);   // lanewise MAX keeps NaN, as Math.max
         };
     }
 
