@@ -69,8 +69,7 @@ final class EvalCommand implements java.util.concurrent.Callable<Integer> {
     @Option(names = "--images-per-prompt", paramLabel = "N", defaultValue = "1", description = "images per prompt and setup (default ${DEFAULT-VALUE})")
     int imagesPerPrompt;
 
-    @Option(names = "--steer", paramLabel = "F[@STRENGTH]", description = "a steered setup besides the baseline; repeatable (one setup each)")
-    List<String> steer = new ArrayList<>();
+    @Mixin SteeringOptions steering;   // each --steer file is one steered setup besides the baseline
 
     @Option(names = "--metrics", required = true, split = ",", paramLabel = "M,...", description = "any of clip, probe, fid, kid, judge")
     List<String> metrics;
@@ -130,13 +129,13 @@ final class EvalCommand implements java.util.concurrent.Callable<Integer> {
         Backend ops = Devices.backend(gen.device);
         StableDiffusionPipeline pipe = StableDiffusionPipeline.load(gen.model);
         int width = gen.width != null ? gen.width : pipe.defaultSize(), height = gen.height != null ? gen.height : pipe.defaultSize();
-        List<SteeringPlan> plans = Steering.plans(steer, pipe, width, height);
+        List<SteeringPlan> plans = steering.plans(pipe, width, height, gen.steps);
         List<Setup> setups = new ArrayList<>();
         setups.add(new Setup("baseline", "baseline", null));
         for (int k = 0; k < plans.size(); k++) {
-            Steering.Spec spec = Steering.Spec.parse(steer.get(k));
+            SteeringOptions.Spec spec = SteeringOptions.Spec.parse(steering.steer.get(k));
             String label = spec.file().getFileName() + "@" + plans.get(k).strength();
-            if (setups.stream().anyMatch(s -> s.label().equals(label))) throw new UserError("--steer " + steer.get(k) + ": given twice");
+            if (setups.stream().anyMatch(s -> s.label().equals(label))) throw new UserError("--steer " + steering.steer.get(k) + ": given twice");
             setups.add(new Setup(label, "steer" + (k + 1), plans.get(k)));
         }
         JudgeConfig judgeConfig = asked.contains("judge") ? JudgeConfig.of(URI.create(judgeUrl), judgeModel).withApiKeyEnv(judgeKeyEnv) : null;
@@ -278,7 +277,7 @@ final class EvalCommand implements java.util.concurrent.Callable<Integer> {
         for (int k = 0; k < setups.size(); k++) {
             ObjectNode s = st.addObject().put("label", setups.get(k).label()).put("key", setups.get(k).key());
             if (k > 0) {
-                Path f = Steering.Spec.parse(steer.get(k - 1)).file();
+                Path f = SteeringOptions.Spec.parse(steering.steer.get(k - 1)).file();
                 s.put("steer_sha256", sha256(f));
                 s.put("strength", setups.get(k).plan().strength());
             }

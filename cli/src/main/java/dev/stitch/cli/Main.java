@@ -21,6 +21,8 @@ import picocli.CommandLine.Command;
         DemoCommand.class,
         EvalCommand.class,
         EvalMergeCommand.class,
+        TapsCommand.class,
+        TraceCommand.class,
     })
 public final class Main implements Runnable {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;

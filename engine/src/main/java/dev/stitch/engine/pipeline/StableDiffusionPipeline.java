@@ -8,7 +8,10 @@ import dev.stitch.engine.random.TorchGenerator;
 import dev.stitch.engine.schedulers.Scheduler;
 import dev.stitch.engine.schedulers.SchedulerConfig;
 import dev.stitch.engine.schedulers.Schedulers;
+import dev.stitch.engine.taps.Cache;
+import dev.stitch.engine.taps.Hook;
 import dev.stitch.engine.taps.HookedTaps;
+import dev.stitch.engine.taps.Reduction;
 import dev.stitch.engine.taps.ShapeBackend;
 import dev.stitch.engine.taps.TapCatalog;
 import dev.stitch.engine.taps.TapContext;
@@ -24,7 +27,9 @@ import dev.stitch.kernels.UserError;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -99,6 +104,64 @@ public final class StableDiffusionPipeline {
         });
     }
 
+    /** The image width {@code r} asks for: its own, else the model's default. */
+    public int width(GenerateRequest r) { return r.width() != null ? r.width() : defaultSize(); }
+
+    /** The image height {@code r} asks for: its own, else the model's default. */
+    public int height(GenerateRequest r) { return r.height() != null ? r.height() : defaultSize(); }
+
+    /**
+     * Taps that know this model's names (at {@code width} × {@code height}): registering a mistyped name, or a glob
+     * that matches nothing, is a {@code UserError} listing the closest names.
+     */
+    public HookedTaps hookedTaps(Backend ops, int width, int height) { return new HookedTaps(ops, tapCatalog(width, height)); }
+
+    /** What {@link #generateWithCache} returns: the generation and the values captured during it. */
+    public record CachedRun(GenerateResult result, Cache cache) {}
+
+    /**
+     * Runs {@code r} while every tap {@code pattern} selects is captured with {@code reduction}, all steps and both
+     * CFG halves: TransformerLens' {@code run_with_cache}. Values are keyed (tap, step, half), step −1 for the text
+     * encoder and the VAE.
+     *
+     * <pre>{@code
+     * var run = pipe.generateWithCache(req, ops, "unet.mid_block,unet.*.attn2", Reduction.MEAN);
+     * Tensor mid = run.cache().get("unet.mid_block", 12, CfgHalf.COND);   // [prompts, C]
+     * }</pre>
+     */
+    public CachedRun generateWithCache(GenerateRequest r, Backend ops, String pattern, Reduction reduction) {
+        HookedTaps taps = hookedTaps(ops, width(r), height(r));
+        Cache cache = new Cache();
+        try (var h = taps.register(pattern, cache.capture(reduction))) {
+            return new CachedRun(generate(r, ops, taps, Progress.NONE), cache);
+        }
+    }
+
+    /** {@link #generateWithHooks(GenerateRequest, Backend, List)} with one hook. */
+    public GenerateResult generateWithHooks(GenerateRequest r, Backend ops, String pattern, Hook hook) {
+        return generateWithHooks(r, ops, List.of(Map.entry(pattern, hook)));
+    }
+
+    /**
+     * Runs {@code r} with hooks registered for this call only, in list order (pattern → observer or editor):
+     * TransformerLens' {@code run_with_hooks}. Patterns are checked against the model's taps first.
+     *
+     * <pre>{@code
+     * Editor zero = (tap, x, ctx) -> ctx.ops().scale(x, 0f);
+     * GenerateResult noCrossAttention = pipe.generateWithHooks(req, ops, List.of(Map.entry("unet.*.attn2", zero)));
+     * }</pre>
+     */
+    public GenerateResult generateWithHooks(GenerateRequest r, Backend ops, List<? extends Map.Entry<String, ? extends Hook>> hooks) {
+        HookedTaps taps = hookedTaps(ops, width(r), height(r));
+        List<HookedTaps.Registration> regs = new ArrayList<>();
+        try {
+            for (var e : hooks) regs.add(taps.register(e.getKey(), e.getValue()));
+            return generate(r, ops, taps, Progress.NONE);
+        } finally {
+            for (var reg : regs) reg.close();
+        }
+    }
+
     /** Receives progress: denoising step {@code i} of {@code n} finished. */
     public interface Progress {
         void step(int i, int n);
@@ -142,7 +205,7 @@ public final class StableDiffusionPipeline {
         HookedTaps hooked = taps instanceof HookedTaps h ? h : null;
         Ctx c = new Ctx(ops, taps);
         int b = r.batch(), down = vae.downscale();
-        int width = r.width() != null ? r.width() : defaultSize(), height = r.height() != null ? r.height() : defaultSize();
+        int width = width(r), height = height(r);
         int h = height / down, w = width / down, ch = unet.config.inChannels();
         boolean guided = r.guided();
 
