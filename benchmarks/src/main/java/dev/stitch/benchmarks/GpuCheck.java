@@ -2,6 +2,8 @@ package dev.stitch.benchmarks;
 
 import dev.stitch.engine.Ctx;
 import dev.stitch.engine.Weights;
+import dev.stitch.engine.pipeline.RandomModel;
+import java.util.Map;
 import dev.stitch.engine.unet.UNet2DConditionModel;
 import dev.stitch.engine.unet.UNetConfig;
 import dev.stitch.kernels.Activation;
@@ -106,7 +108,10 @@ public final class GpuCheck {
             json = new String(in.readAllBytes(), StandardCharsets.UTF_8);
         }
         long t0 = System.nanoTime();
-        var model = new UNet2DConditionModel(UNetConfig.parse("sd2-base preset", json), Weights.random("unet", 0, new LinkedHashMap<>()));
+        UNetConfig cfg = UNetConfig.parse("sd2-base preset", json);
+        Map<String, int[]> shapes = new LinkedHashMap<>();
+        new UNet2DConditionModel(cfg, Weights.random("unet", shapes));            // learns the tensors' shapes
+        var model = new UNet2DConditionModel(cfg, RandomModel.inMemory("unet", shapes, 0));
         System.out.printf(Locale.ROOT, "%-44s %9.1f s (random weights on the host)%n", "unet sd2-base build", (System.nanoTime() - t0) / 1e9);
         CudaBackend cuda = new CudaBackend(precision);
         Ctx c = new Ctx(cuda);

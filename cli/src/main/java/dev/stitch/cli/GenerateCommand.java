@@ -24,8 +24,7 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--save-latents", paramLabel = "F.safetensors", description = "write the final latents (before the VAE) as tensor 'latents'")
     Path saveLatents;
 
-    @Option(names = "--steer", paramLabel = "F[@STRENGTH]", description = "apply a steering file, optionally at a strength; repeatable")
-    java.util.List<String> steer = new java.util.ArrayList<>();
+    @Mixin SteeringOptions steering;
 
     @Option(names = "--out", required = true, paramLabel = "IMAGE.png", description = "output PNG; a batch adds -1, -2, ... before the extension")
     Path out;
@@ -38,9 +37,9 @@ final class GenerateCommand implements Callable<Integer> {
         StableDiffusionPipeline pipe = StableDiffusionPipeline.load(gen.model);
         pipe.check(req);   // every mistake is reported before anything else is printed
         int w = req.width() != null ? req.width() : pipe.defaultSize(), h = req.height() != null ? req.height() : pipe.defaultSize();
-        var plans = Steering.plans(steer, pipe, w, h);
+        var plans = steering.plans(pipe, w, h, req.steps());
         HookedTaps taps = new HookedTaps(ops);
-        try (var steering = Steering.register(plans, taps)) {
+        try (var registered = SteeringOptions.register(plans, taps)) {
             System.err.println("stitch: seed " + req.seed() + ", " + ops.name() + " backend" + (plans.isEmpty() ? "" : ", " + plans.size() + " steering file(s)"));
             GenerateResult res = pipe.generate(req, ops, taps, ProgressBar.steps());
             writeOutputs(req, res, pipe, out, saveLatents);

@@ -71,6 +71,12 @@ final class GenerationOptions {
     /** The request these flags describe; the seed is drawn (and so printed by the caller) if none was given. */
     GenerateRequest request() {
         if (prompts.isEmpty()) throw new UserError("--prompt: at least one prompt is needed");
+        if (seed == null) seed = ThreadLocalRandom.current().nextLong(0, 1L << 32);
+        return request(prompts, seed, guidance);
+    }
+
+    /** The request for {@code prompts} with this seed and guidance, the other flags as given (eval runs one per item). */
+    GenerateRequest request(List<String> prompts, long seed, float guidance) {
         if (scheduler != null && !Schedulers.NAMES.contains(scheduler))
             throw new UserError("--scheduler " + scheduler + ": expected one of " + String.join(", ", Schedulers.NAMES));
         if (timestepSpacing != null && !List.of("leading", "linspace", "trailing").contains(timestepSpacing))
@@ -85,7 +91,6 @@ final class GenerationOptions {
             case "diffusers" -> ClipTokenizer.Mode.DIFFUSERS;
             default -> throw new UserError("--tokenizer-mode " + tokenizerMode + ": expected original or diffusers");
         };
-        if (seed == null) seed = ThreadLocalRandom.current().nextLong(0, 1L << 32);
         Tensor latents = initLatents == null ? null : readLatents(initLatents);
         Tensor image = null;
         if (initImage != null) {

@@ -15,6 +15,14 @@ import picocli.CommandLine.Command;
         MakeRandomModelCommand.class,
         InspectCommand.class,
         ConvertCommand.class,
+        ExtractCommand.class,
+        LayersCommand.class,
+        SweepCommand.class,
+        DemoCommand.class,
+        EvalCommand.class,
+        EvalMergeCommand.class,
+        TapsCommand.class,
+        TraceCommand.class,
         UNetForwardCommand.class,
     })
 public final class Main implements Runnable {

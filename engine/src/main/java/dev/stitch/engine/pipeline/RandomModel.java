@@ -43,6 +43,28 @@ public final class RandomModel {
     /** Writes preset {@code preset} into {@code out} (which must not exist or be empty), atomically. */
     public static void write(String preset, Path out, long seed, DType dtype, Path tokenizerDir) {
         if (!PRESETS.contains(preset)) throw new UserError("--config " + preset + ": expected one of " + String.join(", ", PRESETS));
+        write(f -> {
+            InputStream in = RandomModel.class.getResourceAsStream("/dev/stitch/engine/presets/" + preset + "/" + f);
+            if (in == null) throw new IllegalStateException("preset file missing from the jar: " + preset + "/" + f);
+            return in;
+        }, out, seed, dtype, tokenizerDir);
+    }
+
+    /**
+     * As {@link #write(String, Path, long, DType, Path)}, with the five config files (model_index.json, the
+     * scheduler, text encoder, UNet and VAE configs) read from the folder {@code configs}: random weights for any
+     * topology, such as a model with other widths than the presets'.
+     */
+    public static void writeFromConfigs(Path configs, Path out, long seed, DType dtype, Path tokenizerDir) {
+        for (String f : FILES) if (!Files.isRegularFile(configs.resolve(f))) throw new UserError(configs + ": missing " + f);
+        write(f -> Files.newInputStream(configs.resolve(f)), out, seed, dtype, tokenizerDir);
+    }
+
+    private interface ConfigSource {
+        InputStream open(String file) throws IOException;
+    }
+
+    private static void write(ConfigSource configs, Path out, long seed, DType dtype, Path tokenizerDir) {
         try {
             if (Files.exists(out) && (!Files.isDirectory(out) || !isEmpty(out)))
                 throw new UserError(out + ": already exists and is not an empty folder");
@@ -51,8 +73,7 @@ public final class RandomModel {
                 for (String f : FILES) {
                     Path target = tmp.resolve(f);
                     Files.createDirectories(target.getParent());
-                    try (InputStream in = RandomModel.class.getResourceAsStream("/dev/stitch/engine/presets/" + preset + "/" + f)) {
-                        if (in == null) throw new IllegalStateException("preset file missing from the jar: " + preset + "/" + f);
+                    try (InputStream in = configs.open(f)) {
                         Files.copy(in, target);
                     }
                 }
@@ -78,6 +99,16 @@ public final class RandomModel {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write model to " + out + ": " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * Random weights in memory for the tensors {@code shapes} lists (as recorded by building a model over
+     * {@link Weights#random}): for benchmarks that want a full-size model without writing it to disk.
+     */
+    public static Weights inMemory(String component, Map<String, int[]> shapes, long seed) {
+        Map<String, dev.stitch.kernels.Tensor> tensors = new LinkedHashMap<>();
+        shapes.forEach((name, shape) -> tensors.put(name, RandomInit.tensor(name, seed, shape)));
+        return Weights.of(component, "random " + component, tensors);
     }
 
     private static void writeWeights(Map<String, int[]> shapes, long seed, DType dtype, Path file) {

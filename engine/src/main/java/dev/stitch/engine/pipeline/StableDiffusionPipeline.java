@@ -1,14 +1,17 @@
 package dev.stitch.engine.pipeline;
 
-import dev.stitch.engine.io.JsonFiles;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.stitch.engine.Ctx;
 import dev.stitch.engine.image.Images;
+import dev.stitch.engine.io.JsonFiles;
 import dev.stitch.engine.random.TorchGenerator;
 import dev.stitch.engine.schedulers.Scheduler;
 import dev.stitch.engine.schedulers.SchedulerConfig;
 import dev.stitch.engine.schedulers.Schedulers;
+import dev.stitch.engine.taps.Cache;
+import dev.stitch.engine.taps.Hook;
 import dev.stitch.engine.taps.HookedTaps;
+import dev.stitch.engine.taps.Reduction;
 import dev.stitch.engine.taps.ShapeBackend;
 import dev.stitch.engine.taps.TapCatalog;
 import dev.stitch.engine.taps.TapContext;
@@ -23,8 +26,10 @@ import dev.stitch.kernels.UserError;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -90,8 +95,66 @@ public final class StableDiffusionPipeline {
             Tensor embeds = textEncoder.forward(c, ids);
             unet.forward(c, shapes.fromHost(new float[ch * h * w], 1, ch, h, w), new float[] {1}, embeds);
             vae.decode(c, shapes.fromHost(new float[ch * h * w], 1, ch, h, w));
-            vae.encode(c, shapes.fromHost(new float[3 * height * width], 1, 3, height, width));
+            vae.moments(c, shapes.fromHost(new float[3 * height * width], 1, 3, height, width));   // encode reads numbers
         });
+    }
+
+    /** The image width {@code r} asks for: its own, else the model's default. */
+    public int width(GenerateRequest r) { return r.width() != null ? r.width() : defaultSize(); }
+
+    /** The image height {@code r} asks for: its own, else the model's default. */
+    public int height(GenerateRequest r) { return r.height() != null ? r.height() : defaultSize(); }
+
+    /**
+     * Taps that know this model's names (at {@code width} × {@code height}): registering a mistyped name, or a glob
+     * that matches nothing, is a {@code UserError} listing the closest names.
+     */
+    public HookedTaps hookedTaps(Backend ops, int width, int height) { return new HookedTaps(ops, tapCatalog(width, height)); }
+
+    /** What {@link #generateWithCache} returns: the generation and the values captured during it. */
+    public record CachedRun(GenerateResult result, Cache cache) {}
+
+    /**
+     * Runs {@code r} while every tap {@code pattern} selects is captured with {@code reduction}, all steps and both
+     * CFG halves: TransformerLens' {@code run_with_cache}. Values are keyed (tap, step, half), step −1 for the text
+     * encoder and the VAE.
+     *
+     * <pre>{@code
+     * var run = pipe.generateWithCache(req, ops, "unet.mid_block,unet.*.attn2", Reduction.MEAN);
+     * Tensor mid = run.cache().get("unet.mid_block", 12, CfgHalf.COND);   // [prompts, C]
+     * }</pre>
+     */
+    public CachedRun generateWithCache(GenerateRequest r, Backend ops, String pattern, Reduction reduction) {
+        HookedTaps taps = hookedTaps(ops, width(r), height(r));
+        Cache cache = new Cache();
+        try (var h = taps.register(pattern, cache.capture(reduction))) {
+            return new CachedRun(generate(r, ops, taps, Progress.NONE), cache);
+        }
+    }
+
+    /** {@link #generateWithHooks(GenerateRequest, Backend, List)} with one hook. */
+    public GenerateResult generateWithHooks(GenerateRequest r, Backend ops, String pattern, Hook hook) {
+        return generateWithHooks(r, ops, List.of(Map.entry(pattern, hook)));
+    }
+
+    /**
+     * Runs {@code r} with hooks registered for this call only, in list order (pattern → observer or editor):
+     * TransformerLens' {@code run_with_hooks}. Patterns are checked against the model's taps first.
+     *
+     * <pre>{@code
+     * Editor zero = (tap, x, ctx) -> ctx.ops().scale(x, 0f);
+     * GenerateResult noCrossAttention = pipe.generateWithHooks(req, ops, List.of(Map.entry("unet.*.attn2", zero)));
+     * }</pre>
+     */
+    public GenerateResult generateWithHooks(GenerateRequest r, Backend ops, List<? extends Map.Entry<String, ? extends Hook>> hooks) {
+        HookedTaps taps = hookedTaps(ops, width(r), height(r));
+        List<HookedTaps.Registration> regs = new ArrayList<>();
+        try {
+            for (var e : hooks) regs.add(taps.register(e.getKey(), e.getValue()));
+            return generate(r, ops, taps, Progress.NONE);
+        } finally {
+            for (var reg : regs) reg.close();
+        }
     }
 
     /** Receives progress: denoising step {@code i} of {@code n} finished ({@code i = 0}: the denoising loop starts). */
@@ -103,8 +166,8 @@ public final class StableDiffusionPipeline {
 
     /**
      * Checks {@code r} against this model without computing anything: image size, scheduler and step count, strength,
-     * the shapes of the start latents and image. {@link #generate} calls it first; callers that print before generating
-     * call it themselves so that a mistake is reported before any other output.
+     * the shapes of the start latents and image. Every run calls it first; callers that print before generating call
+     * it themselves so that a mistake is reported before any other output.
      */
     public void check(GenerateRequest r) {
         int b = r.batch(), down = vae.downscale(), width = width(r), height = height(r);
@@ -120,10 +183,6 @@ public final class StableDiffusionPipeline {
             firstStep(r, sched.timesteps().length);
         }
     }
-
-    private int width(GenerateRequest r) { return r.width() != null ? r.width() : defaultSize(); }
-
-    private int height(GenerateRequest r) { return r.height() != null ? r.height() : defaultSize(); }
 
     /** The model's scheduler config with the request's spacing and prediction overrides. */
     private SchedulerConfig schedulerConfig(GenerateRequest r) {
@@ -147,16 +206,49 @@ public final class StableDiffusionPipeline {
         int initSteps = Math.min((int) (r.steps() * r.strength()), r.steps());
         int first = Math.max(r.steps() - initSteps, 0) * (timesteps / r.steps());
         if (first >= timesteps)
-            throw new UserError("--strength " + r.strength() + " leaves no denoising step of " + r.steps() + " (needs strength >= " + 1f / r.steps() + ")");
+            throw new UserError("--strength " + r.strength() + " leaves no denoising step of " + r.steps() + " (needs strength >= "
+                + 1f / r.steps() + ")");
         return first;
     }
 
     /** Runs the request; {@code taps} (possibly a {@link HookedTaps}) sees every module output. */
     public GenerateResult generate(GenerateRequest r, Backend ops, Taps taps, Progress progress) {
+        Denoised d = denoise(r, ops, taps, progress, Integer.MAX_VALUE);
+        HookedTaps hooked = taps instanceof HookedTaps h ? h : null;
+        if (hooked != null) hooked.setRows(TapContext.Rows.cond(d.batch));
+
+        // 4. decode
+        Ctx c = new Ctx(ops, taps);
+        float sf = vae.config.scalingFactor();
+        float[] z = new float[d.latents.length];
+        for (int i = 0; i < z.length; i++) z[i] = d.latents[i] / sf;
+        int[] shape = {d.batch, unet.config.inChannels(), d.height / vae.downscale(), d.width / vae.downscale()};
+        Tensor raw = vae.decode(c, ops.fromHost(z, shape));
+        Tensor rawHost = Tensor.of(ops.toHost(raw).clone(), raw.shape());
+        return new GenerateResult(Tensor.of(d.latents, shape), rawHost, Images.toUint8(rawHost), d.width, d.height, d.scheduler,
+            d.timesteps);
+    }
+
+    /**
+     * Runs the request only as far as hooks need it: the text encoder and the denoising steps up to {@code lastStep}
+     * (0-based, inclusive), then stops; nothing is decoded. Extracting activations at step 0 costs one UNet call;
+     * {@code lastStep} −1 runs the text encoder only. Returns the latents after {@code lastStep} (or after the last
+     * step, if the run has fewer).
+     */
+    public Tensor denoiseUntil(GenerateRequest r, Backend ops, Taps taps, Progress progress, int lastStep) {
+        if (lastStep < -1) throw new IllegalArgumentException("lastStep " + lastStep + " < -1");
+        Denoised d = denoise(r, ops, taps, progress, lastStep);
+        return Tensor.of(d.latents, d.batch, unet.config.inChannels(), d.height / vae.downscale(), d.width / vae.downscale());
+    }
+
+    private record Denoised(float[] latents, int batch, int width, int height, String scheduler, float[] timesteps) {}
+
+    private Denoised denoise(GenerateRequest r, Backend ops, Taps taps, Progress progress, int lastStep) {
         check(r);
         HookedTaps hooked = taps instanceof HookedTaps h ? h : null;
         Ctx c = new Ctx(ops, taps);
-        int b = r.batch(), down = vae.downscale(), width = width(r), height = height(r);
+        int b = r.batch(), down = vae.downscale();
+        int width = width(r), height = height(r);
         int h = height / down, w = width / down, ch = unet.config.inChannels();
         boolean guided = r.guided();
 
@@ -206,8 +298,9 @@ public final class StableDiffusionPipeline {
 
         // 3. denoising with classifier-free guidance
         if (hooked != null) hooked.setRows(guided ? TapContext.Rows.cfg(b) : TapContext.Rows.cond(b));
-        progress.step(0, ts.length - first);
-        for (int i = first; i < ts.length; i++) {
+        int end = (int) Math.min(ts.length, lastStep + 1L);
+        progress.step(0, end - first);
+        for (int i = first; i < end; i++) {
             if (hooked != null) hooked.setStep(i, ts[i]);
             float[] in = sched.scaleModelInput(latents, i);
             float[] x = guided ? concat(in, in) : in;
@@ -224,20 +317,10 @@ public final class StableDiffusionPipeline {
                 }
             } else model = out.clone();
             latents = sched.step(model, i, latents);
-            progress.step(i - first + 1, ts.length - first);
+            progress.step(i - first + 1, end - first);
         }
-        if (hooked != null) {
-            hooked.clearStep();
-            hooked.setRows(TapContext.Rows.cond(b));
-        }
-
-        // 4. decode
-        float sf = vae.config.scalingFactor();
-        float[] z = new float[n];
-        for (int i = 0; i < n; i++) z[i] = latents[i] / sf;
-        Tensor raw = vae.decode(c, ops.fromHost(z, b, ch, h, w));
-        Tensor rawHost = Tensor.of(ops.toHost(raw).clone(), raw.shape());
-        return new GenerateResult(Tensor.of(latents, b, ch, h, w), rawHost, Images.toUint8(rawHost), width, height, schedulerName(r), ts);
+        if (hooked != null) hooked.clearStep();
+        return new Denoised(latents, b, width, height, schedulerName(r), ts);
     }
 
     private static float[] latentsOf(Tensor t, int b, int ch, int h, int w) {

@@ -55,10 +55,13 @@ public final class AutoencoderKL {
     }
 
     /** x [B, in_channels, H, W] in [-1, 1], H and W multiples of 2^(levels-1) → the latent distribution. */
-    public DiagonalGaussianDistribution encode(Ctx c, Tensor x) {
+    public DiagonalGaussianDistribution encode(Ctx c, Tensor x) { return DiagonalGaussianDistribution.of(c.ops(), moments(c, x)); }
+
+    /** The encoder's output [B, 2·latent_channels, h, w] (mean, then log-variance) that {@link #encode} splits. */
+    public Tensor moments(Ctx c, Tensor x) {
         Tensor h = encoder.forward(c, x);
         if (quantConv != null) h = c.tap(quantConvTap, TapLayout.NCHW, quantConv.forward(c, h));
-        return DiagonalGaussianDistribution.of(c.ops(), h);
+        return h;
     }
 
     /** z [B, latent_channels, h, w] (already divided by the scaling factor) → images [B, out_channels, H, W], unclamped. */

@@ -1,6 +1,7 @@
 package dev.stitch.kernels.cpu;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -13,7 +14,8 @@ import static dev.stitch.kernels.cpu.Gemm.ceil;
 /**
  * Fused scaled-dot-product attention, flash style: per (batch, head, block of QB queries) the keys are visited in
  * blocks of KB with an online softmax in f32, so at most one QB×KB block of scores exists at a time. Both products
- * (Q·Kᵀ and P·V) run on the GEMM micro-kernel; K and V are packed into its panel layout once per (batch, head).
+ * (Q·Kᵀ and P·V) run on the GEMM micro-kernels: K and V are packed into B panels once per (batch, head), Q and the
+ * probabilities are read in place as A rows, and the scale is applied inside the exponent.
  */
 final class Attention {
     private Attention() {}
@@ -49,74 +51,76 @@ final class Attention {
     private static void queryBlock(float[] q, float[] out, float[] kt, float[] vt, int b, int h, int i0, int lq, int lk,
                                    int lkPad, int c, int d, int dPanels, float scale, boolean causal) {
         int rows = Math.min(QB, lq - i0), tiles = ceil(rows, MR), rowsPad = tiles * MR, dPad = dPanels * NR;
-        float[] qt = Gemm.Scratch.get(0, tiles * d * MR); // scaled Q as A tiles [tile][d][MR]
-        for (int r = 0; r < rowsPad; r++) {
-            int at = r / MR * d * MR + r % MR, src = (b * lq + i0 + r) * c + h * d;
-            for (int e = 0; e < d; e++) qt[at + e * MR] = r < rows ? q[src + e] * scale : 0f;
-        }
-        float[] s = Gemm.Scratch.get(1, rowsPad * KB); // scores, then probabilities, [row][key]
-        float[] pt = Gemm.Scratch.get(2, tiles * KB * MR); // probabilities as A tiles [tile][key][MR]
-        float[] o = Gemm.Scratch.get(4, rowsPad * dPad); // unnormalised output [row][dim]
+        float[] s = Buffers.get(0, rowsPad * KB); // scores, then probabilities, [row][key]
+        float[] o = Buffers.get(1, rowsPad * dPad); // unnormalised output [row][dim]
+        float[] max = Buffers.get(2, rowsPad), sum = Buffers.get(3, rowsPad);
         Arrays.fill(o, 0, rowsPad * dPad, 0f);
-        float[] max = new float[rowsPad];
-        double[] sum = new double[rowsPad];
-        Arrays.fill(max, Float.NEGATIVE_INFINITY);
+        Arrays.fill(max, 0, rowsPad, Float.NEGATIVE_INFINITY);
+        Arrays.fill(sum, 0, rowsPad, 0f);
+        int q0 = (b * lq + i0) * c + h * d; // Q is read in place, row by row
         int jEnd = causal ? Math.min(lk, i0 + rows) : lk; // a causal block sees keys up to its last query
         for (int j0 = 0; j0 < jEnd; j0 += KB) {
             int kn = Math.min(KB, jEnd - j0), kPan = ceil(kn, NR), w = kPan * NR;
             for (int jp = 0; jp < kPan; jp++)
                 for (int t = 0; t < tiles; t++)
-                    Gemm.kernel(qt, t * d * MR, kt, (j0 / NR + jp) * d * NR, d, s, t * MR * w + jp * NR, w, false);
+                    Gemm.kernelRows(q, q0 + t * MR * c, c, Math.min(MR, rows - t * MR), kt, (j0 / NR + jp) * d * NR, d,
+                        s, t * MR * w + jp * NR, w, false);
             for (int r = 0; r < rowsPad; r++) {
                 int valid = causal ? Math.min(kn, i0 + r - j0 + 1) : kn, so = r * w;
                 if (valid <= 0) { Arrays.fill(s, so, so + w, 0f); continue; } // every key of this block is masked
-                float mNew = Math.max(max[r], rowMax(s, so, valid));
+                float mNew = Math.max(max[r], rowMax(s, so, valid, scale));
                 float alpha = (float) Math.exp(max[r] - mNew); // 0 on the first block
-                sum[r] = sum[r] * alpha + expRow(s, so, valid, w, mNew);
+                sum[r] = sum[r] * alpha + expRow(s, so, valid, w, scale, mNew);
                 max[r] = mNew;
                 if (alpha != 1f) scaleRow(o, r * dPad, dPad, alpha);
             }
-            for (int r = 0; r < rowsPad; r++) {
-                int at = r / MR * w * MR + r % MR, so = r * w;
-                for (int j = 0; j < w; j++) pt[at + j * MR] = s[so + j];
-            }
+            // P·V with P read in place, row by row
             for (int dp = 0; dp < dPanels; dp++)
                 for (int t = 0; t < tiles; t++)
-                    Gemm.kernel(pt, t * w * MR, vt, dp * lkPad * NR + j0 * NR, w, o, t * MR * dPad + dp * NR, dPad, true);
+                    Gemm.kernelRows(s, t * MR * w, w, MR, vt, dp * lkPad * NR + j0 * NR, w, o, t * MR * dPad + dp * NR, dPad, true);
         }
         for (int r = 0; r < rows; r++) {
-            float inv = (float) (1.0 / sum[r]);
+            float inv = 1f / sum[r];
             int dst = (b * lq + i0 + r) * c + h * d;
             for (int e = 0; e < d; e++) out[dst + e] = o[r * dPad + e] * inv;
         }
     }
 
-    private static float rowMax(float[] s, int from, int n) {
-        FloatVector acc = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
-        int j = 0;
-        for (; j + L <= n; j += L) acc = acc.max(FloatVector.fromArray(S, s, from + j));
-        float m = acc.reduceLanes(VectorOperators.MAX);
-        for (; j < n; j++) m = Math.max(m, s[from + j]);
-        return m;
+    /** Per-thread work arrays of a query block, reused across calls. */
+    private static final class Buffers {
+        private static final ThreadLocal<float[][]> ARRAYS = ThreadLocal.withInitial(() -> new float[4][0]);
+
+        static float[] get(int slot, int size) {
+            float[][] b = ARRAYS.get();
+            if (b[slot].length < size) b[slot] = new float[size];
+            return b[slot];
+        }
     }
 
-    /** s[j] = exp(s[j] − max) for j < n, 0 for n ≤ j < w; returns the sum. */
-    private static float expRow(float[] s, int from, int n, int w, float max) {
-        FloatVector acc = FloatVector.zero(S);
+    /** max over j < n of s[j]·scale. */
+    private static float rowMax(float[] s, int from, int n, float scale) {
+        FloatVector acc = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
         int j = 0;
-        for (; j + L <= n; j += L) {
-            FloatVector e = FloatVector.fromArray(S, s, from + j).sub(max).lanewise(VectorOperators.EXP);
+        for (; j + L <= n; j += L) acc = acc.max(FloatVector.fromArray(S, s, from + j).mul(scale));
+        if (j < n) {
+            VectorMask<Float> m = S.indexInRange(j, n);
+            acc = acc.max(FloatVector.fromArray(S, s, from + j, m).mul(scale).blend(Float.NEGATIVE_INFINITY, m.not()));
+        }
+        return acc.reduceLanes(VectorOperators.MAX);
+    }
+
+    /** s[j] = exp(s[j]·scale − max) for j < n, 0 for n ≤ j < w (a multiple of L); returns the sum. */
+    private static float expRow(float[] s, int from, int n, int w, float scale, float max) {
+        FloatVector acc = FloatVector.zero(S);
+        FloatVector sc = FloatVector.broadcast(S, scale), neg = FloatVector.broadcast(S, -max);
+        for (int j = 0; j < w; j += L) {
+            VectorMask<Float> m = S.indexInRange(j, n);
+            FloatVector e = Pointwise.exp(FloatVector.fromArray(S, s, from + j).fma(sc, neg));   // own exp: the same bits before and after JIT
+            e = FloatVector.zero(S).blend(e, m);
             e.intoArray(s, from + j);
             acc = acc.add(e);
         }
-        float sum = acc.reduceLanes(VectorOperators.ADD);
-        for (; j < n; j++) {
-            float e = (float) Math.exp(s[from + j] - max);
-            s[from + j] = e;
-            sum += e;
-        }
-        Arrays.fill(s, from + n, from + w, 0f);
-        return sum;
+        return Pointwise.sumLanes(acc);   // fixed order, so results repeat run to run
     }
 
     private static void scaleRow(float[] o, int from, int n, float f) {

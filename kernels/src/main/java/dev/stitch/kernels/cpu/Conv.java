@@ -5,87 +5,101 @@ import dev.stitch.kernels.Tensor;
 
 import java.util.Arrays;
 
+import static dev.stitch.kernels.cpu.Gemm.MR;
+import static dev.stitch.kernels.cpu.Gemm.NR;
+import static dev.stitch.kernels.cpu.Gemm.ceil;
+
 /**
- * 2-D convolution as an implicit GEMM per image: out[Cout, Ho·Wo] = W[Cout, Cin·kh·kw] · patches[Cin·kh·kw, Ho·Wo].
- * The weight is the A operand, packed once into MR-row tiles; the patches (im2col) are packed on the fly straight
- * into NR-pixel B panels, one K block at a time, so no full im2col matrix is ever built. The output is NCHW as is.
+ * 2-D convolution as a GEMM per image: out[Cout, Ho·Wo] = W[Cout, Cin·kh·kw] · patches[Cin·kh·kw, Ho·Wo], so the
+ * output comes out NCHW as it is. The weight is the A operand, packed once into MR-row tiles. B, the patch matrix,
+ * is never built whole (it would be a gigabyte for a VAE layer at 512×512): it is packed into NR-pixel panels a
+ * chunk at a time, straight from the zero-padded image, each value once, and every weight tile passes over the
+ * chunk while it sits in cache. For a 1×1 stride-1 convolution the "patches" are the image itself: a plain GEMM.
+ *
+ * <p>Reading B in place from the padded image (stride 1: a panel row is a shifted run of the image) was tried and
+ * measured no faster: its unaligned runs take more L1 than packed panels, which cancels the saved packing pass.
  */
 final class Conv {
     private Conv() {}
 
-    /** Cout tiles per task block: the weight block (this many × MR × KC floats) stays in L2 while patches stream. */
-    private static final int M_TILES = 48;
-    /** Pixel panels per task block. */
-    private static final int N_PANELS = 4;
+    /**
+     * Patch values per packed chunk (16 MB): a 16×16 image at 1280 channels fits whole, so each weight tile fetched
+     * from memory meets all of its pixel panels; larger images are cut into chunks of this size.
+     */
+    private static final int CHUNK = 4 << 20;
 
-    static void conv2d(Parallel par, float[] x, int bn, int cin, int h, int w, Tensor weight, float[] bias,
-                       int cout, int kh, int kw, int stride, int pt, int pl, int ho, int wo, Activation act, float[] out) {
-        int k = cin * kh * kw, hw = ho * wo;
-        float[] a = Gemm.packedRows(par, weight, cout, k, Gemm.MR);
+    static void conv2d(Parallel par, float[] x, int bn, int cin, int h, int w, Tensor weight, float[] bias, int cout,
+                       int kh, int kw, int stride, int pt, int pb, int pl, int pr, int ho, int wo, Activation act,
+                       float[] out) {
+        int k = cin * kh * kw;
+        Gemm.Operand a = Gemm.packedWeight(par, weight, cout, k, MR);
         Gemm.Epilogue ep = new Gemm.Epilogue(bias, null, act);
-        boolean plain = kh == 1 && kw == 1 && stride == 1 && pt == 0 && pl == 0 && ho == h && wo == w;
+        int hp = h + pt + pb, wp = w + pl + pr;
+        boolean padded = hp != h || wp != w;
+        float[] xp = padded ? new float[cin * hp * wp] : x;
         for (int n = 0; n < bn; n++) {
-            int xOff = n * cin * h * w;
-            java.util.function.Supplier<Gemm.Panels> b = plain
-                ? () -> new Gemm.KOuter(x, xOff, hw, hw, Gemm.NR, 1) // a 1×1 conv is a plain GEMM
-                : () -> new Im2col(x, xOff, cin, h, w, kh, kw, stride, pt, pl, ho, wo);
-            Gemm.multiply(par, cout, hw, k, () -> new Gemm.Packed(a, k, Gemm.MR), b, out, n * cout * hw, hw, ep, M_TILES, N_PANELS);
+            if (padded) pad(par, x, n * cin * h * w, cin, h, w, pt, pl, hp, wp, xp);
+            multiply(par, a, cout, k, new Patches(xp, padded ? 0 : n * cin * h * w, hp, wp, kh, kw, stride, wo, ho * wo),
+                out, n * cout * ho * wo, ep);
         }
     }
 
-    /** Patch panels of one image: row p = (c, dy, dx) of K, column q = output pixel (y, x) in row-major order. */
-    static final class Im2col extends Gemm.Panels {
-        private final float[] x;
-        private final int xOff, h, w, kh, kw, step, pt, pl, wo, hw;
-        // one panel's pixels as runs within output rows: (y, first x, end x)
-        private final int[] runY = new int[Gemm.NR], runX0 = new int[Gemm.NR], runX1 = new int[Gemm.NR];
-
-        Im2col(float[] x, int xOff, int cin, int h, int w, int kh, int kw, int stride, int pt, int pl, int ho, int wo) {
-            super(Gemm.NR);
-            this.x = x; this.xOff = xOff; this.h = h; this.w = w; this.kh = kh; this.kw = kw;
-            this.step = stride; this.pt = pt; this.pl = pl; this.wo = wo; this.hw = ho * wo;
-        }
-
-        @Override
-        void prepare(int first, int count, int p0, int kc) {
-            data = Gemm.Scratch.get(1, count * kc * Gemm.NR);
-            base = 0;
-            stride = kc * Gemm.NR;
-            for (int j = 0; j < count; j++) packPanel(first + j, p0, kc, j * kc * Gemm.NR);
-        }
-
-        private void packPanel(int panel, int p0, int kc, int d0) {
-            int q0 = panel * Gemm.NR, q1 = Math.min(q0 + Gemm.NR, hw), runs = 0;
-            for (int q = q0; q < q1; runs++) {
-                int y = q / wo, x0 = q % wo, x1 = Math.min(wo, x0 + q1 - q);
-                runY[runs] = y; runX0[runs] = x0; runX1[runs] = x1;
-                q += x1 - x0;
+    /** xp = image {@code xo} of x inside a zero border (pt above, pl to the left, the rest below and right). */
+    private static void pad(Parallel par, float[] x, int xo, int cin, int h, int w, int pt, int pl, int hp, int wp, float[] xp) {
+        par.forEach(cin, c -> {
+            int dst = c * hp * wp;
+            Arrays.fill(xp, dst, dst + pt * wp, 0f);
+            for (int y = 0; y < h; y++) {
+                int row = dst + (pt + y) * wp;
+                Arrays.fill(xp, row, row + pl, 0f);
+                System.arraycopy(x, xo + (c * h + y) * w, xp, row + pl, w);
+                Arrays.fill(xp, row + pl + w, row + wp, 0f);
             }
-            int taps = kh * kw, c = p0 / taps, dy = p0 % taps / kw, dx = p0 % kw;
-            for (int p = 0; p < kc; p++) {
-                int d = d0 + p * Gemm.NR;
+            Arrays.fill(xp, dst + (pt + h) * wp, dst + hp * wp, 0f);
+        });
+    }
+
+    /** Patches packed into NR-pixel panels, a chunk at a time, each chunk then a plain GEMM. */
+    private static void multiply(Parallel par, Gemm.Operand a, int cout, int k, Patches src, float[] out, int outOff,
+                               Gemm.Epilogue ep) {
+        int hw = src.hw(), panels = ceil(hw, NR), chunk = Math.clamp(CHUNK / Math.max(1, k * NR), 1, panels);
+        float[] patches = new float[chunk * k * NR];
+        for (int j0 = 0; j0 < panels; j0 += chunk) {
+            int jn = Math.min(chunk, panels - j0), first = j0;
+            par.forEach(jn, j -> src.pack(first + j, k, patches, j * k * NR));
+            Gemm.multiply(par, cout, Math.min(jn * NR, hw - j0 * NR), k, a, Gemm.Operand.packed(patches, k, NR),
+                out, outOff + j0 * NR, hw, ep);
+        }
+    }
+
+    /**
+     * The patch matrix of one zero-padded image: row p = (c, dy, dx), column q = output pixel (y, x) in row-major
+     * order, value xp[c, y·s + dy, x·s + dx]. Needs no bounds tests: the padding is in the image.
+     */
+    record Patches(float[] xp, int off, int hp, int wp, int kh, int kw, int stride, int wo, int hw) {
+        /** Packs panel {@code panel} (NR pixels, zero past the last) over all k rows into dst[d0..], [k][NR]. */
+        void pack(int panel, int k, float[] dst, int d0) {
+            // the panel's pixels as runs within output rows
+            int q0 = panel * NR, q1 = Math.min(q0 + NR, hw), runs = 0;
+            int[] src = new int[NR], len = new int[NR];
+            for (int q = q0; q < q1; runs++) {
+                int y = q / wo, x0 = q % wo, n = Math.min(wo - x0, q1 - q);
+                src[runs] = off + y * stride * wp + x0 * stride;
+                len[runs] = n;
+                q += n;
+            }
+            int valid = q1 - q0, c = 0, dy = 0, dx = 0;
+            for (int p = 0; p < k; p++) {
+                int d = d0 + p * NR, shift = (c * hp + dy) * wp + dx;
                 for (int r = 0; r < runs; r++) {
-                    int n = runX1[r] - runX0[r];
-                    fillRun(c, dy, dx, runY[r], runX0[r], runX1[r], d);
+                    int s = src[r] + shift, n = len[r];
+                    if (stride == 1) System.arraycopy(xp, s, dst, d, n);
+                    else for (int i = 0; i < n; i++) dst[d + i] = xp[s + i * stride];
                     d += n;
                 }
-                if (q1 - q0 < Gemm.NR) Arrays.fill(data, d0 + p * Gemm.NR + q1 - q0, d0 + (p + 1) * Gemm.NR, 0f);
+                if (valid < NR) Arrays.fill(dst, d, d0 + (p + 1) * NR, 0f);
                 if (++dx == kw) { dx = 0; if (++dy == kh) { dy = 0; c++; } }
             }
-        }
-
-        /** dst[d..] = x[c, y·s + dy − pt, x·s + dx − pl] for x in [x0, x1), zero outside the image. */
-        private void fillRun(int c, int dy, int dx, int y, int x0, int x1, int d) {
-            int iy = y * step + dy - pt;
-            if (iy < 0 || iy >= h) { Arrays.fill(data, d, d + x1 - x0, 0f); return; }
-            // input column ix = x·s + dx − pl lies inside [0, w) for x in [xa, xb)
-            int xa = Math.clamp(Math.ceilDiv(pl - dx, step), x0, x1), xb = Math.clamp(Math.ceilDiv(w + pl - dx, step), xa, x1);
-            int row = xOff + (c * h + iy) * w + dx - pl;
-            for (int xx = x0; xx < xa; xx++) data[d + xx - x0] = 0f;
-            // xb == xa can put row + xa past the end of x, which arraycopy refuses even for a length of 0
-            if (step == 1) { if (xb > xa) System.arraycopy(x, row + xa, data, d + xa - x0, xb - xa); }
-            else for (int xx = xa; xx < xb; xx++) data[d + xx - x0] = x[row + xx * step];
-            for (int xx = xb; xx < x1; xx++) data[d + xx - x0] = 0f;
         }
     }
 }

@@ -74,7 +74,12 @@ public final class CpuBackend implements Backend {
 
     private static void check(boolean ok, String what) { if (!ok) throw new IllegalArgumentException(what); }
 
-    private static int rows(Tensor x) { return x.dim(-1) == 0 ? 0 : Math.toIntExact(x.numel() / x.dim(-1)); }
+    /** The product of all but the last dimension. */
+    private static int rows(Tensor x) {
+        long m = 1;
+        for (int i = 0; i < x.rank() - 1; i++) m *= x.dim(i);
+        return Math.toIntExact(m);
+    }
 
     private static int[] withLast(int[] shape, int last) {
         int[] s = shape.clone();
@@ -98,10 +103,9 @@ public final class CpuBackend implements Backend {
         int k = x.dim(-1), n = w.dim(0), m = rows(x);
         check(w.rank() == 2 && w.dim(1) == k, "linear: x " + Arrays.toString(x.shape()) + " vs w " + Arrays.toString(w.shape()));
         check(b == null || b.numel() == n, "linear: bias of " + (b == null ? 0 : b.numel()) + " values for " + n + " outputs");
-        float[] xd = x.data(), out = alloc((long) m * n);
-        float[] packed = Gemm.packedRows(par, w, n, k, Gemm.NR);
-        Gemm.multiply(par, m, n, k, () -> new Gemm.KInner(xd, 0, k, m, Gemm.MR, 0), () -> new Gemm.Packed(packed, k, Gemm.NR),
-            out, 0, n, new Gemm.Epilogue(null, b == null ? null : b.data(), act), 16, 64);
+        float[] out = alloc((long) m * n);
+        Gemm.multiply(par, m, n, k, Gemm.Operand.rows(x.data(), 0, k), Gemm.packedWeight(par, w, n, k, Gemm.NR), out, 0, n,
+            new Gemm.Epilogue(null, b == null ? null : b.data(), act));
         return Tensor.of(out, withLast(x.shape(), n));
     }
 
@@ -116,10 +120,11 @@ public final class CpuBackend implements Backend {
         float[] ad = a.data(), bd = b.data(), out = alloc((long) batch * m * n);
         for (int z = 0; z < batch; z++) {
             int ao = z * m * k, bo = z * k * n;
-            Gemm.multiply(par, m, n, k,
-                () -> transA ? new Gemm.KOuter(ad, ao, m, m, Gemm.MR, 0) : new Gemm.KInner(ad, ao, k, m, Gemm.MR, 0),
-                () -> transB ? new Gemm.KInner(bd, bo, k, n, Gemm.NR, 1) : new Gemm.KOuter(bd, bo, n, n, Gemm.NR, 1),
-                out, z * m * n, n, Gemm.Epilogue.NONE, 16, 64);
+            // A is read in place unless transposed; B is packed whole (B [N, K] holds each column's K values in a row)
+            Gemm.Operand ga = transA ? Gemm.Operand.packed(Gemm.pack(par, ad, ao, 1, m, m, k, Gemm.MR), k, Gemm.MR)
+                : Gemm.Operand.rows(ad, ao, k);
+            float[] gb = transB ? Gemm.pack(par, bd, bo, k, 1, n, k, Gemm.NR) : Gemm.pack(par, bd, bo, 1, n, n, k, Gemm.NR);
+            Gemm.multiply(par, m, n, k, ga, Gemm.Operand.packed(gb, k, Gemm.NR), out, z * m * n, n, Gemm.Epilogue.NONE);
         }
         return a.rank() == 3 ? Tensor.of(out, batch, m, n) : Tensor.of(out, m, n);
     }
@@ -135,7 +140,7 @@ public final class CpuBackend implements Backend {
         check(h + pt + pb >= kh && wi + pl + pr >= kw, "conv2d: kernel " + kh + "x" + kw + " larger than the padded input");
         int ho = (h + pt + pb - kh) / stride + 1, wo = (wi + pl + pr - kw) / stride + 1;
         float[] out = alloc((long) bn * co * ho * wo);
-        Conv.conv2d(par, x.data(), bn, ci, h, wi, w, b == null ? null : b.data(), co, kh, kw, stride, pt, pl, ho, wo, act, out);
+        Conv.conv2d(par, x.data(), bn, ci, h, wi, w, b == null ? null : b.data(), co, kh, kw, stride, pt, pb, pl, pr, ho, wo, act, out);
         return Tensor.of(out, bn, co, ho, wo);
     }
 

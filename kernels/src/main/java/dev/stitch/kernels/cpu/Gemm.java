@@ -9,15 +9,15 @@ import jdk.incubator.vector.VectorSpecies;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
-import java.util.function.Supplier;
 
 /**
- * Blocked f32 matrix product C = A·B on the Vector API. Both operands are read as K-major panels: A in tiles of
- * {@link #MR} rows ({@code [K][MR]}), B in panels of {@link #NR} columns ({@code [K][NR]}), zero padded, so that the
- * micro-kernel streams both with unit stride and keeps a 6×2-vector tile of C in 12 registers.
+ * Blocked f32 matrix product C = A·B on the Vector API. B is always packed in panels of {@link #NR} columns
+ * ({@code [K][NR]}, zero padded: weights once, other operands per call); A comes in tiles of {@link #MR} rows, packed
+ * ({@code [K][MR]}) or read in place from its rows. The micro-kernel keeps a 6×2-vector tile of C in 12 registers
+ * and streams both operands with unit stride.
  *
- * <p>The hot spot is {@link #kernel}. It is a small method called once per tile and K block: written as one long
- * loop nest, C2 compiles it on-stack and boxes the vectors (two orders of magnitude slower).
+ * <p>The hot spots are {@link #kernelPacked} and {@link #kernelRows}. They are small methods called once per tile and
+ * K block: written as one long loop nest, C2 compiles the loop on-stack and boxes the vectors (a 50× slowdown).
  */
 final class Gemm {
     private Gemm() {}
@@ -33,103 +33,42 @@ final class Gemm {
 
     static int ceil(int a, int b) { return (a + b - 1) / b; }
 
+    /** The K block for a depth of k: equal blocks of at most KC. */
+    static int kBlock(int k) { return k == 0 ? 0 : ceil(k, ceil(k, KC)); }
+
     // ---- operands ---------------------------------------------------------------------------------------------
 
     /**
-     * A K-major operand cut into panels of {@code width} (MR rows of A or NR columns of B). {@link #prepare} makes
-     * the K slice [p0, p0+kc) of panels [first, first+count) available as {@code data[base + i·stride]}, each
-     * {@code [kc][width]}; pre-packed operands point into their own array, the others pack into thread scratch.
+     * A strided view of an operand as panels of {@code width} (MR rows of A or NR columns of B): element p of row r
+     * of panel i lies at {@code data[off + i·panelStride + p·kStep + r·rowStep]}. Packed panels ({@code [panel][k][width]},
+     * zero padded) have kStep = width and rowStep 1; a row-major A read in place has kStep 1 and rowStep = its row length.
      */
-    abstract static class Panels {
-        final int width;
-        float[] data;
-        int base, stride;
+    record Operand(float[] data, int off, int panelStride, int kStep, int rowStep) {
+        static Operand packed(float[] data, int k, int width) { return new Operand(data, 0, k * width, width, 1); }
 
-        Panels(int width) { this.width = width; }
-
-        abstract void prepare(int first, int count, int p0, int kc);
+        /**
+         * A row-major A [m][ld] read in place: the kernel broadcasts from six rows at once, so rows need no
+         * interleaving, and A is never copied.
+         */
+        static Operand rows(float[] data, int off, int ld) { return new Operand(data, off, MR * ld, 1, ld); }
     }
 
-    /** Panels packed once over the whole K ({@code [panel][k][width]}), e.g. a weight; one view per task. */
-    static final class Packed extends Panels {
-        private final float[] packed;
-        private final int k;
-
-        Packed(float[] packed, int k, int width) { super(width); this.packed = packed; this.k = k; }
-
-        @Override
-        void prepare(int first, int count, int p0, int kc) {
-            data = packed;
-            base = first * k * width + p0 * width;
-            stride = k * width;
-        }
-    }
-
-    /** An operand whose rows (of A) or columns (of B) each hold their K values contiguously: src[off + i·ld + p]. */
-    static final class KInner extends Panels {
-        private final float[] src;
-        private final int off, ld, count, slot;
-
-        KInner(float[] src, int off, int ld, int count, int width, int slot) {
-            super(width);
-            this.src = src; this.off = off; this.ld = ld; this.count = count; this.slot = slot;
-        }
-
-        @Override
-        void prepare(int first, int panels, int p0, int kc) {
-            data = Scratch.get(slot, panels * kc * width);
-            base = 0;
-            stride = kc * width;
-            for (int t = 0; t < panels; t++) {
-                int d = t * stride;
-                for (int r = 0; r < width; r++) {
-                    int i = (first + t) * width + r;
-                    if (i < count) {
-                        int s = off + i * ld + p0;
-                        for (int p = 0; p < kc; p++) data[d + p * width + r] = src[s + p];
-                    } else {
-                        for (int p = 0; p < kc; p++) data[d + p * width + r] = 0f;
-                    }
-                }
+    /**
+     * Packs {@code count} vectors of k values into panels of {@code width}, {@code [panel][k][width]}, zero padded.
+     * Vector i's value p is {@code src[off + i·iStep + p·pStep]}: pStep 1 for rows that hold their k values
+     * contiguously (a [N, K] matrix as B), iStep 1 for a K-major matrix.
+     */
+    static float[] pack(Parallel par, float[] src, int off, int iStep, int pStep, int count, int k, int width) {
+        int panels = ceil(count, width);
+        float[] out = new float[Math.multiplyExact(panels * width, k)];
+        par.forEach(panels, t -> {
+            int n = Math.min(width, count - t * width);
+            for (int p = 0; p < k; p++) {
+                int d = (t * k + p) * width, s0 = off + t * width * iStep + p * pStep;
+                for (int r = 0; r < n; r++) out[d + r] = src[s0 + r * iStep];
             }
-        }
-    }
-
-    /** An operand stored K-major already: src[off + p·ld + i] for row (of A) or column (of B) i. */
-    static final class KOuter extends Panels {
-        private final float[] src;
-        private final int off, ld, count, slot;
-
-        KOuter(float[] src, int off, int ld, int count, int width, int slot) {
-            super(width);
-            this.src = src; this.off = off; this.ld = ld; this.count = count; this.slot = slot;
-        }
-
-        @Override
-        void prepare(int first, int panels, int p0, int kc) {
-            data = Scratch.get(slot, panels * kc * width);
-            base = 0;
-            stride = kc * width;
-            for (int t = 0; t < panels; t++) {
-                int i0 = (first + t) * width, n = Math.min(width, count - i0);
-                for (int p = 0; p < kc; p++) {
-                    int d = t * stride + p * width;
-                    System.arraycopy(src, off + (p0 + p) * ld + i0, data, d, n);
-                    for (int r = n; r < width; r++) data[d + r] = 0f;
-                }
-            }
-        }
-    }
-
-    /** Per-thread packing buffers, reused across calls: slot 0 for A, 1 for B, 3 for edge tiles, others for attention. */
-    static final class Scratch {
-        private static final ThreadLocal<float[][]> BUFFERS = ThreadLocal.withInitial(() -> new float[6][0]);
-
-        static float[] get(int slot, int size) {
-            float[][] b = BUFFERS.get();
-            if (b[slot].length < size) b[slot] = new float[size];
-            return b[slot];
-        }
+        });
+        return out;
     }
 
     // ---- weights ----------------------------------------------------------------------------------------------
@@ -145,8 +84,8 @@ final class Gemm {
      * panels of {@code width} rows, {@code [panel][k][width]}. A memory-mapped f16/bf16/f32 weight is widened straight
      * from its file bytes, so no second full-size f32 copy is kept beside the packed one.
      */
-    static float[] packedRows(Parallel par, Tensor w, int rows, int k, int width) {
-        return w.derived(new PackKey(width, k), () -> packRows(par, w, rows, k, width));
+    static Operand packedWeight(Parallel par, Tensor w, int rows, int k, int width) {
+        return Operand.packed(w.derived(new PackKey(width, k), () -> packRows(par, w, rows, k, width)), k, width);
     }
 
     private static float[] packRows(Parallel par, Tensor w, int rows, int k, int width) {
@@ -203,75 +142,85 @@ final class Gemm {
     }
 
     /**
-     * C[m×n] = A·B, then the epilogue, with C at {@code c[cOff + i·ldc + j]}. Work is cut into blocks of {@code mTiles}
-     * A tiles × {@code nPanels} B panels (shrunk until every thread has several), spread over the pool; each task
-     * gets its own operand views from the suppliers.
+     * A tiles per task block: the A block (MR·M_TILES rows × KC, 288 KB) stays in L2 while B panels pass, and each
+     * B panel slice fetched from memory serves this many tiles from L1.
      */
-    static void multiply(Parallel par, int m, int n, int k, Supplier<Panels> a, Supplier<Panels> b,
-                         float[] c, int cOff, int ldc, Epilogue ep, int mTiles, int nPanels) {
+    private static final int M_TILES = 48;
+    /** B panels per task block. */
+    private static final int N_PANELS = 64;
+
+    /**
+     * C[m×n] = A·B, then the epilogue, with C at {@code c[cOff + i·ldc + j]} and B packed. Work is cut into blocks
+     * of A tiles × B panels (shrunk until every thread has several) spread over the pool. Inside a block, for each
+     * K slice, each B panel slice is loaded into L1 once and met by every A tile of the block.
+     */
+    static void multiply(Parallel par, int m, int n, int k, Operand a, Operand b, float[] c, int cOff, int ldc, Epilogue ep) {
+        assert b.kStep() == NR && b.rowStep() == 1 : "B must be packed";
         int tiles = ceil(m, MR), panels = ceil(n, NR);
-        int tb = Math.max(1, Math.min(tiles, mTiles)), pb = Math.max(1, Math.min(panels, nPanels));
+        int tb = Math.min(tiles, M_TILES), pb = Math.min(panels, N_PANELS);
         while ((long) ceil(tiles, tb) * ceil(panels, pb) < 3L * par.threads && (tb > 1 || pb > 1)) {
             if (pb >= tb) pb = ceil(pb, 2);
             else tb = ceil(tb, 2);
         }
-        int tasksM = ceil(tiles, tb), tasksN = ceil(panels, pb);
-        int kc = k == 0 ? 0 : ceil(k, ceil(k, KC)); // equal K blocks
+        int tasksM = ceil(tiles, tb), tasksN = ceil(panels, pb), tbF = tb, pbF = pb;
+        int kc = kBlock(k);
         Epilogue epi = ep == null || ep.isNone() ? null : ep;
-        int tbF = tb, pbF = pb;
         par.forEach(tasksM * tasksN, task -> {
-            int t0 = (task % tasksM) * tbF, j0 = (task / tasksM) * pbF;
-            int tn = Math.min(tbF, tiles - t0), jn = Math.min(pbF, panels - j0);
-            Panels pa = a.get(), pbv = b.get();
-            float[] edge = Scratch.get(3, MR * NR);
-            if (k == 0) { // an empty sum: C is zero (plus the epilogue)
-                for (int jp = 0; jp < jn; jp++)
-                    for (int it = 0; it < tn; it++)
-                        zeroTile(c, cOff, ldc, (t0 + it) * MR, (j0 + jp) * NR, m, n, epi);
-                return;
-            }
-            for (int p0 = 0; p0 < k; p0 += kc) {
-                int kcur = Math.min(kc, k - p0);
-                boolean first = p0 == 0, last = p0 + kcur == k;
-                pa.prepare(t0, tn, p0, kcur);
-                pbv.prepare(j0, jn, p0, kcur);
-                for (int jp = 0; jp < jn; jp++) {
-                    int col = (j0 + jp) * NR, bo = pbv.base + jp * pbv.stride;
-                    for (int it = 0; it < tn; it++) {
-                        int row = (t0 + it) * MR, ao = pa.base + it * pa.stride;
-                        int rows = Math.min(MR, m - row), cols = Math.min(NR, n - col);
-                        int co = cOff + row * ldc + col;
-                        if (rows == MR && cols == NR) {
-                            kernel(pa.data, ao, pbv.data, bo, kcur, c, co, ldc, !first);
-                        } else {
-                            edgeTile(pa.data, ao, pbv.data, bo, kcur, c, co, ldc, rows, cols, !first, edge);
-                        }
-                        if (last && epi != null) epi.apply(c, co, ldc, row, col, rows, cols);
-                    }
-                }
-            }
+            int t0 = task % tasksM * tbF, j0 = task / tasksM * pbF;
+            block(m, n, k, kc, a, b, c, cOff, ldc, epi, t0, Math.min(tbF, tiles - t0), j0, Math.min(pbF, panels - j0));
         });
     }
 
-    private static void zeroTile(float[] c, int cOff, int ldc, int row, int col, int m, int n, Epilogue ep) {
-        int rows = Math.min(MR, m - row), cols = Math.min(NR, n - col), co = cOff + row * ldc + col;
-        for (int r = 0; r < rows; r++) java.util.Arrays.fill(c, co + r * ldc, co + r * ldc + cols, 0f);
+    private static void block(int m, int n, int k, int kc, Operand a, Operand b, float[] c, int cOff, int ldc,
+                              Epilogue ep, int t0, int tn, int j0, int jn) {
+        float[] edge = EDGE.get();
+        if (k == 0) { // an empty sum: C is zero (plus the epilogue)
+            for (int jp = j0; jp < j0 + jn; jp++)
+                for (int t = t0; t < t0 + tn; t++) {
+                    int row = t * MR, col = jp * NR, rows = Math.min(MR, m - row), cols = Math.min(NR, n - col);
+                    int co = cOff + row * ldc + col;
+                    for (int r = 0; r < rows; r++) java.util.Arrays.fill(c, co + r * ldc, co + r * ldc + cols, 0f);
+                    if (ep != null) ep.apply(c, co, ldc, row, col, rows, cols);
+                }
+            return;
+        }
+        for (int p0 = 0; p0 < k; p0 += kc) {
+            int kcur = Math.min(kc, k - p0);
+            boolean acc = p0 > 0, last = p0 + kcur == k;
+            for (int jp = j0; jp < j0 + jn; jp++) {
+                int col = jp * NR, cols = Math.min(NR, n - col), bo = b.off() + jp * b.panelStride() + p0 * NR;
+                for (int t = t0; t < t0 + tn; t++) {
+                    int row = t * MR, ao = a.off() + t * a.panelStride() + p0 * a.kStep();
+                    tile(a, ao, Math.min(MR, m - row), b.data(), bo, kcur, c, cOff + row * ldc + col, ldc,
+                        row, col, cols, acc, last ? ep : null, edge);
+                }
+            }
+        }
+    }
+
+    /**
+     * One C tile: the kernel for A's layout, through a side buffer when C's edge cuts the tile (the operands are
+     * padded, so the kernel always computes a whole tile), then the epilogue if given.
+     */
+    private static void tile(Operand a, int ao, int rows, float[] b, int bo, int kc, float[] c, int co, int ldc,
+                             int row, int col, int cols, boolean acc, Epilogue ep, float[] edge) {
+        boolean whole = rows == MR && cols == NR;
+        float[] dst = whole ? c : edge;
+        int d = whole ? co : 0, ld = whole ? ldc : NR;
+        if (!whole && acc) for (int r = 0; r < rows; r++) System.arraycopy(c, co + r * ldc, edge, r * NR, cols);
+        if (a.kStep() == 1) kernelRows(a.data(), ao, a.rowStep(), rows, b, bo, kc, dst, d, ld, acc);
+        else kernelPacked(a.data(), ao, b, bo, kc, dst, d, ld, acc);
+        if (!whole) for (int r = 0; r < rows; r++) System.arraycopy(edge, r * NR, c, co + r * ldc, cols);
         if (ep != null) ep.apply(c, co, ldc, row, col, rows, cols);
     }
 
-    /** A tile cut by the edge of C: computed whole in a side buffer (the panels are zero padded), then copied. */
-    private static void edgeTile(float[] a, int ao, float[] b, int bo, int kc, float[] c, int co, int ldc,
-                                 int rows, int cols, boolean acc, float[] edge) {
-        if (acc) for (int r = 0; r < rows; r++) System.arraycopy(c, co + r * ldc, edge, r * NR, cols);
-        kernel(a, ao, b, bo, kc, edge, 0, NR, acc);
-        for (int r = 0; r < rows; r++) System.arraycopy(edge, r * NR, c, co + r * ldc, cols);
-    }
+    private static final ThreadLocal<float[]> EDGE = ThreadLocal.withInitial(() -> new float[MR * NR]);
 
     /**
      * The micro-kernel: C[6×NR] (+)= A tile [kc][6] · B panel [kc][NR], twelve accumulators in registers.
      * {@code acc} false overwrites C without reading it.
      */
-    static void kernel(float[] a, int ao, float[] b, int bo, int kc, float[] c, int co, int ldc, boolean acc) {
+    static void kernelPacked(float[] a, int ao, float[] b, int bo, int kc, float[] c, int co, int ldc, boolean acc) {
         FloatVector c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
         int r1 = co + ldc, r2 = r1 + ldc, r3 = r2 + ldc, r4 = r3 + ldc, r5 = r4 + ldc;
         if (acc) {
@@ -285,21 +234,64 @@ final class Gemm {
             c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = c40 = c41 = c50 = c51 = FloatVector.zero(S);
         }
         for (int p = 0; p < kc; p++) {
-            FloatVector b0 = FloatVector.fromArray(S, b, bo), b1 = FloatVector.fromArray(S, b, bo + L);
-            FloatVector x = FloatVector.broadcast(S, a[ao]);
+            int i = ao + p * MR, j = bo + p * NR;
+            FloatVector b0 = FloatVector.fromArray(S, b, j), b1 = FloatVector.fromArray(S, b, j + L);
+            FloatVector x = FloatVector.broadcast(S, a[i]);
             c00 = x.fma(b0, c00); c01 = x.fma(b1, c01);
-            x = FloatVector.broadcast(S, a[ao + 1]);
+            x = FloatVector.broadcast(S, a[i + 1]);
             c10 = x.fma(b0, c10); c11 = x.fma(b1, c11);
-            x = FloatVector.broadcast(S, a[ao + 2]);
+            x = FloatVector.broadcast(S, a[i + 2]);
             c20 = x.fma(b0, c20); c21 = x.fma(b1, c21);
-            x = FloatVector.broadcast(S, a[ao + 3]);
+            x = FloatVector.broadcast(S, a[i + 3]);
             c30 = x.fma(b0, c30); c31 = x.fma(b1, c31);
-            x = FloatVector.broadcast(S, a[ao + 4]);
+            x = FloatVector.broadcast(S, a[i + 4]);
             c40 = x.fma(b0, c40); c41 = x.fma(b1, c41);
-            x = FloatVector.broadcast(S, a[ao + 5]);
+            x = FloatVector.broadcast(S, a[i + 5]);
             c50 = x.fma(b0, c50); c51 = x.fma(b1, c51);
-            ao += MR;
-            bo += NR;
+        }
+        c00.intoArray(c, co); c01.intoArray(c, co + L);
+        c10.intoArray(c, r1); c11.intoArray(c, r1 + L);
+        c20.intoArray(c, r2); c21.intoArray(c, r2 + L);
+        c30.intoArray(c, r3); c31.intoArray(c, r3 + L);
+        c40.intoArray(c, r4); c41.intoArray(c, r4 + L);
+        c50.intoArray(c, r5); c51.intoArray(c, r5 + L);
+    }
+
+    /**
+     * The same micro-kernel reading A in place from six rows {@code rs} apart. Rows from {@code rows} on repeat the
+     * last valid row (the caller drops their results), so a partial tile reads nothing outside A.
+     */
+    static void kernelRows(float[] a, int ao, int rs, int rows, float[] b, int bo, int kc,
+                           float[] c, int co, int ldc, boolean acc) {
+        FloatVector c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
+        int r1 = co + ldc, r2 = r1 + ldc, r3 = r2 + ldc, r4 = r3 + ldc, r5 = r4 + ldc;
+        if (acc) {
+            c00 = FloatVector.fromArray(S, c, co); c01 = FloatVector.fromArray(S, c, co + L);
+            c10 = FloatVector.fromArray(S, c, r1); c11 = FloatVector.fromArray(S, c, r1 + L);
+            c20 = FloatVector.fromArray(S, c, r2); c21 = FloatVector.fromArray(S, c, r2 + L);
+            c30 = FloatVector.fromArray(S, c, r3); c31 = FloatVector.fromArray(S, c, r3 + L);
+            c40 = FloatVector.fromArray(S, c, r4); c41 = FloatVector.fromArray(S, c, r4 + L);
+            c50 = FloatVector.fromArray(S, c, r5); c51 = FloatVector.fromArray(S, c, r5 + L);
+        } else {
+            c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = c40 = c41 = c50 = c51 = FloatVector.zero(S);
+        }
+        int a0 = ao, a1 = ao + rs * Math.min(1, rows - 1), a2 = ao + rs * Math.min(2, rows - 1);
+        int a3 = ao + rs * Math.min(3, rows - 1), a4 = ao + rs * Math.min(4, rows - 1), a5 = ao + rs * Math.min(5, rows - 1);
+        for (int p = 0; p < kc; p++) {
+            int j = bo + p * NR;
+            FloatVector b0 = FloatVector.fromArray(S, b, j), b1 = FloatVector.fromArray(S, b, j + L);
+            FloatVector x = FloatVector.broadcast(S, a[a0 + p]);
+            c00 = x.fma(b0, c00); c01 = x.fma(b1, c01);
+            x = FloatVector.broadcast(S, a[a1 + p]);
+            c10 = x.fma(b0, c10); c11 = x.fma(b1, c11);
+            x = FloatVector.broadcast(S, a[a2 + p]);
+            c20 = x.fma(b0, c20); c21 = x.fma(b1, c21);
+            x = FloatVector.broadcast(S, a[a3 + p]);
+            c30 = x.fma(b0, c30); c31 = x.fma(b1, c31);
+            x = FloatVector.broadcast(S, a[a4 + p]);
+            c40 = x.fma(b0, c40); c41 = x.fma(b1, c41);
+            x = FloatVector.broadcast(S, a[a5 + p]);
+            c50 = x.fma(b0, c50); c51 = x.fma(b1, c51);
         }
         c00.intoArray(c, co); c01.intoArray(c, co + L);
         c10.intoArray(c, r1); c11.intoArray(c, r1 + L);
