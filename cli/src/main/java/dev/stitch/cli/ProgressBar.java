@@ -23,7 +23,7 @@ final class ProgressBar {
                 int width = 30, filled = (int) Math.round(width * (double) i / n);
                 System.err.printf("\r  step %d/%d [%s%s] %.2f s/step%s", i, n, "=".repeat(filled), " ".repeat(width - filled),
                     perStep, i == n ? "\n" : "");
-            } else if (i == n) System.err.printf("stitch: %d denoising step%s, %.2f s/step%n", n, n == 1 ? "" : "s", perStep);
+            } else if (i == n) System.err.printf("stitch: %d UNet step%s, %.2f s/step%n", n, n == 1 ? "" : "s", perStep);
         };
     }
 
