@@ -31,13 +31,14 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        if (!out.getFileName().toString().toLowerCase().endsWith(".png")) throw new UserError("--out " + out + ": must end in .png");
+        checkOut(out);
         GenerateRequest req = gen.request();
         Backend ops = Devices.backend(gen.device);
         StableDiffusionPipeline pipe = StableDiffusionPipeline.load(gen.model);
-        HookedTaps taps = new HookedTaps(ops);
+        pipe.check(req);   // every mistake is reported before anything else is printed
         int w = req.width() != null ? req.width() : pipe.defaultSize(), h = req.height() != null ? req.height() : pipe.defaultSize();
         var plans = steering.plans(pipe, w, h, req.steps());
+        HookedTaps taps = new HookedTaps(ops);
         try (var registered = SteeringOptions.register(plans, taps)) {
             System.err.println("stitch: seed " + req.seed() + ", " + ops.name() + " backend" + (plans.isEmpty() ? "" : ", " + plans.size() + " steering file(s)"));
             GenerateResult res = pipe.generate(req, ops, taps, ProgressBar.steps());
@@ -48,6 +49,13 @@ final class GenerateCommand implements Callable<Integer> {
             throw new IllegalStateException(e);
         }
         return 0;
+    }
+
+    /** {@code --out} must name a PNG file that can be created (not a folder). */
+    static void checkOut(Path out) {
+        if (!out.getFileName().toString().toLowerCase(java.util.Locale.ROOT).endsWith(".png"))
+            throw new UserError("--out " + out + ": must end in .png");
+        if (java.nio.file.Files.isDirectory(out)) throw new UserError("--out " + out + ": is a folder, expected a .png file name");
     }
 
     static void writeOutputs(GenerateRequest req, GenerateResult res, StableDiffusionPipeline pipe, Path out, Path saveLatents) {

@@ -3,18 +3,27 @@ package dev.stitch.cli;
 import dev.stitch.convert.Progress;
 import dev.stitch.engine.pipeline.StableDiffusionPipeline;
 
-/** One-line progress bars on stderr, for denoising steps and for bytes written (only on a terminal; logs stay clean). */
+/**
+ * Progress on stderr: one-line bars for denoising steps and for bytes written on a terminal; off a terminal (logs,
+ * pipes) only one summary line after the denoising, so that CPU users see the time per step either way.
+ */
 final class ProgressBar {
     private ProgressBar() {}
 
     static StableDiffusionPipeline.Progress steps() {
-        if (System.console() == null) return StableDiffusionPipeline.Progress.NONE;
-        long start = System.nanoTime();
+        boolean terminal = System.console() != null;
+        long[] start = {System.nanoTime()};
         return (i, n) -> {
-            double secs = (System.nanoTime() - start) / 1e9;
-            int width = 30, filled = (int) Math.round(width * (double) i / n);
-            System.err.printf("\r  step %d/%d [%s%s] %.2f s/step%s", i, n, "=".repeat(filled), " ".repeat(width - filled),
-                secs / i, i == n ? "\n" : "");
+            if (i == 0) {
+                start[0] = System.nanoTime();
+                return;
+            }
+            double perStep = (System.nanoTime() - start[0]) / 1e9 / i;
+            if (terminal) {
+                int width = 30, filled = (int) Math.round(width * (double) i / n);
+                System.err.printf("\r  step %d/%d [%s%s] %.2f s/step%s", i, n, "=".repeat(filled), " ".repeat(width - filled),
+                    perStep, i == n ? "\n" : "");
+            } else if (i == n) System.err.printf("stitch: %d denoising step%s, %.2f s/step%n", n, n == 1 ? "" : "s", perStep);
         };
     }
 

@@ -29,6 +29,20 @@ public final class AtomicFiles {
         }
     }
 
+    /** A new empty folder beside {@code target}, named after it, with the default permissions (for a whole output folder). */
+    public static Path tempDirBeside(Path target) throws IOException {
+        Path dir = target.toAbsolutePath().getParent();
+        Files.createDirectories(dir);
+        for (int attempt = 0; ; attempt++) {
+            Path tmp = dir.resolve("." + target.getFileName() + "." + Long.toHexString(ThreadLocalRandom.current().nextLong()));
+            try {
+                return Files.createDirectory(tmp);
+            } catch (FileAlreadyExistsException e) {
+                if (attempt > 100) throw e;
+            }
+        }
+    }
+
     /** Renames {@code tmp} over {@code target} in one step. */
     public static void commit(Path tmp, Path target) throws IOException {
         Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);

@@ -2,6 +2,7 @@ package dev.stitch.engine.pipeline;
 
 import dev.stitch.engine.RandomInit;
 import dev.stitch.engine.Weights;
+import dev.stitch.engine.io.AtomicFiles;
 import dev.stitch.engine.io.SafeDType;
 import dev.stitch.engine.io.SafeTensorsWriter;
 import dev.stitch.engine.text.ClipTextConfig;
@@ -67,9 +68,7 @@ public final class RandomModel {
         try {
             if (Files.exists(out) && (!Files.isDirectory(out) || !isEmpty(out)))
                 throw new UserError(out + ": already exists and is not an empty folder");
-            Path parent = out.toAbsolutePath().getParent();
-            Files.createDirectories(parent);
-            Path tmp = Files.createTempDirectory(parent, "." + out.getFileName() + ".");
+            Path tmp = AtomicFiles.tempDirBeside(out);   // default permissions, unlike Files.createTempDirectory
             try {
                 for (String f : FILES) {
                     Path target = tmp.resolve(f);

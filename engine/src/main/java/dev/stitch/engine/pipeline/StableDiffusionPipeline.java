@@ -1,9 +1,9 @@
 package dev.stitch.engine.pipeline;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.stitch.engine.Ctx;
 import dev.stitch.engine.image.Images;
+import dev.stitch.engine.io.JsonFiles;
 import dev.stitch.engine.random.TorchGenerator;
 import dev.stitch.engine.schedulers.Scheduler;
 import dev.stitch.engine.schedulers.SchedulerConfig;
@@ -24,11 +24,11 @@ import dev.stitch.kernels.Backend;
 import dev.stitch.kernels.Tensor;
 import dev.stitch.kernels.UserError;
 
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -72,12 +72,7 @@ public final class StableDiffusionPipeline {
     }
 
     private static void checkIndex(Path index) {
-        JsonNode root;
-        try {
-            root = new ObjectMapper().readTree(index.toFile());
-        } catch (IOException e) {
-            throw new UserError(index + ": not valid JSON (" + e.getMessage().lines().findFirst().orElse("") + ")");
-        }
+        JsonNode root = JsonFiles.readObject(index);
         String cls = root.path("_class_name").asText("");
         if (!cls.isEmpty() && !cls.startsWith("StableDiffusion"))
             throw new UserError(index + ": _class_name " + cls + " is not a Stable Diffusion pipeline");
@@ -162,11 +157,58 @@ public final class StableDiffusionPipeline {
         }
     }
 
-    /** Receives progress: denoising step {@code i} of {@code n} finished. */
+    /** Receives progress: denoising step {@code i} of {@code n} finished ({@code i = 0}: the denoising loop starts). */
     public interface Progress {
         void step(int i, int n);
 
         Progress NONE = (i, n) -> {};
+    }
+
+    /**
+     * Checks {@code r} against this model without computing anything: image size, scheduler and step count, strength,
+     * the shapes of the start latents and image. Every run calls it first; callers that print before generating call
+     * it themselves so that a mistake is reported before any other output.
+     */
+    public void check(GenerateRequest r) {
+        int b = r.batch(), down = vae.downscale(), width = width(r), height = height(r);
+        if (width % down != 0 || height % down != 0)
+            throw new UserError("--width/--height " + width + "x" + height + ": must be multiples of " + down + " for this model's VAE");
+        Scheduler sched = scheduler(r, new TorchGenerator(r.seed()));
+        if (r.initLatents() != null) latentsOf(r.initLatents(), b, unet.config.inChannels(), height / down, width / down);
+        if (r.initImage() != null) {
+            Tensor img = r.initImage();
+            if (img.rank() != 4 || img.dim(0) != b || img.dim(1) != vae.config.inChannels() || img.dim(2) != height || img.dim(3) != width)
+                throw new UserError("--init-image: expected " + b + " image(s) of " + width + "x" + height + ", got "
+                    + Arrays.toString(img.shape()));
+            firstStep(r, sched.timesteps().length);
+        }
+    }
+
+    /** The model's scheduler config with the request's spacing and prediction overrides. */
+    private SchedulerConfig schedulerConfig(GenerateRequest r) {
+        SchedulerConfig cfg = schedulerConfig;
+        if (r.timestepSpacing() != null) cfg = cfg.withTimestepSpacing(r.timestepSpacing());
+        if (r.prediction() != null) cfg = cfg.withPrediction(r.prediction());
+        return cfg;
+    }
+
+    /** The scheduler the request names, or the one the model's config names. */
+    private String schedulerName(GenerateRequest r) {
+        return r.scheduler() != null ? r.scheduler() : Schedulers.nameOf(schedulerConfig(r));
+    }
+
+    private Scheduler scheduler(GenerateRequest r, TorchGenerator gen) {
+        return Schedulers.create(schedulerName(r), schedulerConfig(r), r.steps(), gen);
+    }
+
+    /** img2img: the index of the first timestep run, as diffusers' Img2Img pipeline computes it from the strength. */
+    private static int firstStep(GenerateRequest r, int timesteps) {
+        int initSteps = Math.min((int) (r.steps() * r.strength()), r.steps());
+        int first = Math.max(r.steps() - initSteps, 0) * (timesteps / r.steps());
+        if (first >= timesteps)
+            throw new UserError("--strength " + r.strength() + " leaves no denoising step of " + r.steps() + " (needs strength >= "
+                + 1f / r.steps() + ")");
+        return first;
     }
 
     /** Runs the request; {@code taps} (possibly a {@link HookedTaps}) sees every module output. */
@@ -202,6 +244,7 @@ public final class StableDiffusionPipeline {
     private record Denoised(float[] latents, int batch, int width, int height, String scheduler, float[] timesteps) {}
 
     private Denoised denoise(GenerateRequest r, Backend ops, Taps taps, Progress progress, int lastStep) {
+        check(r);
         HookedTaps hooked = taps instanceof HookedTaps h ? h : null;
         Ctx c = new Ctx(ops, taps);
         int b = r.batch(), down = vae.downscale();
@@ -228,12 +271,8 @@ public final class StableDiffusionPipeline {
         }
 
         // 2. scheduler and starting latents
-        SchedulerConfig cfg = schedulerConfig;
-        if (r.timestepSpacing() != null) cfg = cfg.withTimestepSpacing(r.timestepSpacing());
-        if (r.prediction() != null) cfg = cfg.withPrediction(r.prediction());
-        String name = r.scheduler() != null ? r.scheduler() : Schedulers.nameOf(cfg);
         TorchGenerator gen = new TorchGenerator(r.seed());
-        Scheduler sched = Schedulers.create(name, cfg, r.steps(), gen);
+        Scheduler sched = scheduler(r, gen);
         float[] ts = sched.timesteps();
         int first = 0;
         int n = b * ch * h * w;
@@ -241,18 +280,13 @@ public final class StableDiffusionPipeline {
         if (r.initImage() != null) {
             // img2img: encode, scale, then noise to the level of the first kept timestep (diffusers' Img2Img order)
             Tensor img = r.initImage();
-            if (img.rank() != 4 || img.dim(0) != b || img.dim(2) != height || img.dim(3) != width)
-                throw new UserError("--init-image: expected " + b + " image(s) of " + width + "x" + height + ", got "
-                    + Arrays.toString(img.shape()));
             if (hooked != null) hooked.setRows(TapContext.Rows.cond(b));
             var dist = vae.encode(c, ops.fromHost(img.data().clone(), img.shape()));
             float[] sample = ops.toHost(dist.sample(c, ops.fromHost(gen.randn(n), b, ch, h, w)));
             float sf = vae.config.scalingFactor();
             float[] init = new float[n];
             for (int i = 0; i < n; i++) init[i] = sample[i] * sf;
-            int initSteps = Math.min((int) (r.steps() * r.strength()), r.steps());
-            first = Math.max(r.steps() - initSteps, 0) * (ts.length / r.steps());
-            if (first >= ts.length) throw new UserError("--strength " + r.strength() + " leaves no denoising step");
+            first = firstStep(r, ts.length);
             float[] noise = r.initLatents() != null ? latentsOf(r.initLatents(), b, ch, h, w) : gen.randn(n);
             latents = sched.addNoise(init, noise, first);
         } else {
@@ -265,6 +299,7 @@ public final class StableDiffusionPipeline {
         // 3. denoising with classifier-free guidance
         if (hooked != null) hooked.setRows(guided ? TapContext.Rows.cfg(b) : TapContext.Rows.cond(b));
         int end = (int) Math.min(ts.length, lastStep + 1L);
+        progress.step(0, end - first);
         for (int i = first; i < end; i++) {
             if (hooked != null) hooked.setStep(i, ts[i]);
             float[] in = sched.scaleModelInput(latents, i);
@@ -285,7 +320,7 @@ public final class StableDiffusionPipeline {
             progress.step(i - first + 1, end - first);
         }
         if (hooked != null) hooked.clearStep();
-        return new Denoised(latents, b, width, height, name, ts);
+        return new Denoised(latents, b, width, height, schedulerName(r), ts);
     }
 
     private static float[] latentsOf(Tensor t, int b, int ch, int h, int w) {
@@ -303,10 +338,17 @@ public final class StableDiffusionPipeline {
         return out;
     }
 
-    /** PNG text chunks describing how an image was made. */
+    /** PNG text chunks describing how an image was made, in a fixed order (so the same run gives the same bytes). */
     public static Map<String, String> pngText(GenerateRequest r, int row, GenerateResult res, Path model) {
-        return Map.of("prompt", r.prompts().get(row), "negative_prompt", r.negative(row), "seed", Long.toString(r.seed()),
-            "steps", Integer.toString(r.steps()), "scheduler", res.scheduler(), "guidance", Float.toString(r.guidance()),
-            "model", model == null ? "" : model.getFileName().toString(), "software", "Stitch");
+        Map<String, String> text = new LinkedHashMap<>();
+        text.put("prompt", r.prompts().get(row));
+        text.put("negative_prompt", r.negative(row));
+        text.put("seed", Long.toString(r.seed()));
+        text.put("steps", Integer.toString(r.steps()));
+        text.put("scheduler", res.scheduler());
+        text.put("guidance", Float.toString(r.guidance()));
+        text.put("model", model == null ? "" : model.getFileName().toString());
+        text.put("software", "Stitch");
+        return text;
     }
 }

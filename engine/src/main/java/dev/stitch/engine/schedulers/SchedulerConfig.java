@@ -1,5 +1,6 @@
 package dev.stitch.engine.schedulers;
 
+import dev.stitch.engine.io.JsonFiles;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.json.JsonReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -9,9 +10,6 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.stitch.kernels.UserError;
 
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Locale;
@@ -39,17 +37,7 @@ public final class SchedulerConfig {
 
     /** Reads {@code file}; a missing or malformed file is a {@link UserError} naming it. */
     public static SchedulerConfig read(Path file) {
-        JsonNode root;
-        try {
-            root = JSON.readTree(Files.readString(file));
-        } catch (NoSuchFileException e) {
-            throw new UserError(file + ": no such file");
-        } catch (IOException e) {
-            String m = e.getMessage() == null ? "" : e.getMessage().lines().findFirst().orElse("");
-            throw new UserError(file + ": not a valid scheduler config (" + m + ")");
-        }
-        if (root == null || !root.isObject()) throw new UserError(file + ": not a valid scheduler config (expected a JSON object)");
-        return new SchedulerConfig((ObjectNode) root, file.toString());
+        return new SchedulerConfig((ObjectNode) JsonFiles.readObject(file), file.toString());
     }
 
     /** Parses JSON text (for tests and for configs that do not come from a file). */

@@ -1,10 +1,9 @@
 package dev.stitch.engine.text;
 
+import dev.stitch.engine.io.JsonFiles;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.stitch.kernels.UserError;
 
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -35,13 +34,7 @@ public record ClipTextConfig(int vocabSize, int hiddenSize, int intermediateSize
     /** Reads {@code config.json}; a missing file, bad JSON or a bad value is a {@link UserError} naming file and key. */
     public static ClipTextConfig read(Path file) {
         if (!Files.isRegularFile(file)) throw new UserError(file + ": no such file (the text encoder's config)");
-        JsonNode root;
-        try {
-            root = new ObjectMapper().readTree(file.toFile());
-        } catch (IOException e) {
-            throw new UserError(file + ": not valid JSON (" + e.getMessage().lines().findFirst().orElse("") + ")");
-        }
-        if (root == null || !root.isObject()) throw new UserError(file + ": expected a JSON object");
+        JsonNode root = JsonFiles.readObject(file);
         int vocab = positive(root, "vocab_size", 49408, file), hidden = positive(root, "hidden_size", 512, file),
             intermediate = positive(root, "intermediate_size", 2048, file), layers = positive(root, "num_hidden_layers", 12, file),
             heads = positive(root, "num_attention_heads", 8, file), positions = positive(root, "max_position_embeddings", 77, file),

@@ -1,5 +1,6 @@
 package dev.stitch.engine.text;
 
+import dev.stitch.engine.io.JsonFiles;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.stitch.engine.Ctx;
@@ -73,7 +74,7 @@ public final class ClipTextModel {
         try {
             map = new ObjectMapper().readTree(index.toFile()).path("weight_map");
         } catch (IOException e) {
-            throw new UserError(index + ": not valid JSON (" + e.getMessage().lines().findFirst().orElse("") + ")");
+            throw new UserError(index + ": " + JsonFiles.reason(e));
         }
         if (!map.isObject() || map.isEmpty()) throw new UserError(index + ": expected a non-empty \"weight_map\" object");
         Set<String> names = new LinkedHashSet<>();

@@ -1,5 +1,6 @@
 package dev.stitch.engine.tokenizer;
 
+import dev.stitch.engine.io.JsonFiles;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -140,7 +141,7 @@ public final class ClipTokenizer {
             }
             if (p.currentToken() != JsonToken.END_OBJECT) throw new UserError(file + ": expected a JSON object of token -> id");
         } catch (IOException e) {
-            throw new UserError(file + ": not valid JSON (" + e.getMessage().lines().findFirst().orElse("") + ")");
+            throw new UserError(file + ": " + JsonFiles.reason(e));
         }
         if (vocab.isEmpty()) throw new UserError(file + ": the vocabulary is empty");
         return vocab;
@@ -185,7 +186,7 @@ public final class ClipTokenizer {
             if (n == null || n.isMissingNode()) throw new UserError(file + ": empty file, expected JSON");
             return n;
         } catch (IOException e) {
-            throw new UserError(file + ": not valid JSON (" + e.getMessage().lines().findFirst().orElse("") + ")");
+            throw new UserError(file + ": " + JsonFiles.reason(e));
         }
     }
 

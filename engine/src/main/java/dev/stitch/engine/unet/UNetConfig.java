@@ -1,5 +1,6 @@
 package dev.stitch.engine.unet;
 
+import dev.stitch.engine.io.JsonFiles;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -7,6 +8,7 @@ import dev.stitch.kernels.UserError;
 
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -107,8 +109,10 @@ public record UNetConfig(
         String text;
         try {
             text = Files.readString(file);
+        } catch (NoSuchFileException e) {
+            throw new UserError(file + ": no such file");
         } catch (IOException e) {
-            throw new UserError(file + ": cannot read the UNet config (" + e.getMessage() + ")");
+            throw new UserError(file + ": " + JsonFiles.reason(e));
         }
         return parse(file.toString(), text);
     }
@@ -119,7 +123,7 @@ public record UNetConfig(
         try {
             root = JSON.readTree(json);
         } catch (JsonProcessingException e) {
-            throw new UserError(origin + ": not valid JSON (" + e.getOriginalMessage().replaceAll("\\s+", " ") + ")");
+            throw new UserError(origin + ": " + JsonFiles.reason(e));
         }
         if (root == null || !root.isObject()) throw new UserError(origin + ": expected a JSON object");
         return new Reader(origin, root).config();

@@ -1,12 +1,9 @@
 package dev.stitch.engine.vae;
 
+import dev.stitch.engine.io.JsonFiles;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.stitch.kernels.UserError;
 
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -53,17 +50,7 @@ public record VaeConfig(int inChannels, int outChannels, List<String> downBlockT
 
     /** Reads {@code file} (a component's {@code config.json}). */
     public static VaeConfig load(Path file) {
-        JsonNode root;
-        try {
-            root = new ObjectMapper().readTree(Files.readString(file));
-        } catch (NoSuchFileException e) {
-            throw new UserError(file + ": no such file (a diffusers VAE folder has config.json)");
-        } catch (IOException e) {
-            String m = String.valueOf(e.getMessage());
-            throw new UserError(file + ": not valid JSON (" + m.lines().findFirst().orElse("") + ")");
-        }
-        if (root == null || !root.isObject()) throw new UserError(file + ": not a JSON object");
-        return parse(file.toString(), root);
+        return parse(file.toString(), JsonFiles.readObject(file));
     }
 
     /** Builds a config from a parsed {@code config.json}; {@code origin} names it in error messages. */
