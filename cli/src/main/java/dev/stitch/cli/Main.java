@@ -11,7 +11,19 @@ import picocli.CommandLine.Command;
 @Command(name = "stitch", mixinStandardHelpOptions = true, version = "stitch 0.1.0",
     description = "Stable Diffusion 2 in Java, built for activation steering.",
     subcommands = {
+        GenerateCommand.class,
+        MakeRandomModelCommand.class,
         InspectCommand.class,
+        ConvertCommand.class,
+        ExtractCommand.class,
+        LayersCommand.class,
+        SweepCommand.class,
+        DemoCommand.class,
+        EvalCommand.class,
+        EvalMergeCommand.class,
+        TapsCommand.class,
+        TraceCommand.class,
+        UNetForwardCommand.class,
     })
 public final class Main implements Runnable {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
@@ -26,7 +38,9 @@ public final class Main implements Runnable {
         CommandLine cl = new CommandLine(new Main());
         cl.setParameterExceptionHandler((ex, a) -> {
             CommandLine c = ex.getCommandLine();
-            System.err.println("stitch: " + ex.getMessage() + " (see '" + c.getCommandSpec().qualifiedName() + " --help')");
+            String hint = ex instanceof CommandLine.UnmatchedArgumentException u && !u.getSuggestions().isEmpty()
+                ? "; did you mean " + String.join(" or ", u.getSuggestions().stream().limit(3).toList()) + "?" : "";
+            System.err.println("stitch: " + ex.getMessage() + hint + " (see '" + c.getCommandSpec().qualifiedName() + " --help')");
             return 2;
         });
         cl.setExecutionExceptionHandler((ex, c, parsed) -> {
@@ -42,7 +56,15 @@ public final class Main implements Runnable {
             else System.err.println("stitch: (set STITCH_DEBUG=1 for the stack trace)");
             return 1;
         });
-        return cl.execute(args);
+        try {
+            return cl.execute(args);
+        } catch (OutOfMemoryError e) {
+            // Reached when the heap is too small for the model (the weights are packed on the Java heap).
+            System.err.printf("stitch: out of memory (the Java heap may grow to %.1f GB); give it more with STITCH_JAVA_OPTS=-Xmx<size>"
+                + " or use a smaller image or batch%n", Runtime.getRuntime().maxMemory() / 1e9);
+            if (debug()) e.printStackTrace();
+            return 1;
+        }
     }
 
     private static boolean debug() { return System.getenv("STITCH_DEBUG") != null; }

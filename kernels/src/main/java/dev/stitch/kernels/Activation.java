@@ -1,8 +1,8 @@
 package dev.stitch.kernels;
 
-/** Activation fused into a matmul or conv epilogue. */
+/** Activation fused into a matmul or conv epilogue. RELU ends every conv of the FID Inception-v3. */
 public enum Activation {
-    NONE, SILU, GELU;
+    NONE, SILU, GELU, RELU;
 
     /** Scalar definition, the one every backend must agree with. */
     public float apply(float x) {
@@ -10,6 +10,7 @@ public enum Activation {
             case NONE -> x;
             case SILU -> Activation.silu(x);
             case GELU -> Activation.gelu(x);
+            case RELU -> Math.max(x, 0f);   // NaN stays NaN, as in torch
         };
     }
 

@@ -98,7 +98,7 @@ public final class SafeTensors {
         try {
             root = JSON.readTree(new String(hb, StandardCharsets.UTF_8));
         } catch (IOException e) {
-            throw err(file, "header is not valid JSON (" + firstLine(e.getMessage()) + ")");
+            throw err(file, "header is " + JsonFiles.reason(e));
         }
         if (root == null || !root.isObject()) throw err(file, "header is not a JSON object");
         long dataStart = 8 + n, dataSize = size - dataStart;
@@ -171,12 +171,6 @@ public final class SafeTensors {
             throw err(file, "tensor '" + name + "': data ends at byte " + end + " but the data section has only " + dataSize
                 + " (truncated file?)");
         return new Entry(name, dtype, shape, begin, end);
-    }
-
-    private static String firstLine(String s) {
-        if (s == null) return "";
-        int i = s.indexOf('\n');
-        return i < 0 ? s : s.substring(0, i);
     }
 
     static SafeTensorsException err(Path file, String what) { return new SafeTensorsException(file + ": " + what); }

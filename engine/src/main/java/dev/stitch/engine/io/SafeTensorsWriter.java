@@ -22,13 +22,15 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * Collects tensors and writes one safetensors file atomically: to a temporary file beside the target, forced to
  * disk, then renamed over it, so a reader never sees a half-written file.
  */
 public final class SafeTensorsWriter {
-    private record Item(String name, SafeDType dtype, long[] shape, MemorySegment bytes) {}
+    /** The bytes are made when the file is written, one tensor at a time, so huge files need little memory. */
+    private record Item(String name, SafeDType dtype, long[] shape, long byteSize, Supplier<MemorySegment> bytes) {}
 
     private final Map<String, Item> items = new LinkedHashMap<>();
     private final Map<String, String> metadata = new LinkedHashMap<>();
@@ -49,15 +51,20 @@ public final class SafeTensorsWriter {
         for (long d : shape) n *= d;
         if (n * dtype.bytes != bytes.byteSize())
             throw new IllegalArgumentException(name + ": " + bytes.byteSize() + " bytes for " + n + " x " + dtype);
+        return add(name, dtype, shape, () -> bytes);
+    }
+
+    /** Adds a tensor whose bytes {@code make} produces at write time (it must give shape × dtype bytes). */
+    public SafeTensorsWriter add(String name, SafeDType dtype, long[] shape, Supplier<MemorySegment> make) {
+        long n = 1;
+        for (long d : shape) n *= d;
         if (items.containsKey(name) || name.equals("__metadata__")) throw new IllegalArgumentException("duplicate tensor name " + name);
-        items.put(name, new Item(name, dtype, shape.clone(), bytes));
+        items.put(name, new Item(name, dtype, shape.clone(), n * dtype.bytes, make));
         return this;
     }
 
     public SafeTensorsWriter addF32(String name, float[] data, int... shape) {
-        MemorySegment seg = MemorySegment.ofArray(new byte[data.length * 4]);
-        MemorySegment.copy(data, 0, seg, ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 0, data.length);
-        return add(name, SafeDType.F32, toLong(shape), seg);
+        return add(name, SafeDType.F32, toLong(shape), bytesOf(data, DType.F32));
     }
 
     public SafeTensorsWriter addI64(String name, long[] data, int... shape) {
@@ -70,17 +77,25 @@ public final class SafeTensorsWriter {
     public SafeTensorsWriter add(String name, Tensor t, DType dtype) {
         if (t.dtype() == dtype && t.storage() instanceof Tensor.Mapped m)
             return add(name, SafeDType.of(dtype), toLong(t.shape()), m.segment);
-        float[] d = t.data();
-        if (dtype == DType.F32) return addF32(name, d, t.shape());
+        return add(name, SafeDType.of(dtype), toLong(t.shape()), bytesOf(t.data(), dtype));
+    }
+
+    /** f32 values as little-endian bytes of {@code dtype} (narrowing rounds to nearest even). */
+    public static MemorySegment bytesOf(float[] d, DType dtype) {
+        if (dtype == DType.F32) {
+            MemorySegment seg = MemorySegment.ofArray(new byte[d.length * 4]);
+            MemorySegment.copy(d, 0, seg, ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 0, d.length);
+            return seg;
+        }
         MemorySegment seg = MemorySegment.ofArray(new byte[d.length * 2]);
         var le = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
         for (int i = 0; i < d.length; i++) seg.setAtIndex(le, i, dtype == DType.F16 ? DType.f32ToF16(d[i]) : DType.f32ToBf16(d[i]));
-        return add(name, SafeDType.of(dtype), toLong(t.shape()), seg);
+        return seg;
     }
 
     public SafeTensorsWriter add(String name, Tensor t) { return add(name, t, t.dtype()); }
 
-    private static long[] toLong(int[] s) {
+    public static long[] toLong(int[] s) {
         long[] l = new long[s.length];
         for (int i = 0; i < s.length; i++) l[i] = s[i];
         return l;
@@ -101,7 +116,7 @@ public final class SafeTensorsWriter {
             for (long d : it.shape()) sh.add(d);
             var off = e.putArray("data_offsets");
             off.add(offset);
-            offset += it.bytes().byteSize();
+            offset += it.byteSize();
             off.add(offset);
         }
         byte[] json = root.toString().getBytes(StandardCharsets.UTF_8);
@@ -118,7 +133,7 @@ public final class SafeTensorsWriter {
         Path tmp = null;
         try {
             Files.createDirectories(dir);
-            tmp = Files.createTempFile(dir, "." + file.getFileName() + ".", ".tmp");
+            tmp = AtomicFiles.tempBeside(file, ".tmp");
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
                 byte[] h = header();
                 ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(h.length).flip();
@@ -128,7 +143,9 @@ public final class SafeTensorsWriter {
                 OutputStream os = Channels.newOutputStream(ch);
                 byte[] buf = new byte[1 << 20];
                 for (Item it : items.values()) {
-                    MemorySegment s = it.bytes();
+                    MemorySegment s = it.bytes().get();
+                    if (s.byteSize() != it.byteSize())
+                        throw new IllegalStateException(it.name() + ": made " + s.byteSize() + " bytes, expected " + it.byteSize());
                     for (long p = 0; p < s.byteSize(); p += buf.length) {
                         int k = (int) Math.min(buf.length, s.byteSize() - p);
                         MemorySegment.copy(s, ValueLayout.JAVA_BYTE, p, buf, 0, k);

@@ -115,12 +115,12 @@ final class Attention {
         FloatVector sc = FloatVector.broadcast(S, scale), neg = FloatVector.broadcast(S, -max);
         for (int j = 0; j < w; j += L) {
             VectorMask<Float> m = S.indexInRange(j, n);
-            FloatVector e = FloatVector.fromArray(S, s, from + j).fma(sc, neg).lanewise(VectorOperators.EXP);
+            FloatVector e = Pointwise.exp(FloatVector.fromArray(S, s, from + j).fma(sc, neg));   // own exp: the same bits before and after JIT
             e = FloatVector.zero(S).blend(e, m);
             e.intoArray(s, from + j);
             acc = acc.add(e);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return Pointwise.sumLanes(acc);   // fixed order, so results repeat run to run
     }
 
     private static void scaleRow(float[] o, int from, int n, float f) {

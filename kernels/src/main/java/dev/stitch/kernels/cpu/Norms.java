@@ -2,7 +2,6 @@ package dev.stitch.kernels.cpu;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -26,7 +25,7 @@ final class Norms {
             for (; i + L <= end; i += L) acc = acc.add(FloatVector.fromArray(S, x, i));
             float tail = 0;
             for (; i < end; i++) tail += x[i];
-            total += (double) acc.reduceLanes(VectorOperators.ADD) + tail;
+            total += (double) Pointwise.sumLanes(acc) + tail;
         }
         return total;
     }
@@ -43,7 +42,7 @@ final class Norms {
             }
             float tail = 0;
             for (; i < end; i++) { float d = x[i] - mean; tail += d * d; }
-            total += (double) acc.reduceLanes(VectorOperators.ADD) + tail;
+            total += (double) Pointwise.sumLanes(acc) + tail;
         }
         return total;
     }

@@ -2,6 +2,7 @@ package dev.stitch.kernels.cpu;
 
 import dev.stitch.kernels.Activation;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -19,11 +20,47 @@ final class Pointwise {
             case NONE -> v;
             case SILU -> silu(v);
             case GELU -> gelu(v);
+            case RELU -> v.max(0f);   // lanewise MAX keeps NaN, as Math.max
         };
     }
 
     static FloatVector silu(FloatVector x) {
-        return x.div(x.neg().lanewise(VectorOperators.EXP).add(1f));
+        return x.div(exp(x.neg()).add(1f));
+    }
+
+    private static final float LOG2E = 1.44269504088896341f, LN2_HI = 0.693359375f, LN2_LO = -2.12194440e-4f;
+    private static final float ROUND = 12582912f;   // 1.5·2²³: adding and subtracting it rounds to an integer
+
+    /**
+     * e^x per lane from adds, multiplies, fma and bit operations only, so it is bit-identical in the interpreter and
+     * in compiled code. (The Vector API's lanewise EXP is not: its compiled stub rounds differently from its Java
+     * fallback, so results changed as the JIT warmed up and the same run could not be repeated bit for bit.)
+     * Cody–Waite reduction x = n·ln2 + r, |r| ≤ ln2/2, Cephes' degree-6 polynomial for e^r (about 1 ulp), and 2ⁿ
+     * applied as two halves so that subnormal results come out right; +∞ above 88.72, 0 far below −87.3, NaN stays NaN.
+     */
+    static FloatVector exp(FloatVector x) {
+        x = x.max(-104f).min(89f);
+        FloatVector n = x.fma(LOG2E, ROUND).sub(ROUND);
+        FloatVector r = n.fma(FloatVector.broadcast(S, -LN2_HI), x);
+        r = n.fma(FloatVector.broadcast(S, -LN2_LO), r);
+        FloatVector p = r.fma(1.9875691500e-4f, 1.3981999507e-3f);
+        p = p.fma(r, FloatVector.broadcast(S, 8.3334519073e-3f));
+        p = p.fma(r, FloatVector.broadcast(S, 4.1665795894e-2f));
+        p = p.fma(r, FloatVector.broadcast(S, 1.6666665459e-1f));
+        p = p.fma(r, FloatVector.broadcast(S, 5.0000001201e-1f));
+        FloatVector y = p.mul(r).fma(r, r).add(1f);
+        IntVector k = (IntVector) n.convert(VectorOperators.F2I, 0);
+        IntVector k1 = k.lanewise(VectorOperators.ASHR, 1), k2 = k.sub(k1);
+        FloatVector s1 = k1.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+        FloatVector s2 = k2.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+        return y.mul(s1).mul(s2);
+    }
+
+    /** The sum of the lanes in a fixed order (reduceLanes(ADD) leaves the order open, and compiled code uses another). */
+    static float sumLanes(FloatVector v) {
+        float s = 0f;
+        for (float e : v.toArray()) s += e;
+        return s;
     }
 
     /**
@@ -42,7 +79,7 @@ final class Pointwise {
         poly = poly.fma(t, FloatVector.broadcast(S, 0.37409196f));
         poly = poly.fma(t, FloatVector.broadcast(S, 1.00002368f));
         poly = poly.fma(t, FloatVector.broadcast(S, -1.26551223f));
-        FloatVector e = z.mul(z).neg().add(poly).lanewise(VectorOperators.EXP);
+        FloatVector e = exp(z.mul(z).neg().add(poly));
         return t.mul(e);
     }
 

@@ -1,0 +1,40 @@
+package dev.stitch.cli;
+
+import dev.stitch.eval.run.RunFolder;
+import dev.stitch.eval.run.RunMerge;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code stitch eval-merge RUN}: merges the shard folders {@code RUN/shard-k-of-n} that {@code stitch eval --shard}
+ * wrote into RUN itself (run.json, scores.jsonl, images/), then writes RUN's summary.json and report.html. Unfinished
+ * items are reported, not refused, so it can also show progress.
+ */
+@Command(name = "eval-merge", description = "Merge the shards of an eval run and summarise it.", sortOptions = false)
+final class EvalMergeCommand implements Callable<Integer> {
+    @Parameters(index = "0", paramLabel = "RUN", description = "the --out folder the shards were written into")
+    Path out;
+
+    @Option(names = "--inception", paramLabel = "FILE", description = "FID Inception weights (when the run asks for fid or kid)")
+    Path inception;
+
+    @Option(names = "--reference-images", paramLabel = "DIR", description = "reference image folder (when the run asks for fid or kid)")
+    Path referenceImages;
+
+    @Option(names = "--device", paramLabel = "D", defaultValue = "auto", description = "cpu, cuda or auto, for fid/kid (default ${DEFAULT-VALUE})")
+    String device;
+
+    @Override
+    public Integer call() {
+        RunMerge.Result r = RunMerge.merge(out, RunMerge.shardFolders(out));
+        System.err.println("stitch: merged " + r.shards() + " shard(s): " + r.items() + " of " + r.itemCount() + " items scored"
+            + (r.complete() ? "" : ", " + r.missing().size() + " still missing"));
+        EvalSummary.write(RunFolder.open(out), inception, referenceImages, Devices.backend(device));
+        System.err.println("stitch: wrote " + out.resolve(EvalSummary.SUMMARY) + " and " + out.resolve(RunFolder.REPORT));
+        return 0;
+    }
+}

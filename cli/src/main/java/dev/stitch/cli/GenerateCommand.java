@@ -1,0 +1,80 @@
+package dev.stitch.cli;
+
+import dev.stitch.engine.image.Png;
+import dev.stitch.engine.image.RgbImage;
+import dev.stitch.engine.io.SafeTensorsWriter;
+import dev.stitch.engine.pipeline.GenerateRequest;
+import dev.stitch.engine.pipeline.GenerateResult;
+import dev.stitch.engine.pipeline.StableDiffusionPipeline;
+import dev.stitch.engine.taps.HookedTaps;
+import dev.stitch.kernels.Backend;
+import dev.stitch.kernels.UserError;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+/** {@code stitch generate}: text-to-image (and img2img) with optional steering, DESIGN §6. */
+@Command(name = "generate", description = "Generate images from prompts.", sortOptions = false)
+final class GenerateCommand implements Callable<Integer> {
+    @Mixin GenerationOptions gen;
+
+    @Option(names = "--save-latents", paramLabel = "F.safetensors", description = "write the final latents (before the VAE) as tensor 'latents'")
+    Path saveLatents;
+
+    @Mixin SteeringOptions steering;
+
+    @Option(names = "--out", required = true, paramLabel = "IMAGE.png", description = "output PNG; a batch adds -1, -2, ... before the extension")
+    Path out;
+
+    @Override
+    public Integer call() {
+        checkOut(out);
+        GenerateRequest req = gen.request();
+        Backend ops = Devices.backend(gen.device);
+        StableDiffusionPipeline pipe = StableDiffusionPipeline.load(gen.model);
+        pipe.check(req);   // every mistake is reported before anything else is printed
+        int w = req.width() != null ? req.width() : pipe.defaultSize(), h = req.height() != null ? req.height() : pipe.defaultSize();
+        var plans = steering.plans(pipe, w, h, req.steps());
+        HookedTaps taps = new HookedTaps(ops);
+        try (var registered = SteeringOptions.register(plans, taps)) {
+            System.err.println("stitch: seed " + req.seed() + ", " + ops.name() + " backend" + (plans.isEmpty() ? "" : ", " + plans.size() + " steering file(s)"));
+            GenerateResult res = pipe.generate(req, ops, taps, ProgressBar.steps());
+            writeOutputs(req, res, pipe, out, saveLatents);
+        } catch (RuntimeException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+        return 0;
+    }
+
+    /** {@code --out} must name a PNG file that can be created (not a folder). */
+    static void checkOut(Path out) {
+        if (!out.getFileName().toString().toLowerCase(java.util.Locale.ROOT).endsWith(".png"))
+            throw new UserError("--out " + out + ": must end in .png");
+        if (java.nio.file.Files.isDirectory(out)) throw new UserError("--out " + out + ": is a folder, expected a .png file name");
+    }
+
+    static void writeOutputs(GenerateRequest req, GenerateResult res, StableDiffusionPipeline pipe, Path out, Path saveLatents) {
+        for (int i = 0; i < res.pixels().length; i++) {
+            Path file = i == 0 ? out : numbered(out, i);
+            Png.write(file, new RgbImage(res.width(), res.height(), res.pixels()[i]),
+                StableDiffusionPipeline.pngText(req, i, res, pipe.source));
+            System.err.println("stitch: wrote " + file);
+        }
+        if (saveLatents != null) {
+            new SafeTensorsWriter().metadata("seed", Long.toString(req.seed())).add("latents", res.latents()).write(saveLatents);
+            System.err.println("stitch: wrote " + saveLatents);
+        }
+    }
+
+    /** {@code out.png} → {@code out-1.png}. */
+    static Path numbered(Path out, int i) {
+        String name = out.getFileName().toString();
+        int dot = name.lastIndexOf('.');
+        return out.resolveSibling(name.substring(0, dot) + "-" + i + name.substring(dot));
+    }
+}

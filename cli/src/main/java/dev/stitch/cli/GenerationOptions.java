@@ -1,0 +1,117 @@
+package dev.stitch.cli;
+
+import dev.stitch.engine.image.Images;
+import dev.stitch.engine.image.Png;
+import dev.stitch.engine.image.RgbImage;
+import dev.stitch.engine.io.SafeTensors;
+import dev.stitch.engine.pipeline.GenerateRequest;
+import dev.stitch.engine.schedulers.Schedulers;
+import dev.stitch.engine.tokenizer.ClipTokenizer;
+import dev.stitch.kernels.Tensor;
+import dev.stitch.kernels.UserError;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.ThreadLocalRandom;
+
+/** The generation flags of DESIGN §6, shared by generate, trace, extract, layers and sweep. */
+final class GenerationOptions {
+    @Option(names = "--model", required = true, paramLabel = "DIR", description = "diffusers model folder")
+    Path model;
+
+    @Option(names = "--prompt", paramLabel = "TEXT", description = "prompt; repeat for a batch (one image per prompt)")
+    List<String> prompts = new ArrayList<>();
+
+    @Option(names = "--negative-prompt", paramLabel = "TEXT", description = "once for all prompts, or once per prompt")
+    List<String> negatives = new ArrayList<>();
+
+    @Option(names = "--steps", paramLabel = "N", defaultValue = "50", description = "denoising steps (default ${DEFAULT-VALUE})")
+    int steps;
+
+    @Option(names = "--guidance", paramLabel = "G", defaultValue = "7.5", description = "classifier-free guidance scale (default ${DEFAULT-VALUE}; <= 1 runs no unconditional pass)")
+    float guidance;
+
+    @Option(names = "--scheduler", paramLabel = "NAME", description = "ddim, pndm, euler, euler-a or dpm++2m (default: the model's)")
+    String scheduler;
+
+    @Option(names = "--seed", paramLabel = "N", description = "noise seed, as torch.manual_seed on CPU (default: random, printed)")
+    Long seed;
+
+    @Option(names = "--width", paramLabel = "W", description = "image width, a multiple of 8 (default: the model's)")
+    Integer width;
+
+    @Option(names = "--height", paramLabel = "H", description = "image height, a multiple of 8 (default: the model's)")
+    Integer height;
+
+    @Option(names = "--timestep-spacing", paramLabel = "S", description = "leading, linspace or trailing (default: the scheduler config's)")
+    String timestepSpacing;
+
+    @Option(names = "--prediction", paramLabel = "P", description = "epsilon or v (default: the scheduler config's)")
+    String prediction;
+
+    @Option(names = "--tokenizer-mode", paramLabel = "M", defaultValue = "original", description = "original (SD2's open_clip) or diffusers (a typed ! becomes the pad id)")
+    String tokenizerMode;
+
+    @Option(names = "--init-latents", paramLabel = "F.safetensors", description = "tensor 'latents' [B,4,H/8,W/8]: unit-variance start noise")
+    Path initLatents;
+
+    @Option(names = "--init-image", paramLabel = "IMAGE.png", description = "img2img: start from this image")
+    Path initImage;
+
+    @Option(names = "--strength", paramLabel = "S", defaultValue = "0.8", description = "img2img: how much of the image is re-drawn, (0, 1] (default ${DEFAULT-VALUE})")
+    float strength;
+
+    @Option(names = "--device", paramLabel = "D", defaultValue = "auto", description = "cpu, cuda or auto (default ${DEFAULT-VALUE})")
+    String device;
+
+    /** The request these flags describe; the seed is drawn (and so printed by the caller) if none was given. */
+    GenerateRequest request() {
+        if (prompts.isEmpty()) throw new UserError("--prompt: at least one prompt is needed");
+        if (seed == null) seed = ThreadLocalRandom.current().nextLong(0, 1L << 32);
+        return request(prompts, seed, guidance);
+    }
+
+    /** The request for {@code prompts} with this seed and guidance, the other flags as given (eval runs one per item). */
+    GenerateRequest request(List<String> prompts, long seed, float guidance) {
+        if (scheduler != null && !Schedulers.NAMES.contains(scheduler))
+            throw new UserError("--scheduler " + scheduler + ": expected one of " + String.join(", ", Schedulers.NAMES));
+        if (timestepSpacing != null && !List.of("leading", "linspace", "trailing").contains(timestepSpacing))
+            throw new UserError("--timestep-spacing " + timestepSpacing + ": expected leading, linspace or trailing");
+        String pred = prediction == null ? null : switch (prediction) {
+            case "epsilon" -> "epsilon";
+            case "v", "v_prediction" -> "v_prediction";
+            default -> throw new UserError("--prediction " + prediction + ": expected epsilon or v");
+        };
+        ClipTokenizer.Mode mode = switch (tokenizerMode.toLowerCase(Locale.ROOT)) {
+            case "original" -> ClipTokenizer.Mode.ORIGINAL;
+            case "diffusers" -> ClipTokenizer.Mode.DIFFUSERS;
+            default -> throw new UserError("--tokenizer-mode " + tokenizerMode + ": expected original or diffusers");
+        };
+        Tensor latents = initLatents == null ? null : readLatents(initLatents);
+        Tensor image = null;
+        if (initImage != null) {
+            RgbImage img = Png.read(initImage);
+            if (width == null) width = img.width();
+            if (height == null) height = img.height();
+            if (img.width() != width || img.height() != height)
+                throw new UserError("--init-image " + initImage + ": image is " + img.width() + "x" + img.height() + ", but --width/--height ask for "
+                    + width + "x" + height);
+            byte[][] rows = new byte[prompts.size()][];
+            for (int i = 0; i < rows.length; i++) rows[i] = img.rgb();
+            image = Images.fromUint8(rows, img.height(), img.width());
+        }
+        return new GenerateRequest(prompts, negatives, steps, guidance, scheduler, seed, width, height, timestepSpacing, pred,
+            mode, latents, image, strength);
+    }
+
+    static Tensor readLatents(Path file) {
+        if (!Files.isRegularFile(file)) throw new UserError("--init-latents " + file + ": no such file");
+        SafeTensors st = SafeTensors.open(file);
+        if (!st.contains("latents")) throw new UserError("--init-latents " + file + ": no tensor named 'latents' (found " + st.names() + ")");
+        return Tensor.of(st.floats("latents"), st.entry("latents").intShape());
+    }
+}

@@ -1,0 +1,43 @@
+package dev.stitch.cli;
+
+import dev.stitch.engine.pipeline.RandomModel;
+import dev.stitch.kernels.DType;
+import dev.stitch.kernels.UserError;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+/** {@code stitch make-random-model}: a random-weight model folder in diffusers layout. */
+@Command(name = "make-random-model", description = "Write a random-weight model folder (diffusers layout) at a preset size.")
+final class MakeRandomModelCommand implements Callable<Integer> {
+    @Option(names = "--config", required = true, paramLabel = "NAME", description = "tiny, sd2-base or sd2-768")
+    String config;
+
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "new folder to create")
+    Path out;
+
+    @Option(names = "--seed", defaultValue = "0", description = "weights seed (default ${DEFAULT-VALUE})")
+    long seed;
+
+    @Option(names = "--dtype", defaultValue = "fp32", description = "fp32, fp16 or bf16 (default ${DEFAULT-VALUE})")
+    String dtype;
+
+    @Option(names = "--tokenizer", paramLabel = "DIR", description = "copy these tokenizer files (default: a built-in byte-level vocabulary)")
+    Path tokenizer;
+
+    @Override
+    public Integer call() {
+        DType dt = switch (dtype) {
+            case "fp32" -> DType.F32;
+            case "fp16" -> DType.F16;
+            case "bf16" -> DType.BF16;
+            default -> throw new UserError("--dtype " + dtype + ": expected fp32, fp16 or bf16");
+        };
+        long t0 = System.nanoTime();
+        RandomModel.write(config, out, seed, dt, tokenizer);
+        System.err.printf("stitch: wrote %s model to %s (%.1f s)%n", config, out, (System.nanoTime() - t0) / 1e9);
+        return 0;
+    }
+}

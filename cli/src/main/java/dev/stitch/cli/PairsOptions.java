@@ -1,0 +1,67 @@
+package dev.stitch.cli;
+
+import dev.stitch.engine.pipeline.GenerateRequest;
+import dev.stitch.engine.pipeline.StableDiffusionPipeline;
+import dev.stitch.engine.taps.StepSet;
+import dev.stitch.eval.PromptPairs;
+import dev.stitch.kernels.Backend;
+import dev.stitch.kernels.UserError;
+import dev.stitch.steering.PairedActivations;
+import dev.stitch.steering.SteeringPlan;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.List;
+
+/** The flags that say which activations of which prompt pairs extract and layers read (they share the capture). */
+final class PairsOptions {
+    @Option(names = "--pairs", required = true, paramLabel = "FILE", description = "prompt pairs: .jsonl {\"positive\",\"negative\"} lines, a two-column .csv, or a .json template set")
+    Path pairs;
+
+    @Option(names = "--taps", required = true, paramLabel = "GLOB[,GLOB]", description = "taps to read, e.g. 'unet.*.attentions.?,unet.mid_block' (see `stitch taps`)")
+    String taps;
+
+    @Option(names = "--at-steps", paramLabel = "LIST|RANGE", defaultValue = "all", description = "denoising steps recorded, e.g. 0 or 0-9 (default ${DEFAULT-VALUE}); the run stops after the last")
+    String atSteps;
+
+    @Option(names = "--half", paramLabel = "H", defaultValue = "cond", description = "CFG rows pooled: cond, uncond or both (their mean) (default ${DEFAULT-VALUE})")
+    String half;
+
+    @Option(names = "--tokens", paramLabel = "T", defaultValue = "all", description = "text-encoder taps: all (mean over 77 positions), last, eos, or positions I,J,... (default ${DEFAULT-VALUE})")
+    String tokens;
+
+    @Option(names = "--batch", paramLabel = "N", defaultValue = "4", description = "pairs per model call (default ${DEFAULT-VALUE})")
+    int batch;
+
+    PromptPairs read() { return PromptPairs.read(pairs); }
+
+    /**
+     * The generation settings every pair runs with: generate's flags without prompts. The seed defaults to 0 so that
+     * the same inputs give the same result; pair i starts from the noise of seed + i.
+     */
+    static GenerateRequest baseRequest(GenerationOptions gen, PromptPairs p) {
+        if (!gen.prompts.isEmpty()) throw new UserError("--prompt: prompts come from --pairs here");
+        if (gen.initImage != null) throw new UserError("--init-image: extraction runs text-to-image only");
+        if (gen.seed == null) gen.seed = 0L;
+        gen.prompts = List.of(p.pairs().get(0).positive());
+        try {
+            return gen.request();
+        } finally {
+            gen.prompts = List.of();
+        }
+    }
+
+    PairedActivations.Options options(boolean perStep) {
+        return new PairedActivations.Options(StepSet.parse(atSteps), perStep, SteeringPlan.Half.parse(half), tokens, batch);
+    }
+
+    PairedActivations capture(StableDiffusionPipeline pipe, Backend ops, GenerateRequest base, PromptPairs p, boolean perStep) {
+        long t0 = System.nanoTime();
+        boolean console = System.console() != null;
+        PairedActivations acts = PairedActivations.capture(pipe, ops, base, p.positives(), p.negatives(), taps, options(perStep),
+            (done, total) -> { if (console) System.err.printf("\r  pairs %d/%d%s", done, total, done == total ? "\n" : ""); });
+        System.err.printf("stitch: %d pairs, %d taps captured in %.1f s (%s backend)%n", p.size(), acts.taps().size(),
+            (System.nanoTime() - t0) / 1e9, ops.name());
+        return acts;
+    }
+}

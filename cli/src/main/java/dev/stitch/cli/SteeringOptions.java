@@ -1,0 +1,120 @@
+package dev.stitch.cli;
+
+import dev.stitch.engine.pipeline.StableDiffusionPipeline;
+import dev.stitch.engine.taps.HookedTaps;
+import dev.stitch.engine.taps.StepSet;
+import dev.stitch.engine.taps.TapCatalog;
+import dev.stitch.engine.taps.TapPattern;
+import dev.stitch.kernels.UserError;
+import dev.stitch.steering.Operator;
+import dev.stitch.steering.SteeringFile;
+import dev.stitch.steering.SteeringPlan;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * {@code --steer F[@STRENGTH]} and the schedule flags that apply to every steering file: operator, step window,
+ * CFG half, norm preservation, per-tap strengths. Each file's metadata gives the defaults.
+ */
+final class SteeringOptions {
+    @Option(names = "--steer", paramLabel = "F[@STRENGTH]", description = "apply a steering file, optionally at a strength; repeatable")
+    List<String> steer = new ArrayList<>();
+
+    @Option(names = "--steer-op", paramLabel = "OP", description = "operator for every --steer file: add, ablate, gated, clamp or act (default: each file's)")
+    String op;
+
+    @Option(names = "--steer-window", paramLabel = "LIST|RANGE", description = "denoising steps to steer, e.g. 0-9 or 0,5,10-19 (default: each file's, usually all)")
+    String window;
+
+    @Option(names = "--steer-half", paramLabel = "H", description = "CFG rows to steer: both, cond or uncond (default: each file's, usually both)")
+    String half;
+
+    @Option(names = "--steer-preserve-norm", description = "rescale each edited token to its norm before the edit")
+    boolean preserveNorm;
+
+    @Option(names = "--steer-tap", paramLabel = "TAP=S", description = "strength S for the taps the glob TAP selects, overriding --steer's; repeatable")
+    List<String> tapStrengths = new ArrayList<>();
+
+    /** One parsed {@code --steer} value. */
+    record Spec(Path file, Float strength) {
+        static Spec parse(String s) {
+            int at = s.lastIndexOf('@');
+            if (at < 0) return new Spec(Path.of(s), null);
+            try {
+                return new Spec(Path.of(s.substring(0, at)), Float.parseFloat(s.substring(at + 1)));
+            } catch (NumberFormatException e) {
+                throw new UserError("--steer " + s + ": strength after '@' must be a number");
+            }
+        }
+    }
+
+    /** Reads, configures and checks every {@code --steer} file against the model's taps at this image size. */
+    List<SteeringPlan> plans(StableDiffusionPipeline pipe, int width, int height, int steps) {
+        List<SteeringPlan> plans = new ArrayList<>();
+        if (steer.isEmpty()) {
+            if (op != null || window != null || half != null || preserveNorm || !tapStrengths.isEmpty())
+                throw new UserError("--steer-op, --steer-window, --steer-half, --steer-preserve-norm and --steer-tap need a --steer file");
+            return plans;
+        }
+        TapCatalog catalog = pipe.tapCatalog(width, height);
+        Map<String, String> model = pipe.source == null ? Map.of() : SteeringFile.modelIdentity(pipe.source);
+        for (String s : steer) {
+            Spec spec = Spec.parse(s);
+            SteeringFile file = SteeringFile.read(spec.file());
+            SteeringPlan plan = apply(SteeringPlan.defaults(file, spec.strength()), steps);
+            plan.check(catalog, "--steer " + spec.file());
+            String sha = file.meta(SteeringFile.MODEL_SHA, null);
+            if (sha != null && model.containsKey(SteeringFile.MODEL_SHA) && !sha.equals(model.get(SteeringFile.MODEL_SHA)))
+                System.err.println("stitch: note: " + spec.file() + " was extracted from model '" + file.meta(SteeringFile.MODEL, "?")
+                    + "' with other configs; its tap shapes fit this one");
+            plans.add(plan);
+        }
+        for (String ts : tapStrengths) {
+            String glob = tapGlob(ts);
+            boolean any = plans.stream().anyMatch(p -> p.file().taps().keySet().stream().anyMatch(TapPattern.of(glob)::matches));
+            if (!any) throw new UserError("--steer-tap " + ts + ": '" + glob + "' selects no tap of the --steer file(s)");
+        }
+        return plans;
+    }
+
+    /** The command-line schedule on top of a file's defaults. */
+    SteeringPlan apply(SteeringPlan plan, int steps) {
+        if (op != null) plan = plan.withOperator(Operator.parse(op));
+        if (window != null) plan = plan.withWindow(StepSet.parse(window).within(steps));
+        if (half != null) plan = plan.withHalf(SteeringPlan.Half.parse(half));
+        if (preserveNorm) plan = plan.withNormPreserved(true);
+        for (String ts : tapStrengths) {
+            TapPattern p = TapPattern.of(tapGlob(ts));
+            float s = tapStrength(ts);
+            for (String tap : plan.file().taps().keySet()) if (p.matches(tap)) plan = plan.withTapStrength(tap, s);
+        }
+        return plan;
+    }
+
+    private static String tapGlob(String ts) {
+        int eq = ts.lastIndexOf('=');
+        if (eq <= 0) throw new UserError("--steer-tap " + ts + ": expected TAP=STRENGTH, e.g. unet.mid_block=2");
+        return ts.substring(0, eq).strip();
+    }
+
+    private static float tapStrength(String ts) {
+        try {
+            return Float.parseFloat(ts.substring(ts.lastIndexOf('=') + 1).strip());
+        } catch (NumberFormatException e) {
+            throw new UserError("--steer-tap " + ts + ": the strength after '=' must be a number");
+        }
+    }
+
+    /** Installs every plan; closing the result removes them all. */
+    static AutoCloseable register(List<SteeringPlan> plans, HookedTaps taps) {
+        List<AutoCloseable> regs = new ArrayList<>();
+        for (SteeringPlan p : plans) regs.add(p.register(taps));
+        return () -> {
+            for (AutoCloseable r : regs) r.close();
+        };
+    }
+}

@@ -1,0 +1,76 @@
+package dev.stitch.cli;
+
+import dev.stitch.engine.Ctx;
+import dev.stitch.engine.io.SafeTensors;
+import dev.stitch.engine.io.SafeTensorsWriter;
+import dev.stitch.engine.unet.UNet2DConditionModel;
+import dev.stitch.kernels.Backend;
+import dev.stitch.kernels.Tensor;
+import dev.stitch.kernels.UserError;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code stitch unet-forward} (hidden): one UNet call on given inputs, timed, for the side-by-side comparison with
+ * PyTorch ({@code benchmarks/compare_unet_torch.py}). The first call also packs the weights, so it is reported apart.
+ */
+@Command(name = "unet-forward", hidden = true, description = "Time UNet forward passes on the inputs of a .safetensors file.")
+final class UNetForwardCommand implements Callable<Integer> {
+    @Option(names = "--model", required = true, paramLabel = "DIR", description = "diffusers model folder (its unet/ is used)")
+    Path model;
+
+    @Option(names = "--inputs", required = true, paramLabel = "F.safetensors", description = "tensors sample [B,C,H,W], timestep [1] or [B], encoder_hidden_states [B,L,D]")
+    Path inputs;
+
+    @Option(names = "--out", paramLabel = "F.safetensors", description = "write the output as tensor 'out'")
+    Path out;
+
+    @Option(names = "--repeat", defaultValue = "1", description = "timed calls after the first (default ${DEFAULT-VALUE})")
+    int repeat;
+
+    @Option(names = "--device", defaultValue = "cpu", description = "backend (default ${DEFAULT-VALUE})")
+    String device;
+
+    @Override
+    public Integer call() {
+        if (repeat < 0) throw new UserError("--repeat " + repeat + ": must be >= 0");
+        SafeTensors in = SafeTensors.open(inputs);
+        for (String name : new String[] {"sample", "timestep", "encoder_hidden_states"})
+            if (!in.contains(name)) throw new UserError(inputs + ": no tensor '" + name + "' (found " + in.names() + ")");
+        Backend ops = Devices.backend(device);
+        UNet2DConditionModel unet = UNet2DConditionModel.load(model.resolve("unet"));
+        int[] shape = in.entry("sample").intShape();
+        float[] t = in.floats("timestep");
+        if (t.length == 1) {
+            t = new float[shape[0]];
+            Arrays.fill(t, in.floats("timestep")[0]);
+        }
+        Tensor sample = ops.fromHost(in.floats("sample"), shape);
+        Tensor context = ops.fromHost(in.floats("encoder_hidden_states"), in.entry("encoder_hidden_states").intShape());
+        Ctx c = new Ctx(ops);
+
+        long t0 = System.nanoTime();
+        Tensor y = unet.forward(c, sample, t, context);
+        float[] result = ops.toHost(y).clone();
+        System.out.printf("first call (packs weights): %.3f s%n", (System.nanoTime() - t0) / 1e9);
+        double best = Double.MAX_VALUE;
+        for (int i = 0; i < repeat; i++) {
+            t0 = System.nanoTime();
+            ops.toHost(unet.forward(c, sample, t, context));
+            double s = (System.nanoTime() - t0) / 1e9;
+            best = Math.min(best, s);
+            System.out.printf("call %d: %.3f s%n", i + 1, s);
+        }
+        if (repeat > 0) System.out.printf("best: %.3f s (%s backend, %s)%n", best, ops.name(), threads(ops));
+        if (out != null) new SafeTensorsWriter().add("out", Tensor.of(result, y.shape())).write(out);
+        return 0;
+    }
+
+    private static String threads(Backend ops) {
+        return ops instanceof dev.stitch.kernels.cpu.CpuBackend cpu ? cpu.threads() + " threads" : "";
+    }
+}

@@ -1,0 +1,393 @@
+package dev.stitch.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import dev.stitch.engine.image.Png;
+import dev.stitch.engine.io.SafeTensorsWriter;
+import dev.stitch.engine.pipeline.RandomModel;
+import dev.stitch.engine.pipeline.StableDiffusionPipeline;
+import dev.stitch.engine.taps.TapCatalog;
+import dev.stitch.eval.prompts.Jsonl;
+import dev.stitch.eval.run.ScoresFile;
+import dev.stitch.kernels.DType;
+import dev.stitch.steering.SteeringFile;
+import dev.stitch.engine.image.RgbImage;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** {@code stitch eval} end to end on the tiny random model, a tiny random CLIP and a local judge server. */
+class EvalCommandTest {
+    @TempDir static Path shared;
+    static Path model, clip, steer, prompts;
+    static HttpServer server;
+    static final AtomicInteger judgeCalls = new AtomicInteger();
+    static volatile long judgeDelayMs;
+
+    @BeforeAll
+    static void setUp() throws IOException {
+        model = shared.resolve("tiny");
+        RandomModel.write("tiny", model, 0, DType.F32, null);
+        clip = tinyClip(shared.resolve("clip"), model.resolve("tokenizer"));
+        // a steering vector on one tap of the UNet, at the tap's channel count
+        TapCatalog catalog = StableDiffusionPipeline.load(model).tapCatalog(64, 64);
+        TapCatalog.Entry e = catalog.entries().stream().filter(x -> x.name().equals("unet.mid_block")).findFirst()
+            .orElse(catalog.entries().stream().filter(x -> x.name().startsWith("unet.")).findFirst().orElseThrow());
+        float[] v = new float[e.channels()];
+        Random r = new Random(3);
+        for (int i = 0; i < v.length; i++) v[i] = (float) r.nextGaussian();
+        steer = shared.resolve("cat.safetensors");
+        new SteeringFile(Map.of(), Map.of(e.name(), new SteeringFile.TapVector(e.name(), new float[][] {v}, null))).write(steer);
+        prompts = shared.resolve("prompts.jsonl");
+        Files.writeString(prompts, """
+            {"prompt": "a red cube", "category": "shapes"}
+            {"prompt": "a cat on a mat", "seed": 42, "guidance": 5.0, "category": "animals"}
+            {"prompt": "a blue sphere", "category": "shapes"}
+            """);
+        server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        server.setExecutor(Executors.newCachedThreadPool());
+        server.createContext("/v1/chat/completions", ex -> {
+            try (ex) {
+                ex.getRequestBody().readAllBytes();
+                if (judgeDelayMs > 0) Thread.sleep(judgeDelayMs);
+                int n = judgeCalls.incrementAndGet();
+                reply(ex, n % 2 == 0 ? "yes" : "no");
+            } catch (InterruptedException stop) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        server.start();
+    }
+
+    @AfterAll
+    static void tearDown() { server.stop(0); }
+
+    static void reply(HttpExchange ex, String answer) throws IOException {
+        ObjectNode o = Jsonl.JSON.createObjectNode().put("id", "x").put("object", "chat.completion");
+        ObjectNode m = o.putArray("choices").addObject().put("index", 0).put("finish_reason", "stop").putObject("message");
+        m.put("role", "assistant").put("content", "{\"answer\": \"" + answer + "\"}");
+        byte[] b = o.toString().getBytes(StandardCharsets.UTF_8);
+        ex.getResponseHeaders().add("Content-Type", "application/json");
+        ex.sendResponseHeaders(200, b.length);
+        try (OutputStream os = ex.getResponseBody()) {
+            os.write(b);
+        }
+    }
+
+    /** A transformers CLIPModel folder with one layer per tower, random weights, and the SD model's tokenizer files. */
+    static Path tinyClip(Path dir, Path tokenizer) throws IOException {
+        Files.createDirectories(dir);
+        for (String f : new String[] {"vocab.json", "merges.txt"}) Files.copy(tokenizer.resolve(f), dir.resolve(f));
+        int vocab = 0;
+        for (JsonNode id : Jsonl.JSON.readTree(dir.resolve("vocab.json").toFile())) vocab = Math.max(vocab, id.asInt() + 1);
+        int tw = 32, vw = 32, proj = 16, img = 32, patch = 8;
+        Files.writeString(dir.resolve("config.json"), """
+            {"architectures": ["CLIPModel"], "model_type": "clip", "projection_dim": %d, "logit_scale_init_value": 2.6592,
+             "text_config": {"vocab_size": %d, "hidden_size": %d, "intermediate_size": 48, "num_hidden_layers": 1,
+               "num_attention_heads": 2, "max_position_embeddings": 77, "hidden_act": "quick_gelu", "eos_token_id": 2},
+             "vision_config": {"hidden_size": %d, "intermediate_size": 48, "num_hidden_layers": 1, "num_attention_heads": 2,
+               "num_channels": 3, "image_size": %d, "patch_size": %d, "hidden_act": "quick_gelu"}}
+            """.formatted(proj, vocab, tw, vw, img, patch));
+        Files.writeString(dir.resolve("preprocessor_config.json"), """
+            {"crop_size": %d, "do_center_crop": true, "do_normalize": true, "do_resize": true, "resample": 3, "size": %d,
+             "image_mean": [0.48145466, 0.4578275, 0.40821073], "image_std": [0.26862954, 0.26130258, 0.27577711]}
+            """.formatted(img, img));
+        Random r = new Random(7);
+        SafeTensorsWriter w = new SafeTensorsWriter();
+        w.addF32("logit_scale", new float[] {2.6592f}, 1);
+        w.addF32("text_model.embeddings.token_embedding.weight", gauss(r, vocab * tw), vocab, tw);
+        w.addF32("text_model.embeddings.position_embedding.weight", gauss(r, 77 * tw), 77, tw);
+        layer(w, r, "text_model.encoder.layers.0.", tw, 48);
+        norm(w, "text_model.final_layer_norm", tw);
+        w.addF32("text_projection.weight", gauss(r, proj * tw), proj, tw);
+        int tokens = (img / patch) * (img / patch) + 1;
+        w.addF32("vision_model.embeddings.class_embedding", gauss(r, vw), vw);
+        w.addF32("vision_model.embeddings.patch_embedding.weight", gauss(r, vw * 3 * patch * patch), vw, 3, patch, patch);
+        w.addF32("vision_model.embeddings.position_embedding.weight", gauss(r, tokens * vw), tokens, vw);
+        norm(w, "vision_model.pre_layrnorm", vw);
+        layer(w, r, "vision_model.encoder.layers.0.", vw, 48);
+        norm(w, "vision_model.post_layernorm", vw);
+        w.addF32("visual_projection.weight", gauss(r, proj * vw), proj, vw);
+        w.write(dir.resolve("model.safetensors"));
+        return dir;
+    }
+
+    static void layer(SafeTensorsWriter w, Random r, String p, int d, int inner) {
+        norm(w, p + "layer_norm1", d);
+        norm(w, p + "layer_norm2", d);
+        for (String k : new String[] {"q_proj", "k_proj", "v_proj", "out_proj"}) {
+            w.addF32(p + "self_attn." + k + ".weight", gauss(r, d * d), d, d);
+            w.addF32(p + "self_attn." + k + ".bias", gauss(r, d), d);
+        }
+        w.addF32(p + "mlp.fc1.weight", gauss(r, inner * d), inner, d);
+        w.addF32(p + "mlp.fc1.bias", gauss(r, inner), inner);
+        w.addF32(p + "mlp.fc2.weight", gauss(r, d * inner), d, inner);
+        w.addF32(p + "mlp.fc2.bias", gauss(r, d), d);
+    }
+
+    static void norm(SafeTensorsWriter w, String p, int d) {
+        float[] one = new float[d];
+        Arrays.fill(one, 1f);
+        w.addF32(p + ".weight", one, d);
+        w.addF32(p + ".bias", new float[d], d);
+    }
+
+    static float[] gauss(Random r, int n) {
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) x[i] = (float) (0.2 * r.nextGaussian());
+        return x;
+    }
+
+    /** The flags every run here shares: 3 prompts × 1 image, 2 steps, 64×64, clip + probe + judge, one steered setup. */
+    static List<String> args(Path out, String... more) {
+        List<String> a = new ArrayList<>(List.of("eval", "--model", model.toString(), "--prompts", prompts.toString(),
+            "--steps", "2", "--width", "64", "--height", "64", "--device", "cpu",
+            "--metrics", "clip,probe,judge", "--clip", clip.toString(), "--probe-concept", "a cat",
+            "--judge-url", "http://127.0.0.1:" + server.getAddress().getPort() + "/v1", "--judge-model", "tiny-judge", "--judge-key-env=",
+            "--steer", steer + "@4", "--out", out.toString()));
+        a.addAll(List.of(more));
+        return a;
+    }
+
+    static CliRunner.Result eval(List<String> args) { return CliRunner.run(args.toArray(String[]::new)); }
+
+    static List<ObjectNode> scores(Path run) { return new ArrayList<>(ScoresFile.read(run.resolve("scores.jsonl")).lines().values()); }
+
+    @Test
+    void smallRunWritesScoresReportAndSummaryAndARerunDoesNothingNew(@TempDir Path tmp) throws IOException {
+        Path run = tmp.resolve("run");
+        CliRunner.Result r = eval(args(run));
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("eval: 3/3 done"), r.err());
+        List<ObjectNode> lines = scores(run);
+        assertEquals(3, lines.size());
+        assertEquals(3, Files.readAllLines(run.resolve("scores.jsonl")).size());
+        for (int i = 0; i < 3; i++) {
+            ObjectNode l = lines.get(i);
+            assertEquals(i, l.get("item").asInt());
+            assertEquals(i, l.get("prompt_index").asInt());
+            JsonNode setups = l.get("setups");
+            assertEquals(2, setups.size());
+            assertEquals("baseline", setups.get(0).get("setup").asText());
+            assertEquals("cat.safetensors@4.0", setups.get(1).get("setup").asText());
+            for (JsonNode s : setups) {
+                assertTrue(Files.isRegularFile(run.resolve(s.get("file").asText())), s.toString());
+                double clipScore = s.get("clip").asDouble(), probe = s.get("probe").asDouble();
+                assertTrue(Double.isFinite(clipScore) && clipScore >= 0 && clipScore <= 100, s.toString());
+                assertTrue(probe > 0 && probe < 1, s.toString());
+                assertTrue(List.of("yes", "no").contains(s.get("judge").asText()), s.toString());
+            }
+            // same seed, different steering: the images differ
+            assertFalse(Arrays.equals(Files.readAllBytes(run.resolve(setups.get(0).get("file").asText())),
+                Files.readAllBytes(run.resolve(setups.get(1).get("file").asText()))), "steering changed nothing");
+        }
+        assertEquals(42, lines.get(1).get("seed").asLong(), "the prompt set's seed is used");
+        assertEquals(5.0, lines.get(1).get("guidance").asDouble(), "the prompt set's guidance is used");
+        assertEquals(2, lines.get(2).get("seed").asLong(), "no seed in the set: --seed (0) + position");
+
+        JsonNode run_json = Jsonl.JSON.readTree(run.resolve("run.json").toFile());
+        assertEquals(EvalCommand.sha256(prompts), run_json.get("prompts_sha256").asText());
+        JsonNode summary = Jsonl.JSON.readTree(run.resolve("summary.json").toFile());
+        assertEquals(3, summary.get("items_done").asInt());
+        JsonNode base = summary.get("setups").get("baseline");
+        double mean = lines.stream().mapToDouble(l -> l.get("setups").get(0).get("clip").asDouble()).average().orElseThrow();
+        assertEquals(mean, base.get("clip").get("mean").asDouble(), 1e-9);
+        assertEquals(3, base.get("judge").get("share").get("n").asInt());
+        assertTrue(summary.get("setups").has("cat.safetensors@4.0"));
+        String html = Files.readString(run.resolve("report.html"));
+        assertTrue(html.contains("a cat on a mat") && html.contains("Metrics by setup") && html.contains("<svg"), "report content");
+        assertTrue(Files.exists(run.resolve("judge-audit.jsonl")));
+
+        // a rerun finds everything done: no generation, no judge call, the scores untouched
+        byte[] before = Files.readAllBytes(run.resolve("scores.jsonl"));
+        int calls = judgeCalls.get();
+        CliRunner.Result again = eval(args(run));
+        assertEquals(0, again.code(), again.err());
+        assertTrue(again.err().contains("3 done earlier, 0 to do"), again.err());
+        assertEquals(calls, judgeCalls.get());
+        assertTrue(Arrays.equals(before, Files.readAllBytes(run.resolve("scores.jsonl"))));
+
+        // an edited prompt file (same number of prompts) is caught by its hash
+        Path edited = tmp.resolve("prompts.jsonl");
+        Files.writeString(edited, Files.readString(prompts).replace("red", "green"));
+        List<String> a = args(run);
+        a.set(a.indexOf(prompts.toString()), edited.toString());
+        CliRunner.Result changed = eval(a);
+        assertEquals(2, changed.code());
+        assertTrue(changed.err().contains("prompts_sha256"), changed.err());
+        assertEquals(1, changed.err().strip().lines().count(), changed.err());
+    }
+
+    @Test
+    void twoShardsMergedEqualTheUnshardedRun(@TempDir Path tmp) throws IOException {
+        Path whole = tmp.resolve("whole"), sharded = tmp.resolve("sharded");
+        assertEquals(0, eval(lean(whole)).code());
+        for (String k : new String[] {"0/2", "1/2"}) {
+            List<String> a = lean(sharded);
+            a.addAll(List.of("--shard", k));
+            CliRunner.Result r = eval(a);
+            assertEquals(0, r.code(), r.err());
+        }
+        assertEquals(2, scores(sharded.resolve("shard-0-of-2")).size());
+        assertEquals(1, scores(sharded.resolve("shard-1-of-2")).size());
+        CliRunner.Result m = CliRunner.run("eval-merge", sharded.toString());
+        assertEquals(0, m.code(), m.err());
+        assertTrue(m.err().contains("3 of 3 items"), m.err());
+        List<ObjectNode> a = scores(whole), b = scores(sharded);
+        assertEquals(a.size(), b.size());
+        for (int i = 0; i < a.size(); i++) {
+            // the same images and scores, up to rounding: the CPU kernels' first calls in a JVM (before the JIT compiles
+            // the vector code) can round differently from later ones
+            ObjectNode sa = (ObjectNode) a.get(i).get("setups").get(0), sb = (ObjectNode) b.get(i).get("setups").get(0);
+            assertEquals(sa.remove("clip").asDouble(), sb.remove("clip").asDouble(), 1e-2, "item " + i);
+            assertEquals(a.get(i), b.get(i));
+            String f = sa.get("file").asText();
+            byte[] pa = Png.read(whole.resolve(f)).rgb(), pb = Png.read(sharded.resolve(f)).rgb();
+            int maxDiff = 0;
+            for (int k = 0; k < pa.length; k++) maxDiff = Math.max(maxDiff, Math.abs((pa[k] & 0xff) - (pb[k] & 0xff)));
+            assertTrue(maxDiff <= 2, f + ": pixels differ by up to " + maxDiff);
+        }
+        assertTrue(Files.isRegularFile(sharded.resolve("report.html")));
+        assertEquals(3, Jsonl.JSON.readTree(sharded.resolve("summary.json").toFile()).get("items_done").asInt());
+    }
+
+    /** Clip only, no steering, no judge: the cheapest run. */
+    static List<String> lean(Path out) {
+        return new ArrayList<>(List.of("eval", "--model", model.toString(), "--prompts", prompts.toString(),
+            "--steps", "2", "--width", "64", "--height", "64", "--device", "cpu", "--metrics", "clip", "--clip", clip.toString(),
+            "--out", out.toString()));
+    }
+
+    @Test
+    void aKilledRunResumesWithExactlyOneScorePerItem(@TempDir Path tmp) throws Exception {
+        Path run = tmp.resolve("run"), scores = run.resolve("scores.jsonl");
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+            "--add-modules", "jdk.incubator.vector", "-Xmx1g", "-cp", System.getProperty("surefire.test.class.path", System.getProperty("java.class.path")),
+            Main.class.getName()));
+        cmd.addAll(args(run));
+        judgeDelayMs = 1000;   // each item waits on the judge, so the kill lands between items
+        Process p = new ProcessBuilder(cmd).redirectOutput(ProcessBuilder.Redirect.DISCARD)
+            .redirectError(tmp.resolve("child.err").toFile()).start();
+        try {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (!Files.exists(scores) || Files.readString(scores).lines().count() < 1) {
+                assertTrue(p.isAlive(), "the child ended early: " + Files.readString(tmp.resolve("child.err")));
+                assertTrue(System.nanoTime() < deadline, "no item finished in 60 s");
+                Thread.sleep(20);
+            }
+        } finally {
+            p.destroyForcibly();
+            p.waitFor(30, TimeUnit.SECONDS);
+            judgeDelayMs = 0;
+        }
+        long before = ScoresFile.read(scores).lines().size();
+        assertTrue(before >= 1 && before < 3, before + " items before the kill");
+        CliRunner.Result r = eval(args(run));
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains(before + " done earlier"), r.err());
+        ScoresFile.Contents c = ScoresFile.read(scores);   // refuses an item listed twice
+        assertEquals(0, c.partialBytes());
+        assertEquals(3, c.lines().size());
+        assertEquals(3, Files.readAllLines(scores).size());
+        try (Stream<Path> s = Files.list(run.resolve("images"))) {
+            assertEquals(6, s.filter(f -> f.getFileName().toString().matches("\\d{6}-(baseline|steer1)\\.png")).count());
+        }
+    }
+
+    @Test
+    void fidAndKidAreComputedAtTheEndAgainstCachedReferenceFeatures(@TempDir Path tmp) throws IOException {
+        Path inception = Path.of("..", "eval", "src", "test", "resources", "dev", "stitch", "eval", "inception", "tiny_fid_inception.safetensors");
+        Assumptions.assumeTrue(Files.isRegularFile(inception), "the eval module's tiny FID Inception test file is not beside this module");
+        Path reference = Files.createDirectories(tmp.resolve("reference"));
+        Random r = new Random(11);
+        for (int i = 0; i < 4; i++) {
+            byte[] rgb = new byte[48 * 48 * 3];
+            r.nextBytes(rgb);
+            Png.write(reference.resolve("ref" + i + ".png"), new RgbImage(48, 48, rgb), Map.of());
+        }
+        List<String> a = lean(tmp.resolve("run"));
+        a.set(a.indexOf("--metrics") + 1, "fid,kid");
+        a.addAll(List.of("--inception", inception.toString(), "--reference-images", reference.toString()));
+        CliRunner.Result res = eval(a);
+        assertEquals(0, res.code(), res.err());
+        JsonNode base = Jsonl.JSON.readTree(tmp.resolve("run/summary.json").toFile()).get("setups").get("baseline");
+        double fid = base.get("fid").asDouble();
+        assertTrue(Double.isFinite(fid) && fid > 0, "fid " + fid);
+        assertTrue(Double.isFinite(base.get("kid").get("mean").asDouble()) && base.get("kid").get("std").asDouble() >= 0, base.toString());
+        Path cache;
+        try (Stream<Path> s = Files.list(reference)) {
+            cache = s.filter(f -> f.getFileName().toString().startsWith(".stitch-features-")).findFirst().orElseThrow();
+        }
+        var stamp = Files.getLastModifiedTime(cache);
+        CliRunner.Result again = eval(a);
+        assertEquals(0, again.code(), again.err());
+        assertEquals(stamp, Files.getLastModifiedTime(cache), "the reference features come from the cache");
+        assertEquals(fid, Jsonl.JSON.readTree(tmp.resolve("run/summary.json").toFile()).get("setups").get("baseline").get("fid").asDouble(), 1e-9);
+    }
+
+    @Test
+    void badFlagsAreOneLineErrorsWithExitCode2(@TempDir Path tmp) {
+        Path out = tmp.resolve("run");
+        String[][] cases = {
+            {"--metrics", "clip,fidd"}, {"--metrics"}, {"--shard", "2/2"}, {"--images-per-prompt", "0"}, {"--limit", "0"},
+        };
+        String[] names = {"--metrics fidd", "--metrics", "--shard", "--images-per-prompt", "--limit"};
+        for (int i = 0; i < cases.length; i++) {
+            List<String> a = lean(out);
+            a.addAll(List.of(cases[i]));
+            check(a, names[i]);
+        }
+        // a metric whose model is missing names the flag
+        List<String> noClip = lean(out);
+        noClip.subList(noClip.indexOf("--clip"), noClip.indexOf("--clip") + 2).clear();
+        check(noClip, "--clip");
+        List<String> fid = lean(out);
+        fid.set(fid.indexOf("--metrics") + 1, "clip,fid");
+        check(fid, "--inception");
+        List<String> judge = lean(out);
+        judge.set(judge.indexOf("--metrics") + 1, "judge");
+        check(judge, "--judge-url");
+        List<String> probe = lean(out);
+        probe.set(probe.indexOf("--metrics") + 1, "probe");
+        check(probe, "--probe-concept");
+        List<String> prompt = lean(out);
+        prompt.addAll(List.of("--prompt", "x"));
+        check(prompt, "--prompt");
+        List<String> missing = lean(out);
+        missing.set(missing.indexOf(prompts.toString()), tmp.resolve("nope.csv").toString());
+        check(missing, "--prompts");
+        assertFalse(Files.exists(out), "no run folder for a bad command");
+    }
+
+    static void check(List<String> args, String flag) {
+        CliRunner.Result r = eval(args);
+        assertEquals(2, r.code(), args + "\n" + r.err());
+        assertEquals(1, r.err().strip().lines().count(), r.err());
+        assertTrue(r.err().contains(flag), flag + ": " + r.err());
+    }
+}

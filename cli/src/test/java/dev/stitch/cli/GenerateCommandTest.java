@@ -1,0 +1,381 @@
+package dev.stitch.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.stitch.engine.Ctx;
+import dev.stitch.engine.image.Images;
+import dev.stitch.engine.image.Png;
+import dev.stitch.engine.image.RgbImage;
+import dev.stitch.engine.io.SafeTensors;
+import dev.stitch.engine.io.SafeTensorsWriter;
+import dev.stitch.engine.pipeline.GenerateRequest;
+import dev.stitch.engine.pipeline.GenerateResult;
+import dev.stitch.engine.pipeline.StableDiffusionPipeline;
+import dev.stitch.engine.schedulers.Schedulers;
+import dev.stitch.kernels.Backends;
+import dev.stitch.kernels.Tensor;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.*;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * {@code stitch generate} end to end: the conformance pipeline through the command line, batches and PNG metadata,
+ * seeds, guidance 1, img2img, every scheduler, and the mistakes a new user makes (one line on stderr, exit code 2).
+ * Most cases run on a tiny random-weight model written once for the class (64×64 images, a few steps).
+ */
+class GenerateCommandTest {
+    static final Path SHARED = Path.of(System.getProperty("stitch.shared", "../shared"));
+    static final Path GOLDEN = SHARED.resolve("conformance/golden"), CONFORMANCE_MODEL = SHARED.resolve("conformance/tiny-sd2");
+
+    @TempDir static Path dir;
+    static Path tiny;
+
+    @BeforeAll
+    static void writeTinyModel() {
+        tiny = dir.resolve("tiny");
+        var r = CliRunner.run("make-random-model", "--config", "tiny", "--out", tiny.toString());
+        assertEquals(0, r.code(), r.err());
+    }
+
+    static CliRunner.Result ok(String... args) {
+        var r = CliRunner.run(args);
+        assertEquals(0, r.code(), () -> "stitch " + String.join(" ", args) + "\n" + r.err());
+        return r;
+    }
+
+    /** generate on the tiny model with a few steps, plus {@code more} flags. */
+    static CliRunner.Result tinyRun(Path out, String... more) {
+        List<String> args = new ArrayList<>(List.of("generate", "--model", tiny.toString(), "--out", out.toString()));
+        args.addAll(List.of(more));
+        if (!args.contains("--steps")) args.addAll(List.of("--steps", "3"));
+        return ok(args.toArray(String[]::new));
+    }
+
+    static float[] latents(Path file) { return SafeTensors.open(file).floats("latents"); }
+
+    static double maxAbs(float[] a) {
+        double m = 0;
+        for (float v : a) m = Math.max(m, Math.abs(v));
+        return m;
+    }
+
+    static double maxAbsDiff(float[] a, float[] b) {
+        assertEquals(a.length, b.length);
+        double m = 0;
+        for (int i = 0; i < a.length; i++) {
+            assertTrue(Float.isFinite(a[i]), "non-finite value at " + i);
+            m = Math.max(m, Math.abs((double) a[i] - b[i]));
+        }
+        return m;
+    }
+
+    static double meanPixelDiff(byte[] a, byte[] b) {
+        assertEquals(a.length, b.length);
+        long sum = 0;
+        for (int i = 0; i < a.length; i++) sum += Math.abs((a[i] & 0xff) - (b[i] & 0xff));
+        return (double) sum / a.length;
+    }
+
+    // ---- the conformance pipeline through the command line ----
+
+    @Test
+    void reproducesTheDdimConformancePipeline() throws IOException {
+        assumeTrue(Files.isDirectory(CONFORMANCE_MODEL), "conformance data not found at " + SHARED.toAbsolutePath() + ": skipped");
+        SafeTensors g = SafeTensors.open(GOLDEN.resolve("pipeline_ddim_eps.safetensors"));
+        Path noise = dir.resolve("init_noise.safetensors"), saved = dir.resolve("ddim_eps_latents.safetensors"), out = dir.resolve("ddim_eps.png");
+        new SafeTensorsWriter().addF32("latents", g.floats("init_noise"), g.entry("init_noise").intShape()).write(noise);
+        String prompt = new ObjectMapper().readTree(GOLDEN.resolve("prompts.json").toFile()).get(1).asText();
+
+        ok("generate", "--model", CONFORMANCE_MODEL.toString(), "--prompt", prompt, "--negative-prompt", "", "--steps", "8",
+            "--guidance", "7.5", "--scheduler", "ddim", "--width", "192", "--height", "128", "--seed", "0", "--device", "cpu",
+            "--init-latents", noise.toString(), "--save-latents", saved.toString(), "--out", out.toString());
+
+        float[] ref = g.floats("final_latents");
+        double err = maxAbsDiff(latents(saved), ref), tol = 1e-3 * Math.max(1, maxAbs(ref));
+        assertTrue(err <= tol, "final latents max-abs " + err + " > " + tol);
+        byte[] golden = Png.read(GOLDEN.resolve("pipeline_ddim_eps.png")).rgb(), ours = Png.read(out).rgb();
+        assertEquals(golden.length, ours.length);
+        int worst = 0;
+        for (int i = 0; i < golden.length; i++) worst = Math.max(worst, Math.abs((golden[i] & 0xff) - (ours[i] & 0xff)));
+        System.out.printf("CLI ddim_eps: final latents max-abs %.3g (tolerance %.3g), PNG max difference %d%n", err, tol, worst);
+        assertTrue(worst <= 1, "PNG differs by " + worst);
+    }
+
+    // ---- outputs ----
+
+    @Test
+    void batchWritesOneNumberedPngPerPromptWithTextChunks() throws IOException {
+        Path out = dir.resolve("batch/out.png");
+        var r = tinyRun(out, "--prompt", "a red fox", "--prompt", "Café at night", "--negative-prompt", "blurry", "--seed", "7",
+            "--guidance", "5", "--scheduler", "euler");
+        Path second = dir.resolve("batch/out-1.png");
+        assertTrue(Files.isRegularFile(out) && Files.isRegularFile(second), r.err());
+        assertFalse(Files.exists(dir.resolve("batch/out-2.png")));
+        try (Stream<Path> s = Files.list(dir.resolve("batch"))) {
+            assertEquals(2, s.count(), "no temporary files left behind");
+        }
+        Map<String, String> first = pngText(out), other = pngText(second);
+        assertEquals("a red fox", first.get("prompt"));
+        assertEquals("Café at night", other.get("prompt"), "a non-Latin-1 prompt goes in an iTXt chunk as UTF-8");
+        for (Map<String, String> t : List.of(first, other)) {
+            assertEquals("7", t.get("seed"));
+            assertEquals("3", t.get("steps"));
+            assertEquals("euler", t.get("scheduler"));
+            assertEquals("5.0", t.get("guidance"));
+            assertEquals("blurry", t.get("negative_prompt"));
+        }
+        assertFalse(Arrays.equals(Png.read(out).rgb(), Png.read(second).rgb()), "two prompts, two different images");
+    }
+
+    @Test
+    void sameSeedSameBytesOtherSeedOtherImage() throws IOException {
+        Path a = dir.resolve("seed-a.png"), b = dir.resolve("seed-b.png"), c = dir.resolve("seed-c.png");
+        tinyRun(a, "--prompt", "a lighthouse", "--seed", "1234");
+        tinyRun(b, "--prompt", "a lighthouse", "--seed", "1234");
+        tinyRun(c, "--prompt", "a lighthouse", "--seed", "1235");
+        assertArrayEquals(Files.readAllBytes(a), Files.readAllBytes(b), "same seed, same file");
+        assertTrue(meanPixelDiff(Png.read(a).rgb(), Png.read(c).rgb()) > 1, "another seed gives another image");
+    }
+
+    @Test
+    void noSeedDrawsOneAndPrintsIt() {
+        Path out = dir.resolve("noseed.png");
+        var r = tinyRun(out, "--prompt", "a lighthouse");
+        var m = java.util.regex.Pattern.compile("seed (\\d+)").matcher(r.err());
+        assertTrue(m.find(), r.err());
+        assertEquals(m.group(1), pngText(out).get("seed"));
+    }
+
+    @Test
+    void guidanceOneRunsOnlyTheConditionalPass() {
+        Path out = dir.resolve("g1.png"), saved = dir.resolve("g1.safetensors");
+        tinyRun(out, "--prompt", "a lighthouse", "--seed", "5", "--guidance", "1", "--save-latents", saved.toString());
+
+        StableDiffusionPipeline pipe = StableDiffusionPipeline.load(tiny);
+        List<Integer> unetBatch = new ArrayList<>();
+        GenerateRequest req = new GenerateRequest(List.of("a lighthouse"), List.of(), 3, 1f, null, 5, null, null, null, null, null,
+            null, null, 1f);
+        GenerateResult res = pipe.generate(req, Backends.byName("cpu"), (name, layout, x) -> {
+            if (name.equals("unet.conv_in")) unetBatch.add(x.dim(0));
+            return x;
+        }, StableDiffusionPipeline.Progress.NONE);
+        assertEquals(List.of(1, 1, 1), unetBatch, "one UNet row per step: no unconditional pass");
+        assertArrayEquals(res.latents().data(), latents(saved), "the command line gives the in-process result");
+        assertArrayEquals(res.pixels()[0], Png.read(out).rgb());
+    }
+
+    /**
+     * A random-weight VAE does not reconstruct its input, so the change is measured from what the denoiser starts from:
+     * the init image's latents (the VAE mean, scaled) and their decoded image.
+     */
+    @Test
+    void img2imgChangesTheImageLessAtLowerStrength() {
+        Path base = dir.resolve("i2i-base.png");
+        tinyRun(base, "--prompt", "a lighthouse", "--seed", "3");
+        StableDiffusionPipeline pipe = StableDiffusionPipeline.load(tiny);
+        Ctx c = new Ctx(Backends.byName("cpu"));
+        RgbImage init = Png.read(base);
+        Tensor mean = pipe.vae.encode(c, Images.fromUint8(new byte[][] {init.rgb()}, init.height(), init.width())).mean();
+        float[] start = mean.data().clone(), unscaled = mean.data();
+        for (int i = 0; i < start.length; i++) start[i] *= pipe.vae.config.scalingFactor();
+        byte[] startImage = Images.toUint8(pipe.vae.decode(c, Tensor.of(unscaled, mean.shape())))[0];
+
+        String[] strengths = {"0.2", "0.9"};
+        double[] latentChange = new double[2], pixelChange = new double[2];
+        for (int i = 0; i < 2; i++) {
+            Path out = dir.resolve("i2i-" + strengths[i] + ".png"), saved = dir.resolve("i2i-" + strengths[i] + ".safetensors");
+            ok("generate", "--model", tiny.toString(), "--steps", "10", "--prompt", "a lighthouse at night", "--seed", "4",
+                "--init-image", base.toString(), "--strength", strengths[i], "--save-latents", saved.toString(), "--out", out.toString());
+            float[] z = latents(saved);
+            double sum = 0;
+            for (int k = 0; k < z.length; k++) sum += Math.abs(z[k] - start[k]);
+            latentChange[i] = sum / z.length;
+            pixelChange[i] = meanPixelDiff(startImage, Png.read(out).rgb());
+        }
+        System.out.printf("img2img: mean |latent change| %.3f at strength 0.2, %.3f at 0.9; mean |pixel change| %.1f, %.1f%n",
+            latentChange[0], latentChange[1], pixelChange[0], pixelChange[1]);
+        assertTrue(latentChange[0] > 0 && pixelChange[0] > 0, "the image is re-drawn");
+        assertTrue(latentChange[0] < latentChange[1], "latents: strength 0.2 changed " + latentChange[0] + ", 0.9 " + latentChange[1]);
+        assertTrue(pixelChange[0] < pixelChange[1], "pixels: strength 0.2 changed " + pixelChange[0] + ", 0.9 " + pixelChange[1]);
+    }
+
+    @Test
+    void everySchedulerRuns() {
+        Map<String, float[]> results = new HashMap<>();
+        for (String name : Schedulers.NAMES) {
+            Path out = dir.resolve("sched-" + name.replace("+", "p") + ".png"), saved = dir.resolve("sched-" + name.replace("+", "p") + ".safetensors");
+            tinyRun(out, "--prompt", "a lighthouse", "--seed", "9", "--scheduler", name, "--save-latents", saved.toString());
+            assertEquals(name, pngText(out).get("scheduler"));
+            float[] z = latents(saved);
+            for (float v : z) assertTrue(Float.isFinite(v), name + ": non-finite latents");
+            assertTrue(maxAbs(z) > 0, name);
+            results.put(name, z);
+        }
+        assertFalse(Arrays.equals(results.get("ddim"), results.get("euler-a")), "schedulers differ");
+    }
+
+    // ---- mistakes: one line on stderr, exit code 2 ----
+
+    static void userError(String expected, String... args) {
+        var r = CliRunner.run(args);
+        String cmd = "stitch " + String.join(" ", args);
+        assertEquals(2, r.code(), () -> cmd + "\n" + r.err());
+        assertEquals(1, r.err().strip().lines().count(), () -> cmd + ": expected one line, got\n" + r.err());
+        assertTrue(r.err().startsWith("stitch: "), r.err());
+        assertTrue(r.err().contains(expected), () -> cmd + ": expected '" + expected + "' in\n" + r.err());
+        assertEquals("", r.out());
+    }
+
+    /** generate on {@code model} for a 2-step, 64×64 run, plus {@code more} flags. */
+    static String[] gen(Path model, String... more) {
+        List<String> args = new ArrayList<>(List.of("generate", "--model", model.toString(), "--prompt", "a cat",
+            "--out", dir.resolve("bad.png").toString()));
+        args.addAll(List.of(more));
+        if (!args.contains("--steps")) args.addAll(List.of("--steps", "2"));
+        return args.toArray(String[]::new);
+    }
+
+    static Path copyOfTiny(String name) throws IOException {
+        Path copy = dir.resolve(name);
+        try (Stream<Path> s = Files.walk(tiny)) {
+            for (Path p : s.toList()) Files.copy(p, copy.resolve(tiny.relativize(p).toString()));
+        }
+        return copy;
+    }
+
+    static void deleteTree(Path p) throws IOException {
+        try (Stream<Path> s = Files.walk(p)) {
+            for (Path q : s.sorted(Comparator.reverseOrder()).toList()) Files.delete(q);
+        }
+    }
+
+    @Test
+    void badModelFolders() throws IOException {
+        userError("no such model folder", gen(dir.resolve("no-such-model")));
+        userError("not a folder", gen(tiny.resolve("unet/config.json")));
+        userError("no model_index.json", gen(tiny.resolve("unet")));
+
+        Path noVae = copyOfTiny("no-vae");
+        deleteTree(noVae.resolve("vae"));
+        userError("missing component folder 'vae/'", gen(noVae));
+
+        Path truncated = copyOfTiny("truncated");
+        Path weights = truncated.resolve("unet/diffusion_pytorch_model.safetensors");
+        try (RandomAccessFile f = new RandomAccessFile(weights.toFile(), "rw")) {
+            f.setLength(f.length() / 2);
+        }
+        userError("truncated", gen(truncated));
+        userError("unet/diffusion_pytorch_model.safetensors", gen(truncated));
+
+        Path corrupt = copyOfTiny("corrupt-config");
+        Files.writeString(corrupt.resolve("unet/config.json"), "{\"block_out_channels\": [32, 32,\n");
+        userError("unet/config.json: not valid JSON (line 2, column 1: ", gen(corrupt));
+
+        Path noConfig = copyOfTiny("no-config");
+        Files.delete(noConfig.resolve("text_encoder/config.json"));
+        userError("text_encoder/config.json: no such file", gen(noConfig));
+
+        Path wrongShape = copyOfTiny("wrong-shape");
+        Path unetConfig = wrongShape.resolve("unet/config.json");
+        Files.writeString(unetConfig, Files.readString(unetConfig).replace("\"cross_attention_dim\": 32", "\"cross_attention_dim\": 64"));
+        userError("expected [32, 64]", gen(wrongShape));
+
+        Path otherScheduler = copyOfTiny("other-scheduler");
+        Path schedulerConfig = otherScheduler.resolve("scheduler/scheduler_config.json");
+        Files.writeString(schedulerConfig, Files.readString(schedulerConfig).replace("DDIMScheduler", "LCMScheduler"));
+        userError("LCMScheduler is not supported", gen(otherScheduler));
+    }
+
+    @Test
+    void badFlags() throws IOException {
+        userError("--width 500", gen(tiny, "--width", "500"));
+        userError("--height 0", gen(tiny, "--height", "0"));
+        userError("--steps 0", gen(tiny, "--steps", "0"));
+        userError("--steps 5000", gen(tiny, "--steps", "5000"));
+        userError("--scheduler unipc: expected one of ddim, pndm, euler, euler-a, dpm++2m", gen(tiny, "--scheduler", "unipc"));
+        userError("--out ", "generate", "--model", tiny.toString(), "--prompt", "a cat", "--out", dir.resolve("cat.jpg").toString());
+        userError("--out ", "generate", "--model", tiny.toString(), "--prompt", "a cat", "--out", dir.toString() + "/");
+        userError("--prompt", "generate", "--model", tiny.toString(), "--out", dir.resolve("cat.png").toString());
+        userError("Missing required option: '--out", "generate", "--model", tiny.toString(), "--prompt", "a cat");
+        userError("--guidance", gen(tiny, "--guidance", "-2"));
+        userError("--negative-prompt", gen(tiny, "--prompt", "a dog", "--prompt", "a cow", "--negative-prompt", "x", "--negative-prompt", "y"));
+        userError("--device gpu", gen(tiny, "--device", "gpu"));
+        userError("--prediction", gen(tiny, "--prediction", "x0"));
+        userError("'--sampler'", gen(tiny, "--sampler", "ddim"));
+        userError("did you mean --scheduler?", gen(tiny, "--schedular", "ddim"));
+        userError("--steer", gen(tiny, "--steer", dir.resolve("no-such-steering.safetensors").toString()));
+        assertFalse(Files.exists(dir.resolve("bad.png")), "no output from a failed run");
+    }
+
+    @Test
+    void badStartLatentsAndImages() throws IOException {
+        Path wrongShape = dir.resolve("wrong-shape-latents.safetensors");
+        new SafeTensorsWriter().addF32("latents", new float[4 * 4 * 4], 1, 4, 4, 4).write(wrongShape);
+        userError("--init-latents: tensor 'latents' has shape [1, 4, 4, 4], expected [1, 4, 8, 8]",
+            gen(tiny, "--init-latents", wrongShape.toString()));
+
+        Path otherName = dir.resolve("other-name.safetensors");
+        new SafeTensorsWriter().addF32("noise", new float[4 * 8 * 8], 1, 4, 8, 8).write(otherName);
+        userError("no tensor named 'latents'", gen(tiny, "--init-latents", otherName.toString()));
+
+        Path notSafetensors = dir.resolve("not.safetensors");
+        Files.writeString(notSafetensors, "hello");
+        userError("not.safetensors", gen(tiny, "--init-latents", notSafetensors.toString()));
+        userError("no such file", gen(tiny, "--init-latents", dir.resolve("missing.safetensors").toString()));
+
+        userError("not an image", gen(tiny, "--init-image", notSafetensors.toString()));
+        Path image = dir.resolve("init-64.png");
+        tinyRun(image, "--prompt", "a lighthouse", "--seed", "1", "--steps", "1");
+        userError("--init-image", gen(tiny, "--init-image", image.toString(), "--width", "128"));
+        userError("--strength 0.0", gen(tiny, "--init-image", image.toString(), "--strength", "0"));
+        userError("leaves no denoising step", gen(tiny, "--init-image", image.toString(), "--strength", "0.1"));
+    }
+
+    /** The PNG's tEXt (Latin-1) and iTXt (UTF-8) chunks. */
+    static Map<String, String> pngText(Path file) {
+        ByteBuffer b;
+        try {
+            b = ByteBuffer.wrap(Files.readAllBytes(file));
+        } catch (IOException e) {
+            throw new AssertionError(e);
+        }
+        b.position(8);
+        Map<String, String> text = new HashMap<>();
+        while (b.hasRemaining()) {
+            byte[] type = new byte[4], data = new byte[b.getInt()];
+            b.get(type).get(data).getInt();
+            int zero = indexOf(data, 0, 0);
+            String key = zero < 0 ? "" : new String(data, 0, zero, StandardCharsets.ISO_8859_1);
+            switch (new String(type, StandardCharsets.US_ASCII)) {
+                case "tEXt" -> text.put(key, new String(data, zero + 1, data.length - zero - 1, StandardCharsets.ISO_8859_1));
+                case "iTXt" -> {
+                    int lang = indexOf(data, 0, zero + 3), translated = indexOf(data, 0, lang + 1);
+                    text.put(key, new String(data, translated + 1, data.length - translated - 1, StandardCharsets.UTF_8));
+                }
+                default -> { }
+            }
+        }
+        return text;
+    }
+
+    private static int indexOf(byte[] a, int v, int from) {
+        for (int i = from; i < a.length; i++) if (a[i] == v) return i;
+        return -1;
+    }
+}

@@ -1,0 +1,354 @@
+package dev.stitch.engine.pipeline;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.stitch.engine.Ctx;
+import dev.stitch.engine.image.Images;
+import dev.stitch.engine.io.JsonFiles;
+import dev.stitch.engine.random.TorchGenerator;
+import dev.stitch.engine.schedulers.Scheduler;
+import dev.stitch.engine.schedulers.SchedulerConfig;
+import dev.stitch.engine.schedulers.Schedulers;
+import dev.stitch.engine.taps.Cache;
+import dev.stitch.engine.taps.Hook;
+import dev.stitch.engine.taps.HookedTaps;
+import dev.stitch.engine.taps.Reduction;
+import dev.stitch.engine.taps.ShapeBackend;
+import dev.stitch.engine.taps.TapCatalog;
+import dev.stitch.engine.taps.TapContext;
+import dev.stitch.engine.taps.Taps;
+import dev.stitch.engine.text.ClipTextModel;
+import dev.stitch.engine.tokenizer.ClipTokenizer;
+import dev.stitch.engine.unet.UNet2DConditionModel;
+import dev.stitch.engine.vae.AutoencoderKL;
+import dev.stitch.kernels.Backend;
+import dev.stitch.kernels.Tensor;
+import dev.stitch.kernels.UserError;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * diffusers' StableDiffusionPipeline (txt2img, and img2img from an init image), written out: encode the prompts,
+ * seed the latents, denoise with classifier-free guidance, decode. Numerically it follows diffusers 0.25.1 step by
+ * step (see the conformance README (e)), so the same inputs give the same latents.
+ */
+public final class StableDiffusionPipeline {
+    public final Path source;
+    public final ClipTokenizer tokenizer;
+    public final ClipTextModel textEncoder;
+    public final UNet2DConditionModel unet;
+    public final AutoencoderKL vae;
+    public final SchedulerConfig schedulerConfig;
+
+    public StableDiffusionPipeline(Path source, ClipTokenizer tokenizer, ClipTextModel textEncoder, UNet2DConditionModel unet,
+                                   AutoencoderKL vae, SchedulerConfig schedulerConfig) {
+        this.source = source;
+        this.tokenizer = tokenizer;
+        this.textEncoder = textEncoder;
+        this.unet = unet;
+        this.vae = vae;
+        this.schedulerConfig = schedulerConfig;
+    }
+
+    /** Loads a diffusers folder: {@code model_index.json} and the five component folders. */
+    public static StableDiffusionPipeline load(Path dir) {
+        if (!Files.exists(dir)) throw new UserError(dir + ": no such model folder");
+        if (!Files.isDirectory(dir))
+            throw new UserError(dir + ": not a folder (a diffusers model folder is expected; convert single-file checkpoints with 'stitch convert')");
+        Path index = dir.resolve("model_index.json");
+        if (!Files.isRegularFile(index)) throw new UserError(dir + ": no model_index.json (not a diffusers model folder)");
+        checkIndex(index);
+        for (String part : new String[] {"tokenizer", "text_encoder", "unet", "vae", "scheduler"})
+            if (!Files.isDirectory(dir.resolve(part))) throw new UserError(dir + ": missing component folder '" + part + "/'");
+        Path schedulerFile = dir.resolve("scheduler/scheduler_config.json");
+        if (!Files.isRegularFile(schedulerFile)) throw new UserError(dir + ": missing scheduler/scheduler_config.json");
+        return new StableDiffusionPipeline(dir, ClipTokenizer.load(dir.resolve("tokenizer")), ClipTextModel.load(dir.resolve("text_encoder")),
+            UNet2DConditionModel.load(dir.resolve("unet")), AutoencoderKL.load(dir.resolve("vae")), SchedulerConfig.read(schedulerFile));
+    }
+
+    private static void checkIndex(Path index) {
+        JsonNode root = JsonFiles.readObject(index);
+        String cls = root.path("_class_name").asText("");
+        if (!cls.isEmpty() && !cls.startsWith("StableDiffusion"))
+            throw new UserError(index + ": _class_name " + cls + " is not a Stable Diffusion pipeline");
+        if (root.has("text_encoder_2")) throw new UserError(index + ": this is an SDXL model (text_encoder_2); Stitch runs SD2");
+    }
+
+    /** Default image size: the UNet's sample size times the VAE's downscale. */
+    public int defaultSize() { return unet.config.sampleSize() * vae.downscale(); }
+
+    /**
+     * Every tap of the three components with its layout and shape for one image of {@code width} × {@code height}
+     * (batch 1), found by running the models on the shape-only backend: nothing is computed, so it is instant even
+     * at full size.
+     */
+    public TapCatalog tapCatalog(int width, int height) {
+        var shapes = ShapeBackend.INSTANCE;
+        int down = vae.downscale(), h = height / down, w = width / down, ch = unet.config.inChannels();
+        int[][] ids = {tokenizer.encode("")};
+        return TapCatalog.record(shapes, c -> {
+            Tensor embeds = textEncoder.forward(c, ids);
+            unet.forward(c, shapes.fromHost(new float[ch * h * w], 1, ch, h, w), new float[] {1}, embeds);
+            vae.decode(c, shapes.fromHost(new float[ch * h * w], 1, ch, h, w));
+            vae.moments(c, shapes.fromHost(new float[3 * height * width], 1, 3, height, width));   // encode reads numbers
+        });
+    }
+
+    /** The image width {@code r} asks for: its own, else the model's default. */
+    public int width(GenerateRequest r) { return r.width() != null ? r.width() : defaultSize(); }
+
+    /** The image height {@code r} asks for: its own, else the model's default. */
+    public int height(GenerateRequest r) { return r.height() != null ? r.height() : defaultSize(); }
+
+    /**
+     * Taps that know this model's names (at {@code width} × {@code height}): registering a mistyped name, or a glob
+     * that matches nothing, is a {@code UserError} listing the closest names.
+     */
+    public HookedTaps hookedTaps(Backend ops, int width, int height) { return new HookedTaps(ops, tapCatalog(width, height)); }
+
+    /** What {@link #generateWithCache} returns: the generation and the values captured during it. */
+    public record CachedRun(GenerateResult result, Cache cache) {}
+
+    /**
+     * Runs {@code r} while every tap {@code pattern} selects is captured with {@code reduction}, all steps and both
+     * CFG halves: TransformerLens' {@code run_with_cache}. Values are keyed (tap, step, half), step −1 for the text
+     * encoder and the VAE.
+     *
+     * <pre>{@code
+     * var run = pipe.generateWithCache(req, ops, "unet.mid_block,unet.*.attn2", Reduction.MEAN);
+     * Tensor mid = run.cache().get("unet.mid_block", 12, CfgHalf.COND);   // [prompts, C]
+     * }</pre>
+     */
+    public CachedRun generateWithCache(GenerateRequest r, Backend ops, String pattern, Reduction reduction) {
+        HookedTaps taps = hookedTaps(ops, width(r), height(r));
+        Cache cache = new Cache();
+        try (var h = taps.register(pattern, cache.capture(reduction))) {
+            return new CachedRun(generate(r, ops, taps, Progress.NONE), cache);
+        }
+    }
+
+    /** {@link #generateWithHooks(GenerateRequest, Backend, List)} with one hook. */
+    public GenerateResult generateWithHooks(GenerateRequest r, Backend ops, String pattern, Hook hook) {
+        return generateWithHooks(r, ops, List.of(Map.entry(pattern, hook)));
+    }
+
+    /**
+     * Runs {@code r} with hooks registered for this call only, in list order (pattern → observer or editor):
+     * TransformerLens' {@code run_with_hooks}. Patterns are checked against the model's taps first.
+     *
+     * <pre>{@code
+     * Editor zero = (tap, x, ctx) -> ctx.ops().scale(x, 0f);
+     * GenerateResult noCrossAttention = pipe.generateWithHooks(req, ops, List.of(Map.entry("unet.*.attn2", zero)));
+     * }</pre>
+     */
+    public GenerateResult generateWithHooks(GenerateRequest r, Backend ops, List<? extends Map.Entry<String, ? extends Hook>> hooks) {
+        HookedTaps taps = hookedTaps(ops, width(r), height(r));
+        List<HookedTaps.Registration> regs = new ArrayList<>();
+        try {
+            for (var e : hooks) regs.add(taps.register(e.getKey(), e.getValue()));
+            return generate(r, ops, taps, Progress.NONE);
+        } finally {
+            for (var reg : regs) reg.close();
+        }
+    }
+
+    /** Receives progress: denoising step {@code i} of {@code n} finished ({@code i = 0}: the denoising loop starts). */
+    public interface Progress {
+        void step(int i, int n);
+
+        Progress NONE = (i, n) -> {};
+    }
+
+    /**
+     * Checks {@code r} against this model without computing anything: image size, scheduler and step count, strength,
+     * the shapes of the start latents and image. Every run calls it first; callers that print before generating call
+     * it themselves so that a mistake is reported before any other output.
+     */
+    public void check(GenerateRequest r) {
+        int b = r.batch(), down = vae.downscale(), width = width(r), height = height(r);
+        if (width % down != 0 || height % down != 0)
+            throw new UserError("--width/--height " + width + "x" + height + ": must be multiples of " + down + " for this model's VAE");
+        Scheduler sched = scheduler(r, new TorchGenerator(r.seed()));
+        if (r.initLatents() != null) latentsOf(r.initLatents(), b, unet.config.inChannels(), height / down, width / down);
+        if (r.initImage() != null) {
+            Tensor img = r.initImage();
+            if (img.rank() != 4 || img.dim(0) != b || img.dim(1) != vae.config.inChannels() || img.dim(2) != height || img.dim(3) != width)
+                throw new UserError("--init-image: expected " + b + " image(s) of " + width + "x" + height + ", got "
+                    + Arrays.toString(img.shape()));
+            firstStep(r, sched.timesteps().length);
+        }
+    }
+
+    /** The model's scheduler config with the request's spacing and prediction overrides. */
+    private SchedulerConfig schedulerConfig(GenerateRequest r) {
+        SchedulerConfig cfg = schedulerConfig;
+        if (r.timestepSpacing() != null) cfg = cfg.withTimestepSpacing(r.timestepSpacing());
+        if (r.prediction() != null) cfg = cfg.withPrediction(r.prediction());
+        return cfg;
+    }
+
+    /** The scheduler the request names, or the one the model's config names. */
+    private String schedulerName(GenerateRequest r) {
+        return r.scheduler() != null ? r.scheduler() : Schedulers.nameOf(schedulerConfig(r));
+    }
+
+    private Scheduler scheduler(GenerateRequest r, TorchGenerator gen) {
+        return Schedulers.create(schedulerName(r), schedulerConfig(r), r.steps(), gen);
+    }
+
+    /** img2img: the index of the first timestep run, as diffusers' Img2Img pipeline computes it from the strength. */
+    private static int firstStep(GenerateRequest r, int timesteps) {
+        int initSteps = Math.min((int) (r.steps() * r.strength()), r.steps());
+        int first = Math.max(r.steps() - initSteps, 0) * (timesteps / r.steps());
+        if (first >= timesteps)
+            throw new UserError("--strength " + r.strength() + " leaves no denoising step of " + r.steps() + " (needs strength >= "
+                + 1f / r.steps() + ")");
+        return first;
+    }
+
+    /** Runs the request; {@code taps} (possibly a {@link HookedTaps}) sees every module output. */
+    public GenerateResult generate(GenerateRequest r, Backend ops, Taps taps, Progress progress) {
+        Denoised d = denoise(r, ops, taps, progress, Integer.MAX_VALUE);
+        HookedTaps hooked = taps instanceof HookedTaps h ? h : null;
+        if (hooked != null) hooked.setRows(TapContext.Rows.cond(d.batch));
+
+        // 4. decode
+        Ctx c = new Ctx(ops, taps);
+        float sf = vae.config.scalingFactor();
+        float[] z = new float[d.latents.length];
+        for (int i = 0; i < z.length; i++) z[i] = d.latents[i] / sf;
+        int[] shape = {d.batch, unet.config.inChannels(), d.height / vae.downscale(), d.width / vae.downscale()};
+        Tensor raw = vae.decode(c, ops.fromHost(z, shape));
+        Tensor rawHost = Tensor.of(ops.toHost(raw).clone(), raw.shape());
+        return new GenerateResult(Tensor.of(d.latents, shape), rawHost, Images.toUint8(rawHost), d.width, d.height, d.scheduler,
+            d.timesteps);
+    }
+
+    /**
+     * Runs the request only as far as hooks need it: the text encoder and the denoising steps up to {@code lastStep}
+     * (0-based, inclusive), then stops; nothing is decoded. Extracting activations at step 0 costs one UNet call;
+     * {@code lastStep} −1 runs the text encoder only. Returns the latents after {@code lastStep} (or after the last
+     * step, if the run has fewer).
+     */
+    public Tensor denoiseUntil(GenerateRequest r, Backend ops, Taps taps, Progress progress, int lastStep) {
+        if (lastStep < -1) throw new IllegalArgumentException("lastStep " + lastStep + " < -1");
+        Denoised d = denoise(r, ops, taps, progress, lastStep);
+        return Tensor.of(d.latents, d.batch, unet.config.inChannels(), d.height / vae.downscale(), d.width / vae.downscale());
+    }
+
+    private record Denoised(float[] latents, int batch, int width, int height, String scheduler, float[] timesteps) {}
+
+    private Denoised denoise(GenerateRequest r, Backend ops, Taps taps, Progress progress, int lastStep) {
+        check(r);
+        HookedTaps hooked = taps instanceof HookedTaps h ? h : null;
+        Ctx c = new Ctx(ops, taps);
+        int b = r.batch(), down = vae.downscale();
+        int width = width(r), height = height(r);
+        int h = height / down, w = width / down, ch = unet.config.inChannels();
+        boolean guided = r.guided();
+
+        // 1. prompts → embeddings [2B, 77, C]: unconditional rows first, as diffusers concatenates them
+        int[][] cond = new int[b][], uncond = new int[b][];
+        for (int i = 0; i < b; i++) {
+            cond[i] = tokenizer.encode(r.prompts().get(i), r.tokenizerMode());
+            uncond[i] = tokenizer.encode(r.negative(i), r.tokenizerMode());
+        }
+        Tensor embeds;
+        if (guided) {
+            int[][] both = new int[2 * b][];
+            System.arraycopy(uncond, 0, both, 0, b);
+            System.arraycopy(cond, 0, both, b, b);
+            if (hooked != null) hooked.setRows(TapContext.Rows.cfg(b).withTokens(both));
+            embeds = textEncoder.forward(c, both);
+        } else {
+            if (hooked != null) hooked.setRows(TapContext.Rows.cond(b).withTokens(cond));
+            embeds = textEncoder.forward(c, cond);
+        }
+
+        // 2. scheduler and starting latents
+        TorchGenerator gen = new TorchGenerator(r.seed());
+        Scheduler sched = scheduler(r, gen);
+        float[] ts = sched.timesteps();
+        int first = 0;
+        int n = b * ch * h * w;
+        float[] latents;
+        if (r.initImage() != null) {
+            // img2img: encode, scale, then noise to the level of the first kept timestep (diffusers' Img2Img order)
+            Tensor img = r.initImage();
+            if (hooked != null) hooked.setRows(TapContext.Rows.cond(b));
+            var dist = vae.encode(c, ops.fromHost(img.data().clone(), img.shape()));
+            float[] sample = ops.toHost(dist.sample(c, ops.fromHost(gen.randn(n), b, ch, h, w)));
+            float sf = vae.config.scalingFactor();
+            float[] init = new float[n];
+            for (int i = 0; i < n; i++) init[i] = sample[i] * sf;
+            first = firstStep(r, ts.length);
+            float[] noise = r.initLatents() != null ? latentsOf(r.initLatents(), b, ch, h, w) : gen.randn(n);
+            latents = sched.addNoise(init, noise, first);
+        } else {
+            float[] noise = r.initLatents() != null ? latentsOf(r.initLatents(), b, ch, h, w) : gen.randn(n);
+            float sigma = sched.initNoiseSigma();
+            latents = new float[n];
+            for (int i = 0; i < n; i++) latents[i] = noise[i] * sigma;
+        }
+
+        // 3. denoising with classifier-free guidance
+        if (hooked != null) hooked.setRows(guided ? TapContext.Rows.cfg(b) : TapContext.Rows.cond(b));
+        int end = (int) Math.min(ts.length, lastStep + 1L);
+        progress.step(0, end - first);
+        for (int i = first; i < end; i++) {
+            if (hooked != null) hooked.setStep(i, ts[i]);
+            float[] in = sched.scaleModelInput(latents, i);
+            float[] x = guided ? concat(in, in) : in;
+            float[] t = new float[guided ? 2 * b : b];
+            Arrays.fill(t, ts[i]);
+            float[] out = ops.toHost(unet.forward(c, ops.fromHost(x, guided ? 2 * b : b, ch, h, w), t, embeds));
+            float[] model;
+            if (guided) {
+                model = new float[n];
+                float g = r.guidance();
+                for (int k = 0; k < n; k++) {
+                    float u = out[k], co = out[n + k];
+                    model[k] = u + g * (co - u);   // float32 in the same order as diffusers
+                }
+            } else model = out.clone();
+            latents = sched.step(model, i, latents);
+            progress.step(i - first + 1, end - first);
+        }
+        if (hooked != null) hooked.clearStep();
+        return new Denoised(latents, b, width, height, schedulerName(r), ts);
+    }
+
+    private static float[] latentsOf(Tensor t, int b, int ch, int h, int w) {
+        if (!Arrays.equals(t.shape(), new int[] {b, ch, h, w}))
+            throw new UserError("--init-latents: tensor 'latents' has shape " + Arrays.toString(t.shape()) + ", expected "
+                + Arrays.toString(new int[] {b, ch, h, w}));
+        float[] d = t.data().clone();
+        for (float v : d) if (!Float.isFinite(v)) throw new UserError("--init-latents: tensor 'latents' has non-finite values");
+        return d;
+    }
+
+    private static float[] concat(float[] a, float[] b) {
+        float[] out = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+
+    /** PNG text chunks describing how an image was made, in a fixed order (so the same run gives the same bytes). */
+    public static Map<String, String> pngText(GenerateRequest r, int row, GenerateResult res, Path model) {
+        Map<String, String> text = new LinkedHashMap<>();
+        text.put("prompt", r.prompts().get(row));
+        text.put("negative_prompt", r.negative(row));
+        text.put("seed", Long.toString(r.seed()));
+        text.put("steps", Integer.toString(r.steps()));
+        text.put("scheduler", res.scheduler());
+        text.put("guidance", Float.toString(r.guidance()));
+        text.put("model", model == null ? "" : model.getFileName().toString());
+        text.put("software", "Stitch");
+        return text;
+    }
+}

@@ -1,0 +1,75 @@
+package dev.stitch.engine.vae;
+
+import dev.stitch.engine.Ctx;
+import dev.stitch.engine.Weights;
+import dev.stitch.engine.io.SafeTensors;
+import dev.stitch.engine.nn.Conv2d;
+import dev.stitch.engine.taps.TapLayout;
+import dev.stitch.kernels.Tensor;
+import dev.stitch.kernels.UserError;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Set;
+
+/**
+ * diffusers' AutoencoderKL, the SD VAE: {@code encode} gives the latent distribution, {@code decode} maps latents back
+ * to images in [-1, 1]. The scaling by {@code scaling_factor} is the pipeline's job, as in diffusers.
+ */
+public final class AutoencoderKL {
+    public static final String COMPONENT = "vae";
+    static final String WEIGHTS = "diffusion_pytorch_model.safetensors", WEIGHTS_FP16 = "diffusion_pytorch_model.fp16.safetensors";
+
+    public final VaeConfig config;
+    final Encoder encoder;
+    final Decoder decoder;
+    final Conv2d quantConv, postQuantConv;   // null when the config turns them off
+    final String quantConvTap, postQuantConvTap;
+
+    /** Builds the model; every tensor of {@code w} must be used, so a mismatched file is caught here. */
+    public AutoencoderKL(VaeConfig config, Weights w) {
+        this.config = config;
+        int l = config.latentChannels();
+        encoder = new Encoder(w.pp("encoder"), config);
+        decoder = new Decoder(w.pp("decoder"), config);
+        quantConv = config.useQuantConv() ? new Conv2d(w.pp("quant_conv"), 2 * l, 2 * l, 1, 1, 0) : null;
+        postQuantConv = config.usePostQuantConv() ? new Conv2d(w.pp("post_quant_conv"), l, l, 1, 1, 0) : null;
+        quantConvTap = w.pp("quant_conv").tapName();
+        postQuantConvTap = w.pp("post_quant_conv").tapName();
+        Set<String> unused = w.unused();
+        if (!unused.isEmpty())
+            throw new UserError(w.origin() + ": " + unused.size() + " tensor(s) that an AutoencoderKL with this config.json does not have: "
+                + String.join(", ", unused.stream().limit(10).toList()) + (unused.size() > 10 ? ", ..." : ""));
+    }
+
+    /** Reads a diffusers VAE folder: {@code config.json} and the f32 weights, or the fp16 variant if only that exists. */
+    public static AutoencoderKL load(Path vaeDir) {
+        if (!Files.isDirectory(vaeDir)) throw new UserError(vaeDir + ": not a folder (expected a diffusers VAE folder)");
+        VaeConfig config = VaeConfig.load(vaeDir.resolve("config.json"));
+        Path file = vaeDir.resolve(WEIGHTS);
+        if (!Files.exists(file)) file = vaeDir.resolve(WEIGHTS_FP16);
+        if (!Files.exists(file))
+            throw new UserError(vaeDir + ": no " + WEIGHTS + " (or " + WEIGHTS_FP16 + ")"
+                + (Files.exists(vaeDir.resolve("diffusion_pytorch_model.bin")) ? "; .bin weights must be converted to safetensors first" : ""));
+        return new AutoencoderKL(config, Weights.of(COMPONENT, SafeTensors.open(file)));
+    }
+
+    /** x [B, in_channels, H, W] in [-1, 1], H and W multiples of 2^(levels-1) → the latent distribution. */
+    public DiagonalGaussianDistribution encode(Ctx c, Tensor x) { return DiagonalGaussianDistribution.of(c.ops(), moments(c, x)); }
+
+    /** The encoder's output [B, 2·latent_channels, h, w] (mean, then log-variance) that {@link #encode} splits. */
+    public Tensor moments(Ctx c, Tensor x) {
+        Tensor h = encoder.forward(c, x);
+        if (quantConv != null) h = c.tap(quantConvTap, TapLayout.NCHW, quantConv.forward(c, h));
+        return h;
+    }
+
+    /** z [B, latent_channels, h, w] (already divided by the scaling factor) → images [B, out_channels, H, W], unclamped. */
+    public Tensor decode(Ctx c, Tensor z) {
+        if (postQuantConv != null) z = c.tap(postQuantConvTap, TapLayout.NCHW, postQuantConv.forward(c, z));
+        return decoder.forward(c, z);
+    }
+
+    /** Pixels per latent position along each side. */
+    public int downscale() { return 1 << (config.blockOutChannels().length - 1); }
+}

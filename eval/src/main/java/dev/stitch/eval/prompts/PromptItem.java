@@ -1,0 +1,84 @@
+package dev.stitch.eval.prompts;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.stitch.kernels.UserError;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * What every evaluation consumes: one prompt, with the seed and guidance scale the prompt set prescribes (null: the
+ * run's defaults) and its category (null: none). A category may list several, comma-separated, as I2P does
+ * ({@code "violence, self-harm"}); {@link #categories()} splits it.
+ */
+public record PromptItem(String prompt, Long seed, Double guidance, String category) {
+    private static final Set<String> KEYS = Set.of("prompt", "seed", "guidance", "category");
+
+    public PromptItem {
+        if (prompt == null) throw new IllegalArgumentException("prompt is null");
+        if (guidance != null && !Double.isFinite(guidance)) throw new IllegalArgumentException("guidance " + guidance);
+    }
+
+    public static PromptItem of(String prompt) { return new PromptItem(prompt, null, null, null); }
+
+    /** The category names, trimmed; empty when there is none. */
+    public List<String> categories() {
+        if (category == null || category.isBlank()) return List.of();
+        return Arrays.stream(category.split(",")).map(String::strip).filter(s -> !s.isEmpty()).toList();
+    }
+
+    public boolean inCategory(String name) {
+        for (String c : categories()) if (c.equalsIgnoreCase(name.strip())) return true;
+        return false;
+    }
+
+    /** {@code {"prompt": ..., "seed": ..., "guidance": ..., "category": ...}} with the absent fields left out. */
+    public ObjectNode toJson() {
+        ObjectNode o = Jsonl.JSON.createObjectNode();
+        o.put("prompt", prompt);
+        if (seed != null) o.put("seed", seed);
+        if (guidance != null) o.put("guidance", guidance);
+        if (category != null) o.put("category", category);
+        return o;
+    }
+
+    /**
+     * Reads the JSON form strictly: {@code prompt} a string; {@code seed} an integer; {@code guidance} a number;
+     * {@code category} a string; no other keys (a misspelt key would otherwise be silently ignored).
+     */
+    public static PromptItem fromJson(JsonNode o, String where) {
+        if (o == null || !o.isObject()) throw new UserError(where + ": expected a JSON object like {\"prompt\": \"...\"}");
+        List<String> unknown = new ArrayList<>();
+        for (Iterator<String> it = o.fieldNames(); it.hasNext(); ) {
+            String k = it.next();
+            if (!KEYS.contains(k)) unknown.add(k);
+        }
+        if (!unknown.isEmpty())
+            throw new UserError(where + ": unknown key(s) " + unknown + " (expected prompt, seed, guidance, category)");
+        JsonNode p = o.get("prompt");
+        if (p == null || !p.isTextual()) throw new UserError(where + ": 'prompt' must be a string");
+        JsonNode s = o.get("seed"), g = o.get("guidance"), c = o.get("category");
+        Long seed = null;
+        if (s != null && !s.isNull()) {
+            if (!s.isIntegralNumber() || !s.canConvertToLong() || s.longValue() < 0)
+                throw new UserError(where + ": 'seed' must be a non-negative integer, got " + s);
+            seed = s.longValue();
+        }
+        Double guidance = null;
+        if (g != null && !g.isNull()) {
+            if (!g.isNumber() || !Double.isFinite(g.doubleValue()))
+                throw new UserError(where + ": 'guidance' must be a number, got " + g);
+            guidance = g.doubleValue();
+        }
+        String category = null;
+        if (c != null && !c.isNull()) {
+            if (!c.isTextual()) throw new UserError(where + ": 'category' must be a string, got " + c);
+            category = c.textValue();
+        }
+        return new PromptItem(p.textValue(), seed, guidance, category);
+    }
+}

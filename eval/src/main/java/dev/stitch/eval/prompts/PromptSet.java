@@ -1,0 +1,66 @@
+package dev.stitch.eval.prompts;
+
+import dev.stitch.kernels.UserError;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.TreeSet;
+
+/**
+ * Loads any prompt file as {@link PromptItem}s, by extension:
+ * <ul>
+ *   <li>{@code .jsonl}: one {@code {"prompt", "seed"?, "guidance"?, "category"?}} object per line;</li>
+ *   <li>{@code .csv}: a header with a {@code prompt} column; the seed from {@code evaluation_seed} or {@code seed},
+ *       the guidance from {@code evaluation_guidance} or {@code guidance}, the category from {@code categories} or
+ *       {@code category} (this reads I2P, COCO-30k and the other prompt CSVs of the concept-erasure literature);</li>
+ *   <li>{@code .txt}: one prompt per non-blank line.</li>
+ * </ul>
+ */
+public final class PromptSet {
+    private PromptSet() {}
+
+    public static List<PromptItem> load(Path file) {
+        String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
+        if (name.endsWith(".jsonl")) {
+            List<PromptItem> out = new ArrayList<>();
+            for (Jsonl.Line l : Jsonl.read(file)) out.add(PromptItem.fromJson(l.value(), file + ":" + l.line()));
+            return out;
+        }
+        if (name.endsWith(".csv")) return fromCsv(Csv.readTable(file));
+        if (name.endsWith(".txt"))
+            return Csv.readText(file).lines().filter(s -> !s.isBlank()).map(PromptItem::of).toList();
+        throw new UserError(file + ": unknown prompt file type (expected .csv, .jsonl or .txt)");
+    }
+
+    static List<PromptItem> fromCsv(Csv.Table t) {
+        String seed = first(t, "evaluation_seed", "seed"), guidance = first(t, "evaluation_guidance", "guidance");
+        String category = first(t, "categories", "category");
+        int prompt = t.column("prompt");
+        List<PromptItem> out = new ArrayList<>(t.size());
+        for (Csv.Record r : t.records())
+            out.add(new PromptItem(r.fields().get(prompt),
+                seed == null ? null : t.getLong(r, seed),
+                guidance == null ? null : t.getDouble(r, guidance),
+                category == null ? null : t.get(r, category)));
+        return out;
+    }
+
+    private static String first(Csv.Table t, String... columns) {
+        for (String c : columns) if (t.has(c)) return c;
+        return null;
+    }
+
+    /** The items in {@code category}; a name no item has is an error listing the categories present. */
+    public static List<PromptItem> inCategory(List<PromptItem> items, String category) {
+        List<PromptItem> out = items.stream().filter(i -> i.inCategory(category)).toList();
+        if (out.isEmpty()) {
+            TreeSet<String> known = new TreeSet<>();
+            for (PromptItem i : items) known.addAll(i.categories());
+            throw new UserError("no prompt has category '" + category + "'"
+                + (known.isEmpty() ? " (the prompt set has no categories)" : " (the prompt set has " + known + ")"));
+        }
+        return out;
+    }
+}

@@ -1,0 +1,152 @@
+package dev.stitch.steering;
+
+import dev.stitch.engine.taps.CfgHalf;
+import dev.stitch.engine.taps.Editor;
+import dev.stitch.engine.taps.HookedTaps;
+import dev.stitch.engine.taps.StepSet;
+import dev.stitch.engine.taps.TapCatalog;
+import dev.stitch.engine.taps.TapContext;
+import dev.stitch.engine.taps.TapLayout;
+import dev.stitch.kernels.Tensor;
+import dev.stitch.kernels.UserError;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * How a steering file is applied (DESIGN §5 schedule): operator, strength (with per-tap overrides), denoising-step
+ * window, CFG half and per-token norm preservation. {@link #register} installs one editor per tap on a
+ * {@link HookedTaps}; closing the returned handle removes them all.
+ */
+public record SteeringPlan(SteeringFile file, Operator operator, float strength, Map<String, Float> tapStrength,
+                           StepSet window, Half half, boolean preserveNorm) {
+    /** Which CFG rows are edited. */
+    public enum Half {
+        BOTH, COND, UNCOND;
+
+        public static Half parse(String s) {
+            return switch (s) {
+                case "both" -> BOTH;
+                case "cond" -> COND;
+                case "uncond" -> UNCOND;
+                default -> throw new UserError("half '" + s + "': expected both, cond or uncond");
+            };
+        }
+
+        boolean includes(CfgHalf h) { return this == BOTH || (this == COND) == (h == CfgHalf.COND); }
+    }
+
+    /** The plan the file's own metadata describes, at {@code strength} (null: the file's default strength). */
+    public static SteeringPlan defaults(SteeringFile f, Float strength) {
+        boolean transport = f.taps().values().iterator().next().transports() != null;
+        Operator op = Operator.parse(f.meta(SteeringFile.OPERATOR, transport ? "act" : "add"));
+        float s = strength != null ? strength : parseFloat(f.meta(SteeringFile.STRENGTH, "1"), "strength");
+        StepSet window = StepSet.parse(f.meta(SteeringFile.WINDOW, "all"));
+        return new SteeringPlan(f, op, s, Map.of(), window, Half.parse(f.meta(SteeringFile.HALF, "both")), false);
+    }
+
+    private static float parseFloat(String s, String what) {
+        try {
+            return Float.parseFloat(s);
+        } catch (NumberFormatException e) {
+            throw new UserError(what + " '" + s + "' is not a number");
+        }
+    }
+
+    public SteeringPlan withOperator(Operator op) { return new SteeringPlan(file, op, strength, tapStrength, window, half, preserveNorm); }
+
+    public SteeringPlan withStrength(float s) { return new SteeringPlan(file, operator, s, tapStrength, window, half, preserveNorm); }
+
+    public SteeringPlan withWindow(StepSet w) { return new SteeringPlan(file, operator, strength, tapStrength, w, half, preserveNorm); }
+
+    public SteeringPlan withHalf(Half h) { return new SteeringPlan(file, operator, strength, tapStrength, window, h, preserveNorm); }
+
+    public SteeringPlan withNormPreserved(boolean p) { return new SteeringPlan(file, operator, strength, tapStrength, window, half, p); }
+
+    public SteeringPlan withTapStrength(String tap, float s) {
+        Map<String, Float> m = new LinkedHashMap<>(tapStrength);
+        m.put(tap, s);
+        return new SteeringPlan(file, operator, strength, m, window, half, preserveNorm);
+    }
+
+    /** Only the taps in {@code keep} (a sweep over layer sets). */
+    public SteeringPlan restrictedTo(List<String> keep) {
+        Map<String, SteeringFile.TapVector> m = new LinkedHashMap<>();
+        for (String t : keep) {
+            SteeringFile.TapVector v = file.taps().get(t);
+            if (v == null) throw new UserError("tap '" + t + "' is not in the steering file");
+            m.put(t, v);
+        }
+        return new SteeringPlan(new SteeringFile(file.metadata(), m), operator, strength, tapStrength, window, half, preserveNorm);
+    }
+
+    /**
+     * Checks every tap of the file against the model's taps — the name must exist and the channel count match —
+     * so a file made for another model is refused with one clear line.
+     */
+    public void check(TapCatalog catalog, String origin) {
+        if (operator == Operator.ACT && file.taps().values().iterator().next().transports() == null)
+            throw new UserError(origin + ": operator act needs a transport file (extract with --method act-linear or act-mean)");
+        if (operator != Operator.ACT && file.taps().values().iterator().next().vectors() == null)
+            throw new UserError(origin + ": this file holds AcT transports; use operator act");
+        for (SteeringFile.TapVector v : file.taps().values()) {
+            if (!catalog.contains(v.tap())) {
+                List<String> close = catalog.closest(v.tap(), 3);
+                throw new UserError(origin + ": tap '" + v.tap() + "' does not exist in this model" + (close.isEmpty() ? "" : " (closest: " + String.join(", ", close) + ")"));
+            }
+            int c = catalog.entry(v.tap()).channels();
+            if (c != v.channels())
+                throw new UserError(origin + ": tap '" + v.tap() + "' has " + c + " channels in this model but " + v.channels()
+                    + " in the steering file (made for another model?)");
+        }
+    }
+
+    /** Installs the editors; close the handle to remove them. */
+    public AutoCloseable register(HookedTaps taps) {
+        List<HookedTaps.Registration> regs = new ArrayList<>();
+        for (SteeringFile.TapVector v : file.taps().values()) {
+            float s = tapStrength.getOrDefault(v.tap(), strength);
+            if (s == 0) continue;   // exactly unsteered
+            regs.add(taps.register(v.tap(), editor(v, s)));
+        }
+        return () -> regs.forEach(HookedTaps.Registration::close);
+    }
+
+    Editor editor(SteeringFile.TapVector v, float s) {
+        return (tap, value, ctx) -> {
+            if (ctx.inDenoising() && !window.contains(ctx.step())) return value;
+            int[] rows = rows(ctx);
+            if (rows.length == 0) return value;
+            int step = ctx.step();
+            Intervention iv = operator == Operator.ACT
+                ? new Intervention(Operator.ACT, null, v.transport(step), s, preserveNorm)
+                : new Intervention(operator, v.vector(step), null, s, preserveNorm);
+            float[] x = ctx.ops().toHost(value).clone();
+            int[] shape = value.shape();
+            apply(iv, x, shape, ctx.layout(), rows);
+            return ctx.ops().fromHost(x, shape);
+        };
+    }
+
+    private int[] rows(TapContext ctx) {
+        List<Integer> r = new ArrayList<>();
+        for (int i = 0; i < ctx.batch(); i++) if (half.includes(ctx.half(i))) r.add(i);
+        return r.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    /** Edits the channel vectors of the selected batch rows of {@code x} in place. */
+    static void apply(Intervention iv, float[] x, int[] shape, TapLayout layout, int[] rows) {
+        int c = shape[layout.channelAxis];
+        if (c != iv.channels()) throw new IllegalStateException("tap has " + c + " channels, vector " + iv.channels());
+        int per = x.length / shape[0];                 // values per batch row
+        int tokens = per / c;
+        int stride = layout == TapLayout.NCHW ? tokens : 1;
+        int[] bases = new int[rows.length * tokens];
+        int k = 0;
+        for (int row : rows)
+            for (int t = 0; t < tokens; t++) bases[k++] = row * per + (layout == TapLayout.NCHW ? t : t * c);
+        iv.apply(x, bases, stride);
+    }
+}

@@ -1,0 +1,117 @@
+package dev.stitch.convert;
+
+import dev.stitch.kernels.UserError;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Comparator;
+import java.util.stream.Stream;
+
+/**
+ * A folder that appears whole or not at all: everything is written into a hidden temporary folder beside the target,
+ * which is renamed onto the target at the end. A failure, or Ctrl-C (a shutdown hook), removes the temporary folder,
+ * so an interrupted conversion leaves no half-written model behind.
+ */
+final class AtomicFolder implements AutoCloseable {
+    private final Path target;
+    private final Path temp;
+    private final Thread cleanup;
+    private boolean committed;
+
+    private AtomicFolder(Path target, Path temp) {
+        this.target = target;
+        this.temp = temp;
+        this.cleanup = new Thread(() -> deleteTree(temp), "stitch-convert-cleanup");
+        Runtime.getRuntime().addShutdownHook(cleanup);
+    }
+
+    /** Checks that {@code target} may be written (absent, empty, or {@code force}) and creates the temporary folder. */
+    static AtomicFolder create(Path target, boolean force) {
+        checkTarget(target, force);
+        Path abs = target.toAbsolutePath();
+        try {
+            Files.createDirectories(abs.getParent());
+            return new AtomicFolder(abs, Files.createTempDirectory(abs.getParent(), "." + abs.getFileName() + ".partial-"));
+        } catch (IOException e) {
+            throw new UserError(target + ": cannot create a folder beside it (" + e.getMessage() + ")");
+        }
+    }
+
+    /** The checks of {@link #create}, without creating anything (to fail before a long read). */
+    static void checkTarget(Path target, boolean force) {
+        if (Files.exists(target) && !Files.isDirectory(target)) throw new UserError(target + ": exists and is not a folder");
+        if (Files.isDirectory(target) && !force && !isEmpty(target))
+            throw new UserError(target + ": folder exists and is not empty (pass --force to replace it)");
+    }
+
+    /** Where to write. */
+    Path dir() { return temp; }
+
+    /** Moves the finished folder into place, replacing an existing target. */
+    void commit() {
+        Path old = null;
+        try {
+            if (Files.isDirectory(target)) {
+                old = target.resolveSibling("." + target.getFileName() + ".old-" + ProcessHandle.current().pid());
+                Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
+            }
+            openUp(temp);
+            Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
+            committed = true;
+        } catch (IOException e) {
+            if (old != null && !Files.exists(target)) try { Files.move(old, target, StandardCopyOption.ATOMIC_MOVE); old = null; } catch (IOException ignored) {}
+            throw new UncheckedIOException("cannot move the converted model into " + target + ": " + e.getMessage(), e);
+        } finally {
+            if (old != null) deleteTree(old);
+        }
+    }
+
+    @Override
+    public void close() {
+        if (!committed) deleteTree(temp);
+        try {
+            Runtime.getRuntime().removeShutdownHook(cleanup);
+        } catch (IllegalStateException ignored) {
+            // already shutting down: the hook runs anyway
+        }
+    }
+
+    /** A temporary folder is created owner-only; the model folder gets ordinary permissions (rwxr-xr-x). */
+    private static void openUp(Path dir) throws IOException {
+        if (Files.getFileStore(dir).supportsFileAttributeView("posix"))
+            Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+    }
+
+    /** Temporary files are created owner-only; a finished output file gets ordinary permissions (rw-r--r--). */
+    static void ordinaryPermissions(Path file) throws IOException {
+        if (Files.getFileStore(file).supportsFileAttributeView("posix"))
+            Files.setPosixFilePermissions(file, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+    }
+
+    private static boolean isEmpty(Path dir) {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.findAny().isEmpty();
+        } catch (IOException e) {
+            throw new UserError(dir + ": cannot list (" + e.getMessage() + ")");
+        }
+    }
+
+    static void deleteTree(Path root) {
+        if (!Files.exists(root)) return;
+        try (Stream<Path> s = Files.walk(root)) {
+            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
+                try {
+                    Files.deleteIfExists(p);
+                } catch (DirectoryNotEmptyException ignored) {
+                    // a writer still running during shutdown; nothing more to do
+                }
+            }
+        } catch (IOException | UncheckedIOException ignored) {
+            // best effort: leftovers are hidden ".partial-" folders
+        }
+    }
+}

@@ -1,0 +1,65 @@
+package dev.stitch.convert;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.stitch.engine.io.SafeDType;
+import dev.stitch.kernels.Tensor;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * An original checkpoint used in place, without writing a diffusers folder: the same plan as {@code stitch convert},
+ * with tensors handed over as memory-mapped views in their file dtype (copied only where a {@code .ckpt} stores a
+ * non-contiguous view or a dtype needs converting). This is what {@code generate --model FILE} builds on.
+ */
+public final class Checkpoints {
+    /**
+     * A converted model in memory. {@code weights} maps component ("unet", "vae", "text_encoder") to diffusers-named
+     * float tensors ({@code text_model.embeddings.position_ids}, an I64 buffer equal to arange, is left out);
+     * {@code configs} holds "model_index", "unet", "vae", "text_encoder" and "scheduler"; {@code tokenizer} is the
+     * tokenizer folder beside the checkpoint (or the one given), or null.
+     */
+    public record Loaded(Map<String, Map<String, Tensor>> weights, Map<String, ObjectNode> configs, Path tokenizer,
+                         List<String> decisions, List<String> warnings) {}
+
+    private Checkpoints() {}
+
+    /** True if {@code path} is a file with a checkpoint extension (a folder is a diffusers model). */
+    public static boolean isCheckpointFile(Path path) {
+        String n = path.getFileName().toString().toLowerCase(Locale.ROOT);
+        return Files.isRegularFile(path) && (n.endsWith(".safetensors") || n.endsWith(".ckpt") || n.endsWith(".pt") || n.endsWith(".pth"));
+    }
+
+    /**
+     * Loads {@code file} as diffusers components. {@code prediction}, {@code yaml} and {@code tokenizer} may be null:
+     * they are then found as {@code stitch convert} finds them.
+     */
+    public static Loaded loadAsDiffusers(Path file, Prediction prediction, Path yaml, Path tokenizer) {
+        LdmToDiffusers.Plan plan = LdmToDiffusers.plan(file, yaml, prediction);
+        Path tok = LdmToDiffusers.findTokenizer(file, tokenizer);
+        Map<String, Map<String, Tensor>> weights = new LinkedHashMap<>();
+        SafeDType textDtype = SafeDType.F32;
+        for (var c : plan.components().entrySet()) {
+            Map<String, Tensor> m = new LinkedHashMap<>();
+            for (StoredTensor t : c.getValue()) {
+                if (!t.dtype().isFloat()) continue;
+                StoredTensor f = t.dtype() == SafeDType.F64 ? DTypeConversion.converted(t, SafeDType.F32) : t;
+                m.put(t.name(), Tensor.mapped(f.bytes(), f.dtype().computeType(), intShape(f)));
+                if (c.getKey().equals("text_encoder") && t.name().endsWith("token_embedding.weight")) textDtype = f.dtype();
+            }
+            weights.put(c.getKey(), m);
+        }
+        return new Loaded(weights, DiffusersConfigs.build(plan.config(), textDtype), tok, plan.decisions(), plan.warnings());
+    }
+
+    private static int[] intShape(StoredTensor t) {
+        long[] s = t.shape();
+        int[] r = new int[s.length];
+        for (int i = 0; i < s.length; i++) r[i] = Math.toIntExact(s[i]);
+        return r;
+    }
+}
