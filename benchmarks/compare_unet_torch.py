@@ -9,9 +9,13 @@ on the same number of threads; the script prints max-abs and relative errors and
     benchmarks/compare_unet_torch.py --model DIR            # a diffusers SD2 folder (e.g. from make-random-model)
     benchmarks/compare_unet_torch.py --make-model DIR       # first writes a random sd2-base model there
 
-PyTorch comes from Debian's python3-torch (installed with apt if missing); run with the system python3.
+PyTorch comes from Debian's python3-torch (installed with apt if missing); run with the system python3. Debian's
+torch calls whatever libblas.so.3 the system has, by default the unoptimised reference BLAS (about 3 GFLOP/s: its
+linear layers would be 20x slower than they should), so the script runs PyTorch on OpenBLAS: the system's if
+installed, else the libopenblas0-pthread package unpacked into a cache folder (apt-get download, no system change).
 """
 import argparse
+import glob
 import json
 import math
 import os
@@ -35,6 +39,45 @@ def ensure_torch():
         print("PyTorch not found: installing Debian's python3-torch with apt", file=sys.stderr)
         subprocess.run(["apt-get", "install", "-y", "python3-torch", "python3-numpy"], check=True)
         os.execv(sys.executable, [sys.executable] + sys.argv)
+
+
+def ensure_openblas(threads):
+    """Re-runs this script with OpenBLAS first on the library path (once: the marker variable stops the loop)."""
+    if os.environ.get("STITCH_COMPARE_BLAS"):
+        return
+    libs = glob.glob("/usr/lib/*/openblas-pthread/libblas.so.3")
+    if not libs:
+        cache = os.path.join(os.path.expanduser("~"), ".cache", "stitch", "openblas")
+        libs = glob.glob(os.path.join(cache, "root", "usr", "lib", "*", "openblas-pthread", "libblas.so.3"))
+        if not libs:
+            print("OpenBLAS not found: unpacking Debian's libopenblas0-pthread into " + cache, file=sys.stderr)
+            os.makedirs(cache, exist_ok=True)
+            try:
+                subprocess.run(["apt-get", "download", "libopenblas0-pthread"], cwd=cache, check=True)
+                for deb in glob.glob(os.path.join(cache, "libopenblas0-pthread_*.deb")):
+                    subprocess.run(["dpkg-deb", "-x", deb, os.path.join(cache, "root")], check=True)
+            except (OSError, subprocess.CalledProcessError) as e:
+                print(f"could not get OpenBLAS ({e}); PyTorch's linear layers will use the system BLAS", file=sys.stderr)
+            libs = glob.glob(os.path.join(cache, "root", "usr", "lib", "*", "openblas-pthread", "libblas.so.3"))
+    env = dict(os.environ, STITCH_COMPARE_BLAS="1", OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
+    if libs:
+        env["LD_LIBRARY_PATH"] = os.path.dirname(libs[0]) + (":" + env["LD_LIBRARY_PATH"] if env.get("LD_LIBRARY_PATH") else "")
+    os.execve(sys.executable, [sys.executable] + sys.argv, env)
+
+
+def blas_report():
+    """Which BLAS library PyTorch loaded and how fast a 1024^3 matrix product runs on it."""
+    import torch
+    with open("/proc/self/maps") as f:
+        names = sorted({os.path.realpath(line.split()[-1]) for line in f if "blas" in line.split()[-1].lower()})
+    a, b = torch.randn(1024, 1024), torch.randn(1024, 1024)
+    best = float("inf")
+    for _ in range(3):
+        t0 = time.perf_counter()
+        torch.mm(a, b)
+        best = min(best, time.perf_counter() - t0)
+    lib = os.path.join(*names[0].split(os.sep)[-2:]) if names else "unknown BLAS"   # e.g. openblas-pthread/libblas.so.3
+    return f"{lib}, 1024^3 matmul {2 * 1024 ** 3 / best / 1e9:.0f} GFLOP/s"
 
 
 # ---- safetensors, read and written by hand ----
@@ -209,7 +252,9 @@ def main():
     a = ap.parse_args()
 
     ensure_torch()
+    ensure_openblas(a.threads)
     import torch
+    print("load average at start: %.1f %.1f %.1f (other work on this machine slows both sides)" % os.getloadavg(), flush=True)
 
     model = a.model
     if a.make_model:
@@ -248,7 +293,7 @@ def main():
         ours = read_safetensors(out_file)["out"]
 
         torch.set_num_threads(a.threads)
-        print(f"PyTorch {torch.__version__}: {a.threads} threads, batch {a.batch}, latents {a.latent}x{a.latent}", flush=True)
+        print(f"PyTorch {torch.__version__}: {a.threads} threads, batch {a.batch}, latents {a.latent}x{a.latent}; {blas_report()}", flush=True)
         t0 = time.perf_counter()
         unet = UNet(config, read_safetensors(os.path.join(model, "unet", "diffusion_pytorch_model.safetensors")))
         print(f"loaded weights: {time.perf_counter() - t0:.3f} s", flush=True)
@@ -275,6 +320,7 @@ def main():
         print(f"outputs: max-abs difference {max_abs:.3g} (max |ref| {scale:.3g}, relative {max_abs / scale:.3g}), relative L2 {rel_l2:.3g}")
         ok = max_abs <= 1e-3 * max(1.0, scale)
         print(f"agreement: {'OK' if ok else 'FAILED'} (tolerance max-abs <= 1e-3 * max(1, max|ref|))")
+        print("load average at end: %.1f %.1f %.1f" % os.getloadavg())
         print(f"time: Stitch {t_stitch:.3f} s, PyTorch {t_torch:.3f} s, ratio time(Stitch)/time(PyTorch) = {t_stitch / t_torch:.2f}")
         return 0 if ok else 1
     finally:
