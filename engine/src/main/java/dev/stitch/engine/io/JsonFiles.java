@@ -15,7 +15,9 @@ import java.nio.file.Path;
 public final class JsonFiles {
     private JsonFiles() {}
 
-    private static final ObjectMapper JSON = new ObjectMapper();
+    // Python's json module writes NaN and ±Infinity (e.g. DPM-Solver's lambda_min_clipped): configs may hold them
+    private static final ObjectMapper JSON = com.fasterxml.jackson.databind.json.JsonMapper.builder()
+        .enable(com.fasterxml.jackson.core.json.JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS).build();
 
     /** {@code file} as a JSON object; a missing file, bad JSON or another top-level value is a {@link UserError}. */
     public static JsonNode readObject(Path file) {

@@ -142,12 +142,15 @@ final class Gemm {
     }
 
     /**
-     * A tiles per task block: the A block (MR·M_TILES rows × KC, 288 KB) stays in L2 while B panels pass, and each
+     * A tiles per task block: the A block (MR·M_TILES rows × KC, 196 KB) stays in L2 while B panels pass, and each
      * B panel slice fetched from memory serves this many tiles from L1.
      */
-    private static final int M_TILES = 48;
-    /** B panels per task block. */
-    private static final int N_PANELS = 64;
+    private static final int M_TILES = 32;
+    /**
+     * B panels per task block: the task's C block (MR·M_TILES × NR·N_PANELS, 147 KB), revisited once per K block,
+     * stays in L2 too (two hyperthreads may share it), so the kernel does not wait for its tile of C.
+     */
+    private static final int N_PANELS = 6;
 
     /**
      * C[m×n] = A·B, then the epilogue, with C at {@code c[cOff + i·ldc + j]} and B packed. Work is cut into blocks
