@@ -1,5 +1,7 @@
 package dev.stitch.engine.image;
 
+import dev.stitch.kernels.Tensor;
+
 import dev.stitch.engine.io.SafeTensors;
 import dev.stitch.kernels.UserError;
 import org.junit.jupiter.api.Assumptions;
@@ -157,13 +159,14 @@ class PngTest {
         assertArrayEquals(expected, golden.rgb(), "golden PNG decodes to image_uint8_hwc");
         assertArrayEquals(expected, decodeWithImageIO(Png.encode(golden, Map.of("seed", "42"))), "re-encoded pixels");
         // The pipeline's float image -> bytes conversion gives the same bytes: round(image * 255), half to even.
-        assertArrayEquals(expected, RgbImage.fromUnitFloats(st.floats("image"), 192, 128).rgb(), "fromUnitFloats(image)");
+        Tensor raw = Tensor.of(st.floats("image_raw"), st.entry("image_raw").intShape());
+        assertArrayEquals(expected, Images.toUint8(raw)[0], "Images.toUint8(image_raw)");
     }
 
     @Test
     void signedFloatsAreDiffusersImg2ImgInput() {
         RgbImage img = new RgbImage(2, 1, new byte[] {0, (byte) 255, (byte) 128, 1, 2, 3});
-        float[] chw = img.toSignedFloats();  // planes R, G, B of pixels (0, 255, 128) and (1, 2, 3)
+        float[] chw = Images.fromUint8(new byte[][] {img.rgb()}, img.height(), img.width()).data();  // planes R, G, B of pixels (0, 255, 128) and (1, 2, 3)
         assertArrayEquals(new float[] {-1f, 2f * (1 / 255f) - 1f, 1f, 2f * (2 / 255f) - 1f, 2f * (128 / 255f) - 1f, 2f * (3 / 255f) - 1f}, chw);
     }
 
