@@ -17,5 +17,5 @@ public enum Activation {
     public static float silu(float x) { return (float) (x / (1.0 + Math.exp(-x))); }
 
     /** Exact GELU, x·Φ(x) with the error function (not the tanh approximation). */
-    public static float gelu(float x) { return (float) (0.5 * x * (1.0 + Erf.erf(x / Math.sqrt(2.0)))); }
+    public static float gelu(float x) { return (float) (0.5 * x * Erf.erfc(-x / Math.sqrt(2.0))); }
 }

@@ -1,6 +1,10 @@
 package dev.stitch.kernels;
 
-/** The error function in double precision (W. J. Cody's rational approximations, |error| below 1e-15). */
+/**
+ * The error function and its complement in double precision (W. J. Cody's rational approximations). {@link #erfc}
+ * keeps its relative accuracy far into the tail, where 1 − erf(x) would cancel to nothing: GELU of a negative input
+ * is x·½·erfc(−x/√2), and the reference backend needs it exact there too.
+ */
 public final class Erf {
     private Erf() {}
 
@@ -22,32 +26,46 @@ public final class Erf {
 
     public static double erf(double x) {
         double y = Math.abs(x);
+        if (y <= 0.46875) return small(x);
+        double erf = 1.0 - tail(y);
+        return x < 0 ? -erf : erf;
+    }
+
+    /** 1 − erf(x), with relative error near 1e-15 wherever the result is a normal double. */
+    public static double erfc(double x) {
+        double y = Math.abs(x);
+        if (y <= 0.46875) return 1.0 - small(x);
+        double r = tail(y);
+        return x < 0 ? 2.0 - r : r;
+    }
+
+    /** erf(x) for |x| ≤ 0.46875. */
+    private static double small(double x) {
+        double z = Math.abs(x) > 1.11e-16 ? x * x : 0;
+        double num = A[4] * z, den = z;
+        for (int i = 0; i < 3; i++) { num = (num + A[i]) * z; den = (den + B[i]) * z; }
+        return x * (num + A[3]) / (den + B[3]);
+    }
+
+    /** erfc(y) for y > 0.46875. */
+    private static double tail(double y) {
         double r;
-        if (y <= 0.46875) {
-            double z = y > 1.11e-16 ? y * y : 0;
-            double num = A[4] * z, den = z;
-            for (int i = 0; i < 3; i++) { num = (num + A[i]) * z; den = (den + B[i]) * z; }
-            return x * (num + A[3]) / (den + B[3]);
-        } else if (y <= 4.0) {
+        if (y <= 4.0) {
             double num = C[8] * y, den = y;
             for (int i = 0; i < 7; i++) { num = (num + C[i]) * y; den = (den + D[i]) * y; }
             r = (num + C[7]) / (den + D[7]);
-            double z = Math.floor(y * 16.0) / 16.0;
-            double del = (y - z) * (y + z);
-            r = Math.exp(-z * z) * Math.exp(-del) * r;
-        } else if (y < 6.0) {
+        } else if (y < 26.543) { // beyond, erfc underflows a double
             double z = 1.0 / (y * y);
             double num = P[5] * z, den = z;
             for (int i = 0; i < 4; i++) { num = (num + P[i]) * z; den = (den + Q[i]) * z; }
             r = z * (num + P[4]) / (den + Q[4]);
             r = (SQRPI - r) / y;
-            double zz = Math.floor(y * 16.0) / 16.0;
-            double del = (y - zz) * (y + zz);
-            r = Math.exp(-zz * zz) * Math.exp(-del) * r;
         } else {
-            r = 0;
+            return 0;
         }
-        double erf = 1.0 - r;
-        return x < 0 ? -erf : erf;
+        // exp(−y²) as exp(−z²)·exp(−(y−z)(y+z)) with z = y rounded down to 1/16: y² itself would round
+        double z = Math.floor(y * 16.0) / 16.0;
+        double del = (y - z) * (y + z);
+        return Math.exp(-z * z) * Math.exp(-del) * r;
     }
 }

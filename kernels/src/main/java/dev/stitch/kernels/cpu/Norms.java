@@ -30,21 +30,28 @@ final class Norms {
         return total;
     }
 
-    static double sumSquaredDeviations(float[] x, int from, int n, float mean) {
-        double total = 0;
+    /**
+     * Σ(x − shift) and Σ(x − shift)² over [from, from + n). With the shift an f32 rounding of the mean, the first sum
+     * is the part of the mean that the shift missed, measured on values that f32 holds exactly (Sterbenz): the
+     * statistics then stay exact even where the values nearly cancel, as in a 2-feature layer norm.
+     */
+    static double[] deviations(float[] x, int from, int n, float shift) {
+        double s1 = 0, s2 = 0;
         for (int b = 0; b < n; b += BLOCK) {
             int end = from + Math.min(n, b + BLOCK);
-            FloatVector acc = FloatVector.zero(S);
+            FloatVector acc1 = FloatVector.zero(S), acc2 = FloatVector.zero(S);
             int i = from + b;
             for (; i + L <= end; i += L) {
-                FloatVector d = FloatVector.fromArray(S, x, i).sub(mean);
-                acc = d.fma(d, acc);
+                FloatVector d = FloatVector.fromArray(S, x, i).sub(shift);
+                acc1 = acc1.add(d);
+                acc2 = d.fma(d, acc2);
             }
-            float tail = 0;
-            for (; i < end; i++) { float d = x[i] - mean; tail += d * d; }
-            total += (double) Pointwise.sumLanes(acc) + tail;
+            float t1 = 0, t2 = 0;
+            for (; i < end; i++) { float d = x[i] - shift; t1 += d; t2 += d * d; }
+            s1 += (double) Pointwise.sumLanes(acc1) + t1;
+            s2 += (double) Pointwise.sumLanes(acc2) + t2;
         }
-        return total;
+        return new double[] {s1, s2};
     }
 
     /** out = (x − mean)·s + t (then SiLU) over [from, from + n). */
@@ -63,11 +70,10 @@ final class Norms {
                           float eps, boolean silu, int task) {
         int n = task / groups, g = task % groups, cg = c / groups, len = cg * spatial;
         int base = (n * c + g * cg) * spatial;
-        double mean = sum(x, base, len) / len;
-        float meanF = (float) mean;
-        double var = sumSquaredDeviations(x, base, len, meanF) / len;
-        double dm = mean - meanF; // the rounding of the mean, taken back out of the variance
-        var = Math.max(0, var - dm * dm);
+        float meanF = (float) (sum(x, base, len) / len);
+        double[] dev = deviations(x, base, len, meanF);
+        double dm = dev[0] / len; // mean − meanF: what f32 could not hold, taken out of the variance and the shift
+        double var = Math.max(0, dev[1] / len - dm * dm);
         double inv = 1.0 / Math.sqrt(var + eps);
         for (int ch = 0; ch < cg; ch++) {
             int cc = g * cg + ch;
@@ -80,10 +86,10 @@ final class Norms {
     static void layerNorm(float[] x, float[] out, int c, float[] gamma, float[] beta, float eps, int from, int to) {
         for (int r = from; r < to; r++) {
             int o = r * c;
-            double mean = sum(x, o, c) / c;
-            float meanF = (float) mean;
-            double dm = mean - meanF;
-            double var = Math.max(0, sumSquaredDeviations(x, o, c, meanF) / c - dm * dm);
+            float meanF = (float) (sum(x, o, c) / c);
+            double[] dev = deviations(x, o, c, meanF);
+            double dm = dev[0] / c;
+            double var = Math.max(0, dev[1] / c - dm * dm);
             float inv = (float) (1.0 / Math.sqrt(var + eps)), dmInv = (float) (dm / Math.sqrt(var + eps));
             for (int i = 0; i < c; i += L) {
                 VectorMask<Float> m = S.indexInRange(i, c);

@@ -176,7 +176,7 @@ public final class ReferenceBackend implements Backend {
 
     @Override public Tensor silu(Tensor x) { return map(x, v -> v / (1 + Math.exp(-v))); }
 
-    @Override public Tensor gelu(Tensor x) { return map(x, v -> 0.5 * v * (1 + dev.stitch.kernels.Erf.erf(v / Math.sqrt(2)))); }
+    @Override public Tensor gelu(Tensor x) { return map(x, v -> 0.5 * v * dev.stitch.kernels.Erf.erfc(-v / Math.sqrt(2))); }
 
     @Override
     public Tensor geglu(Tensor x) {
@@ -186,7 +186,7 @@ public final class ReferenceBackend implements Backend {
         for (int r = 0; r < m; r++)
             for (int i = 0; i < c; i++) {
                 double gate = xd[r * c2 + c + i];
-                out[r * c + i] = (float) (xd[r * c2 + i] * 0.5 * gate * (1 + dev.stitch.kernels.Erf.erf(gate / Math.sqrt(2))));
+                out[r * c + i] = (float) (xd[r * c2 + i] * 0.5 * gate * dev.stitch.kernels.Erf.erfc(-gate / Math.sqrt(2)));
             }
         return Tensor.of(out, withLast(x.shape(), c));
     }

@@ -215,15 +215,16 @@ class CpuParityTest {
     void activations() {
         Random r = rng("activations");
         for (int[] s : new int[][] {{1}, {15}, {3, 17}, {2, 1000}, {70000}}) {
-            // within ±5: further out GELU is below 1e-6 and a one-element relative error measures nothing but rounding
-            // of a vanishing value (the CPU GELU is within 5e-7 absolute everywhere)
+            // within ±5, where the f32 GELU keeps a relative error near 2e-6: further out x·Φ(x) falls under 1e-6 and
+            // its relative error grows with the rounding of x²/2 in exp(−x²/2) (8e-6 at −9, vectorGelu… measures it);
+            // a one-element tensor would measure only that
             Tensor x = clamp(randn(r, 2.5f, 0, s), 5);
             String shape = java.util.Arrays.toString(s);
             assertClose("silu " + shape, REF.silu(x), CPU.silu(x));
             assertClose("gelu " + shape, REF.gelu(x), CPU.gelu(x));
         }
         for (int[] s : new int[][] {{1, 2}, {3, 34}, {2, 7, 2560}}) {
-            Tensor x = randn(r, 3, 0, s);
+            Tensor x = clamp(randn(r, 3, 0, s), 5);  // the gate half within ±5, as for GELU above
             assertClose("geglu " + java.util.Arrays.toString(s), REF.geglu(x), CPU.geglu(x));
         }
     }
@@ -234,12 +235,16 @@ class CpuParityTest {
         float[] x = new float[n], y = new float[n];
         for (int i = 0; i < n; i++) x[i] = -12f + 24f * i / (n - 1);
         Pointwise.act(Activation.GELU, x, y, 0, n);
-        double worst = 0;
+        double worst = 0, worstRelative = 0;
         for (int i = 0; i < n; i++) {
-            double exact = 0.5 * x[i] * (1 + dev.stitch.kernels.Erf.erf(x[i] / Math.sqrt(2)));
+            double exact = 0.5 * x[i] * dev.stitch.kernels.Erf.erfc(-x[i] / Math.sqrt(2));
             worst = Math.max(worst, Math.abs(y[i] - exact) / Math.max(1, Math.abs(x[i])));
+            // relative accuracy in the negative tail, down to where x·Φ(x) leaves the normal floats (x ≈ −9)
+            if (x[i] >= -9 && x[i] != 0) worstRelative = Math.max(worstRelative, Math.abs(y[i] - exact) / Math.abs(exact));
         }
         assertTrue(worst < 1e-6, "vector GELU differs from x·Φ(x) by " + worst + " (relative to max(1, |x|))");
+        assertTrue(worstRelative < 1e-5, "vector GELU relative error " + worstRelative);
+        System.out.println("vector GELU: max error " + worst + " (scaled), relative " + worstRelative + " on [-9, 12]");
     }
 
     @Test
