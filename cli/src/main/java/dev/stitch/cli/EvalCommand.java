@@ -127,7 +127,7 @@ final class EvalCommand implements java.util.concurrent.Callable<Integer> {
             for (int j = 0; j < imagesPerPrompt; j++) work.add(new Work(p, set.get(p), j));
 
         Backend ops = Devices.backend(gen.device);
-        StableDiffusionPipeline pipe = StableDiffusionPipeline.load(gen.model);
+        StableDiffusionPipeline pipe = gen.pipeline();
         int width = gen.width != null ? gen.width : pipe.defaultSize(), height = gen.height != null ? gen.height : pipe.defaultSize();
         List<SteeringPlan> plans = steering.plans(pipe, width, height, gen.steps);
         List<Setup> setups = new ArrayList<>();

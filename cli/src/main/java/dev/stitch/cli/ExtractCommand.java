@@ -44,7 +44,7 @@ final class ExtractCommand implements Callable<Integer> {
         PromptPairs p = pairs.read();
         GenerateRequest base = PairsOptions.baseRequest(gen, p);
         Backend ops = Devices.backend(gen.device);
-        StableDiffusionPipeline pipe = StableDiffusionPipeline.load(gen.model);
+        StableDiffusionPipeline pipe = gen.pipeline();
         PairedActivations acts = pairs.capture(pipe, ops, base, p, perStep);
         SteeringFile file = acts.extract(m, metadata(m, pipe, base, p, pairs, perStep, acts.scores()));
         file.write(out);

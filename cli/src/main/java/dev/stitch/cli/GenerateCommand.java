@@ -34,7 +34,7 @@ final class GenerateCommand implements Callable<Integer> {
         checkOut(out);
         GenerateRequest req = gen.request();
         Backend ops = Devices.backend(gen.device);
-        StableDiffusionPipeline pipe = StableDiffusionPipeline.load(gen.model);
+        StableDiffusionPipeline pipe = gen.pipeline();
         pipe.check(req);   // every mistake is reported before anything else is printed
         int w = req.width() != null ? req.width() : pipe.defaultSize(), h = req.height() != null ? req.height() : pipe.defaultSize();
         var plans = steering.plans(pipe, w, h, req.steps());

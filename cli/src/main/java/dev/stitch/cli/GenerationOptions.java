@@ -5,6 +5,7 @@ import dev.stitch.engine.image.Png;
 import dev.stitch.engine.image.RgbImage;
 import dev.stitch.engine.io.SafeTensors;
 import dev.stitch.engine.pipeline.GenerateRequest;
+import dev.stitch.engine.pipeline.StableDiffusionPipeline;
 import dev.stitch.engine.schedulers.Schedulers;
 import dev.stitch.engine.tokenizer.ClipTokenizer;
 import dev.stitch.kernels.Tensor;
@@ -20,8 +21,12 @@ import java.util.concurrent.ThreadLocalRandom;
 
 /** The generation flags of DESIGN §6, shared by generate, trace, extract, layers and sweep. */
 final class GenerationOptions {
-    @Option(names = "--model", required = true, paramLabel = "DIR", description = "diffusers model folder")
+    @Option(names = "--model", required = true, paramLabel = "DIR|FILE",
+        description = "diffusers model folder, or an original SD2 checkpoint (.safetensors, .ckpt) converted in memory")
     Path model;
+
+    @Option(names = "--tokenizer", paramLabel = "DIR", description = "with a checkpoint --model: CLIP tokenizer folder (default: tokenizer/ beside the file)")
+    Path tokenizer;
 
     @Option(names = "--prompt", paramLabel = "TEXT", description = "prompt; repeat for a batch (one image per prompt)")
     List<String> prompts = new ArrayList<>();
@@ -67,6 +72,9 @@ final class GenerationOptions {
 
     @Option(names = "--device", paramLabel = "D", defaultValue = "auto", description = "cpu, cuda or auto (default ${DEFAULT-VALUE})")
     String device;
+
+    /** The model {@code --model} names (see {@link Models#open}). */
+    StableDiffusionPipeline pipeline() { return Models.open(model, tokenizer, prediction); }
 
     /** The request these flags describe; the seed is drawn (and so printed by the caller) if none was given. */
     GenerateRequest request() {

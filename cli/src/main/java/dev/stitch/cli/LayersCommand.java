@@ -58,7 +58,7 @@ final class LayersCommand implements Callable<Integer> {
         PromptPairs p = pairs.read();
         GenerateRequest base = PairsOptions.baseRequest(gen, p);
         Backend ops = Devices.backend(gen.device);
-        StableDiffusionPipeline pipe = StableDiffusionPipeline.load(gen.model);
+        StableDiffusionPipeline pipe = gen.pipeline();
         PairedActivations acts = pairs.capture(pipe, ops, base, p, false);
         Map<String, LayerScore> scores = acts.scores();
         System.out.print(table(scores, top));

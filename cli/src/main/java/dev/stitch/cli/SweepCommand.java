@@ -76,7 +76,7 @@ final class SweepCommand implements Callable<Integer> {
         if (gen.prompts.size() != 1) throw new UserError("--prompt: sweep takes exactly one prompt");
         GenerateRequest req = gen.request();
         Backend ops = Devices.backend(gen.device);
-        StableDiffusionPipeline pipe = StableDiffusionPipeline.load(gen.model);
+        StableDiffusionPipeline pipe = gen.pipeline();
         int w = req.width() != null ? req.width() : pipe.defaultSize(), h = req.height() != null ? req.height() : pipe.defaultSize();
         SteeringPlan plan = steering.plans(pipe, w, h, req.steps()).get(0);
         List<Operator> opList = operators.isEmpty() ? List.of(plan.operator()) : operators.stream().map(Operator::parse).toList();

@@ -13,8 +13,11 @@ import java.util.concurrent.Callable;
 @Command(name = "taps", description = "List every tap of a model with its layout, channel count and shape at one image size.",
     sortOptions = false)
 final class TapsCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, paramLabel = "DIR", description = "diffusers model folder")
+    @Option(names = "--model", required = true, paramLabel = "DIR|FILE", description = "diffusers model folder or SD2 checkpoint")
     Path model;
+
+    @Option(names = "--tokenizer", paramLabel = "DIR", description = "with a checkpoint --model: CLIP tokenizer folder (default: tokenizer/ beside the file)")
+    Path tokenizer;
 
     @Option(names = "--width", paramLabel = "W", description = "image width, a multiple of 8 (default: the model's)")
     Integer width;
@@ -29,7 +32,7 @@ final class TapsCommand implements Callable<Integer> {
     public Integer call() {
         checkSize("--width", width);
         checkSize("--height", height);
-        StableDiffusionPipeline pipe = StableDiffusionPipeline.load(model);
+        StableDiffusionPipeline pipe = Models.open(model, tokenizer, null);
         int w = width != null ? width : pipe.defaultSize(), h = height != null ? height : pipe.defaultSize();
         TapCatalog catalog = pipe.tapCatalog(w, h);
         if (taps != null) {

@@ -81,7 +81,7 @@ final class TraceCommand implements Callable<Integer> {
         if (!req.guided() && halves.length == 1 && halves[0] == CfgHalf.UNCOND)
             throw new UserError("--half uncond: guidance " + req.guidance() + " <= 1 runs no unconditional pass");
 
-        StableDiffusionPipeline pipe = StableDiffusionPipeline.load(gen.model);
+        StableDiffusionPipeline pipe = gen.pipeline();
         int w = pipe.width(req), h = pipe.height(req);
         TapCatalog catalog = pipe.tapCatalog(w, h);
         List<String> chosen = catalog.resolve(pattern);      // a typo fails here, before anything runs

@@ -117,6 +117,50 @@ class GenerateCommandTest {
         assertTrue(worst <= 1, "PNG differs by " + worst);
     }
 
+    // ---- a single-file checkpoint as --model ----
+
+    static final Path LDM = SHARED.resolve("conformance/tiny-sd2-ldm/tiny-sd2-ldm.safetensors");
+
+    @Test
+    void generatesFromASingleFileCheckpointExactlyAsFromItsDiffusersFolder() {
+        assumeTrue(Files.isRegularFile(LDM), "conformance data not found at " + SHARED.toAbsolutePath() + ": skipped");
+        Path fromFile = dir.resolve("ldm_latents.safetensors"), fromFolder = dir.resolve("folder_latents.safetensors");
+        String[] common = {"--prompt", "a lighthouse at dusk", "--steps", "4", "--width", "64", "--height", "64", "--seed", "3",
+            "--scheduler", "ddim", "--device", "cpu"};
+        List<String> a = new ArrayList<>(List.of("generate", "--model", LDM.toString(), "--tokenizer", CONFORMANCE_MODEL.resolve("tokenizer").toString(),
+            "--out", dir.resolve("ldm.png").toString(), "--save-latents", fromFile.toString()));
+        a.addAll(List.of(common));
+        var r = ok(a.toArray(String[]::new));
+        assertTrue(r.err().contains("tiny-sd2-ldm.safetensors: config:"), "the converter's decisions are printed:\n" + r.err());
+        List<String> b = new ArrayList<>(List.of("generate", "--model", CONFORMANCE_MODEL.toString(),
+            "--out", dir.resolve("folder.png").toString(), "--save-latents", fromFolder.toString()));
+        b.addAll(List.of(common));
+        ok(b.toArray(String[]::new));
+        float[] x = latents(fromFile), y = latents(fromFolder);
+        assertTrue(maxAbs(x) > 0.1, "latents carry a signal");
+        assertArrayEquals(y, x, "the same tensors and configs give the same bits");
+    }
+
+    @Test
+    void aCheckpointWithoutATokenizerOrAnUnknownFileIsOneLine() throws IOException {
+        assumeTrue(Files.isRegularFile(LDM), "conformance data not found at " + SHARED.toAbsolutePath() + ": skipped");
+        Path lone = Files.copy(LDM, dir.resolve("lone.safetensors"));   // its yaml, but no tokenizer/ beside it
+        Files.copy(LDM.resolveSibling("tiny-sd2-ldm.yaml"), dir.resolve("lone.yaml"));
+        var r = CliRunner.run("generate", "--model", lone.toString(), "--prompt", "x", "--out", dir.resolve("lone.png").toString());
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().strip().startsWith("stitch: " + lone + ": a single-file checkpoint holds no tokenizer: pass --tokenizer DIR"), r.err());
+        assertEquals(1, r.err().strip().lines().count(), r.err());
+        Path bin = Files.writeString(dir.resolve("weights.bin"), "not a model");
+        r = CliRunner.run("generate", "--model", bin.toString(), "--prompt", "x", "--out", dir.resolve("bin.png").toString());
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains(bin + ": neither a diffusers model folder nor a checkpoint"), r.err());
+        r = CliRunner.run("generate", "--model", tiny.toString(), "--tokenizer", tiny.resolve("tokenizer").toString(), "--prompt", "x",
+            "--out", dir.resolve("t.png").toString());
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains("--tokenizer is for single-file checkpoints"), r.err());
+        assertFalse(Files.exists(dir.resolve("lone.png")) || Files.exists(dir.resolve("bin.png")) || Files.exists(dir.resolve("t.png")));
+    }
+
     // ---- outputs ----
 
     @Test
@@ -268,7 +312,7 @@ class GenerateCommandTest {
     @Test
     void badModelFolders() throws IOException {
         userError("no such model folder", gen(dir.resolve("no-such-model")));
-        userError("not a folder", gen(tiny.resolve("unet/config.json")));
+        userError("neither a diffusers model folder nor a checkpoint", gen(tiny.resolve("unet/config.json")));
         userError("no model_index.json", gen(tiny.resolve("unet")));
 
         Path noVae = copyOfTiny("no-vae");

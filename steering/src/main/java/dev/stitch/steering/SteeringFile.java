@@ -61,9 +61,11 @@ public record SteeringFile(Map<String, String> metadata, Map<String, TapVector> 
 
     /**
      * The model identity written into a steering file: the folder's name and the SHA-256 of its text-encoder and UNet
-     * configs (the files that fix every tap's shape).
+     * configs (the files that fix every tap's shape). A single-file checkpoint has no config files: its identity is
+     * its file name alone, and the config check is skipped where it is used.
      */
     public static Map<String, String> modelIdentity(Path modelDir) {
+        if (Files.isRegularFile(modelDir)) return Map.of(MODEL, modelDir.getFileName().toString());
         try {
             MessageDigest md = MessageDigest.getInstance("SHA-256");
             for (String f : new String[] {"text_encoder/config.json", "unet/config.json"}) md.update(Files.readAllBytes(modelDir.resolve(f)));

@@ -82,6 +82,8 @@ class SteeringFileTest {
         Files.writeString(m.resolve("unet/config.json"), "{\"a\": 2}");
         assertNotEquals(id.get(SteeringFile.MODEL_SHA), SteeringFile.modelIdentity(m).get(SteeringFile.MODEL_SHA));
         assertThrows(UserError.class, () -> SteeringFile.modelIdentity(dir.resolve("missing")));
+        Path checkpoint = Files.writeString(dir.resolve("v2-1_512.safetensors"), "x");
+        assertEquals(Map.of(SteeringFile.MODEL, "v2-1_512.safetensors"), SteeringFile.modelIdentity(checkpoint));
     }
 
     @Test

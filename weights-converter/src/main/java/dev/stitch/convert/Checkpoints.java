@@ -1,8 +1,19 @@
 package dev.stitch.convert;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.stitch.engine.Weights;
 import dev.stitch.engine.io.SafeDType;
+import dev.stitch.engine.pipeline.StableDiffusionPipeline;
+import dev.stitch.engine.schedulers.SchedulerConfig;
+import dev.stitch.engine.text.ClipTextConfig;
+import dev.stitch.engine.text.ClipTextModel;
+import dev.stitch.engine.tokenizer.ClipTokenizer;
+import dev.stitch.engine.unet.UNet2DConditionModel;
+import dev.stitch.engine.unet.UNetConfig;
+import dev.stitch.engine.vae.AutoencoderKL;
+import dev.stitch.engine.vae.VaeConfig;
 import dev.stitch.kernels.Tensor;
+import dev.stitch.kernels.UserError;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -54,6 +65,25 @@ public final class Checkpoints {
             weights.put(c.getKey(), m);
         }
         return new Loaded(weights, DiffusersConfigs.build(plan.config(), textDtype), tok, plan.decisions(), plan.warnings());
+    }
+
+    /**
+     * The pipeline of a checkpoint loaded by {@link #loadAsDiffusers}: the same models a converted folder gives, built
+     * over the tensors in memory. A checkpoint holds no tokenizer, so a missing one is an error that says where to put it.
+     */
+    public static StableDiffusionPipeline pipeline(Path file, Loaded l) {
+        if (l.tokenizer() == null)
+            throw new UserError(file + ": a single-file checkpoint holds no tokenizer: pass --tokenizer DIR (a CLIP tokenizer folder "
+                + "with vocab.json and merges.txt, such as the tokenizer/ of any SD2 diffusers model) or put a tokenizer/ folder next to it");
+        String origin = file.toString();
+        return new StableDiffusionPipeline(file, ClipTokenizer.load(l.tokenizer()),
+            new ClipTextModel(ClipTextConfig.parse(origin + " (text encoder config)", l.configs().get("text_encoder")),
+                Weights.of(ClipTextModel.COMPONENT, origin, l.weights().get("text_encoder"))),
+            new UNet2DConditionModel(UNetConfig.parse(origin + " (unet config)", l.configs().get("unet").toString()),
+                Weights.of("unet", origin, l.weights().get("unet"))),
+            new AutoencoderKL(VaeConfig.parse(origin + " (vae config)", l.configs().get("vae")),
+                Weights.of(AutoencoderKL.COMPONENT, origin, l.weights().get("vae"))),
+            SchedulerConfig.parse(l.configs().get("scheduler").toString()));
     }
 
     private static int[] intShape(StoredTensor t) {

@@ -34,34 +34,38 @@ public record ClipTextConfig(int vocabSize, int hiddenSize, int intermediateSize
     /** Reads {@code config.json}; a missing file, bad JSON or a bad value is a {@link UserError} naming file and key. */
     public static ClipTextConfig read(Path file) {
         if (!Files.isRegularFile(file)) throw new UserError(file + ": no such file (the text encoder's config)");
-        JsonNode root = JsonFiles.readObject(file);
-        int vocab = positive(root, "vocab_size", 49408, file), hidden = positive(root, "hidden_size", 512, file),
-            intermediate = positive(root, "intermediate_size", 2048, file), layers = positive(root, "num_hidden_layers", 12, file),
-            heads = positive(root, "num_attention_heads", 8, file), positions = positive(root, "max_position_embeddings", 77, file),
-            eos = integer(root, "eos_token_id", 49407, file);
-        float eps = eps(root, file);
-        String act = text(root, "hidden_act", QUICK_GELU, file);
+        return parse(file.toString(), JsonFiles.readObject(file));
+    }
+
+    /** Reads a parsed config; {@code origin} names it in error messages. */
+    public static ClipTextConfig parse(String origin, JsonNode root) {
+        int vocab = positive(root, "vocab_size", 49408, origin), hidden = positive(root, "hidden_size", 512, origin),
+            intermediate = positive(root, "intermediate_size", 2048, origin), layers = positive(root, "num_hidden_layers", 12, origin),
+            heads = positive(root, "num_attention_heads", 8, origin), positions = positive(root, "max_position_embeddings", 77, origin),
+            eos = integer(root, "eos_token_id", 49407, origin);
+        float eps = eps(root, origin);
+        String act = text(root, "hidden_act", QUICK_GELU, origin);
         try {
             return new ClipTextConfig(vocab, hidden, intermediate, layers, heads, positions, eps, act, eos);
         } catch (UserError e) {
-            throw new UserError(file + ": " + e.getMessage());
+            throw new UserError(origin + ": " + e.getMessage());
         }
     }
 
-    private static int integer(JsonNode root, String key, int fallback, Path file) {
+    private static int integer(JsonNode root, String key, int fallback, String file) {
         JsonNode v = root.get(key);
         if (v == null || v.isNull()) return fallback;
         if (!v.isIntegralNumber() || !v.canConvertToInt()) throw new UserError(file + ": " + key + " is " + v + ", expected an integer");
         return v.asInt();
     }
 
-    private static int positive(JsonNode root, String key, int fallback, Path file) {
+    private static int positive(JsonNode root, String key, int fallback, String file) {
         int v = integer(root, key, fallback, file);
         if (v <= 0) throw new UserError(file + ": " + key + " is " + v + ", expected a positive integer");
         return v;
     }
 
-    private static float eps(JsonNode root, Path file) {
+    private static float eps(JsonNode root, String file) {
         JsonNode v = root.get("layer_norm_eps");
         if (v == null || v.isNull()) return 1e-5f;
         if (!v.isNumber() || !(v.asDouble() > 0) || v.asDouble() > 1)
@@ -69,7 +73,7 @@ public record ClipTextConfig(int vocabSize, int hiddenSize, int intermediateSize
         return (float) v.asDouble();
     }
 
-    private static String text(JsonNode root, String key, String fallback, Path file) {
+    private static String text(JsonNode root, String key, String fallback, String file) {
         JsonNode v = root.get(key);
         if (v == null || v.isNull()) return fallback;
         if (!v.isTextual()) throw new UserError(file + ": " + key + " is " + v + ", expected a string");

@@ -1,0 +1,34 @@
+package dev.stitch.cli;
+
+import dev.stitch.convert.Checkpoints;
+import dev.stitch.convert.Prediction;
+import dev.stitch.engine.pipeline.StableDiffusionPipeline;
+import dev.stitch.kernels.UserError;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** What {@code --model} names: a diffusers folder, or an original single-file SD2 checkpoint converted in memory. */
+final class Models {
+    private Models() {}
+
+    /**
+     * Opens {@code model}. For a checkpoint, {@code tokenizer} (else a {@code tokenizer/} folder beside it) gives the
+     * tokenizer files it lacks and {@code prediction} decides ε vs v where the file cannot tell; the converter's
+     * decisions are printed as {@code stitch convert} prints them.
+     */
+    static StableDiffusionPipeline open(Path model, Path tokenizer, String prediction) {
+        if (Files.isRegularFile(model) && !Checkpoints.isCheckpointFile(model))
+            throw new UserError(model + ": neither a diffusers model folder nor a checkpoint (.safetensors, .ckpt, .pt, .pth)");
+        if (!Checkpoints.isCheckpointFile(model)) {
+            if (tokenizer != null)
+                throw new UserError("--tokenizer is for single-file checkpoints; the model folder " + model + " has its own tokenizer/");
+            return StableDiffusionPipeline.load(model);
+        }
+        Checkpoints.Loaded l = Checkpoints.loadAsDiffusers(model, prediction == null ? null : Prediction.parse(prediction), null, tokenizer);
+        StableDiffusionPipeline pipe = Checkpoints.pipeline(model, l);   // a missing tokenizer fails before anything is printed
+        for (String d : l.decisions()) System.err.println("stitch: " + model.getFileName() + ": " + d);
+        for (String w : l.warnings()) System.err.println("stitch: warning: " + model.getFileName() + ": " + w);
+        return pipe;
+    }
+}
