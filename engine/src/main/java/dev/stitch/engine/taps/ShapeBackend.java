@@ -3,6 +3,7 @@ package dev.stitch.engine.taps;
 import dev.stitch.kernels.Activation;
 import dev.stitch.kernels.Backend;
 import dev.stitch.kernels.DType;
+import dev.stitch.kernels.Shapes;
 import dev.stitch.kernels.Tensor;
 
 import java.util.Arrays;
@@ -22,7 +23,7 @@ public final class ShapeBackend implements Backend {
 
     private static Tensor t(int... shape) { return Tensor.wrap(NO_DATA, DType.F32, shape); }
 
-    private static void check(boolean ok, String what) { if (!ok) throw new IllegalArgumentException(what); }
+    private static void check(boolean ok, String what) { Shapes.check(ok, what); }
 
     private static String s(Tensor x) { return Arrays.toString(x.shape()); }
 
@@ -49,12 +50,7 @@ public final class ShapeBackend implements Backend {
 
     @Override
     public Tensor matmul(Tensor a, Tensor b, boolean transA, boolean transB) {
-        check(a.rank() == b.rank() && (a.rank() == 2 || a.rank() == 3), "matmul: ranks " + a.rank() + ", " + b.rank());
-        check(a.rank() == 2 || b.dim(0) == a.dim(0), "matmul: batch mismatch");
-        int m = transA ? a.dim(-1) : a.dim(-2), k = transA ? a.dim(-2) : a.dim(-1);
-        int kb = transB ? b.dim(-1) : b.dim(-2), n = transB ? b.dim(-2) : b.dim(-1);
-        check(k == kb, "matmul: inner dimensions " + k + " vs " + kb);
-        return a.rank() == 3 ? t(a.dim(0), m, n) : t(m, n);
+        return t(Shapes.matmul(a, b, transA, transB).shape(a.rank() == 3));
     }
 
     @Override
@@ -123,26 +119,11 @@ public final class ShapeBackend implements Backend {
     @Override public Tensor upsampleNearest(Tensor x, int oh, int ow) { return t(x.dim(0), x.dim(1), oh, ow); }
 
     @Override
-    public Tensor concat(int axis, Tensor... xs) {
-        int rank = xs[0].rank(), ax = axis < 0 ? rank + axis : axis;
-        int[] shape = xs[0].shape();
-        int total = 0;
-        for (Tensor x : xs) {
-            check(x.rank() == rank, "concat: ranks differ");
-            for (int i = 0; i < rank; i++) check(i == ax || x.dim(i) == shape[i], "concat: " + s(x) + " vs " + Arrays.toString(shape));
-            total += x.dim(ax);
-        }
-        shape[ax] = total;
-        return t(shape);
-    }
+    public Tensor concat(int axis, Tensor... xs) { return t(Shapes.concat(Shapes.axis("concat", axis, xs[0].rank()), xs)); }
 
     @Override
     public Tensor slice(Tensor x, int axis, int start, int end) {
-        int ax = axis < 0 ? x.rank() + axis : axis;
-        check(0 <= start && start <= end && end <= x.dim(ax), "slice: [" + start + ", " + end + ") of " + x.dim(ax));
-        int[] shape = x.shape();
-        shape[ax] = end - start;
-        return t(shape);
+        return t(Shapes.slice(x, Shapes.axis("slice", axis, x.rank()), start, end));
     }
 
     @Override public Tensor nchwToNlc(Tensor x) { return t(x.dim(0), x.dim(2) * x.dim(3), x.dim(1)); }

@@ -3,6 +3,7 @@ package dev.stitch.kernels.cuda;
 import dev.stitch.kernels.Activation;
 import dev.stitch.kernels.Backend;
 import dev.stitch.kernels.DType;
+import dev.stitch.kernels.Shapes;
 import dev.stitch.kernels.Tensor;
 
 import java.util.Arrays;
@@ -165,7 +166,7 @@ public final class CudaBackend implements Backend {
 
     private static int ceilDiv(long a, int b) { return Math.toIntExact((a + b - 1) / b); }
 
-    private static void check(boolean ok, String what) { if (!ok) throw new IllegalArgumentException(what); }
+    private static void check(boolean ok, String what) { Shapes.check(ok, what); }
 
     private static int rows(Tensor x) { return Math.toIntExact(x.numel() / x.dim(-1)); }
 
@@ -227,12 +228,8 @@ public final class CudaBackend implements Backend {
 
     @Override
     public Tensor matmul(Tensor a, Tensor b, boolean transA, boolean transB) {
-        check(a.rank() == b.rank() && (a.rank() == 2 || a.rank() == 3), "matmul: ranks " + a.rank() + ", " + b.rank());
-        int batch = a.rank() == 3 ? a.dim(0) : 1;
-        check(a.rank() == 2 || b.dim(0) == batch, "matmul: batch mismatch");
-        int m = transA ? a.dim(-1) : a.dim(-2), k = transA ? a.dim(-2) : a.dim(-1);
-        int kb = transB ? b.dim(-1) : b.dim(-2), n = transB ? b.dim(-2) : b.dim(-1);
-        check(k == kb, "matmul: inner dimensions " + k + " vs " + kb);
+        Shapes.MatMul mm = Shapes.matmul(a, b, transA, transB);
+        int batch = mm.batch(), m = mm.m(), n = mm.n(), k = mm.k();
         Tensor ad = f32(a), bd = f32(b), c = a.rank() == 3 ? output(batch, m, n) : output(m, n);
         if (batch == 0 || m == 0 || n == 0) return c;
         // Always the f32 GEMM: the models never call matmul in a hot loop, and this keeps it exact in every mode.
@@ -437,19 +434,9 @@ public final class CudaBackend implements Backend {
 
     @Override
     public Tensor concat(int axis, Tensor... xs) {
-        int rank = xs[0].rank(), ax = axis < 0 ? rank + axis : axis;
-        int[] shape = xs[0].shape();
-        int total = 0;
-        for (Tensor t : xs) {
-            check(t.rank() == rank, "concat: ranks differ");
-            for (int i = 0; i < rank; i++)
-                check(i == ax || t.dim(i) == shape[i], "concat: " + Arrays.toString(t.shape()) + " vs " + Arrays.toString(shape));
-            total += t.dim(ax);
-        }
-        shape[ax] = total;
-        long outer = 1, inner = 1;
-        for (int i = 0; i < ax; i++) outer *= shape[i];
-        for (int i = ax + 1; i < rank; i++) inner *= shape[i];
+        int ax = Shapes.axis("concat", axis, xs[0].rank());
+        int[] shape = Shapes.concat(ax, xs);
+        long outer = Shapes.outer(shape, ax), inner = Shapes.inner(shape, ax), total = shape[ax];
         Tensor y = output(shape);
         long pos = 0;
         for (Tensor t : xs) {
@@ -463,14 +450,10 @@ public final class CudaBackend implements Backend {
 
     @Override
     public Tensor slice(Tensor x, int axis, int start, int end) {
-        int rank = x.rank(), ax = axis < 0 ? rank + axis : axis;
-        check(0 <= start && start <= end && end <= x.dim(ax), "slice: [" + start + ", " + end + ") of " + x.dim(ax));
-        int[] shape = x.shape();
-        long outer = 1, inner = 1;
-        for (int i = 0; i < ax; i++) outer *= shape[i];
-        for (int i = ax + 1; i < rank; i++) inner *= shape[i];
-        long len = (end - start) * inner, full = shape[ax] * inner;
-        shape[ax] = end - start;
+        int ax = Shapes.axis("slice", axis, x.rank());
+        int[] shape = Shapes.slice(x, ax, start, end);
+        long outer = Shapes.outer(shape, ax), inner = Shapes.inner(shape, ax);
+        long len = (end - start) * inner, full = x.dim(ax) * inner;
         Tensor xd = f32(x), y = output(shape);
         launch1(Kernel.COPY_ROWS, outer * len, storage(xd), storage(y), outer, len, full, start * inner, len, 0L);
         return y;

@@ -2,6 +2,7 @@ package dev.stitch.kernels.reference;
 
 import dev.stitch.kernels.Activation;
 import dev.stitch.kernels.Backend;
+import dev.stitch.kernels.Shapes;
 import dev.stitch.kernels.Tensor;
 
 import java.util.Arrays;
@@ -27,7 +28,7 @@ public final class ReferenceBackend implements Backend {
         return s;
     }
 
-    private static void check(boolean ok, String what) { if (!ok) throw new IllegalArgumentException(what); }
+    private static void check(boolean ok, String what) { Shapes.check(ok, what); }
 
     @Override
     public Tensor linear(Tensor x, Tensor w, Tensor b, Activation act) {
@@ -46,12 +47,8 @@ public final class ReferenceBackend implements Backend {
 
     @Override
     public Tensor matmul(Tensor a, Tensor b, boolean transA, boolean transB) {
-        check(a.rank() == b.rank() && (a.rank() == 2 || a.rank() == 3), "matmul: ranks " + a.rank() + ", " + b.rank());
-        int batch = a.rank() == 3 ? a.dim(0) : 1;
-        check(a.rank() == 2 || b.dim(0) == batch, "matmul: batch mismatch");
-        int m = transA ? a.dim(-1) : a.dim(-2), k = transA ? a.dim(-2) : a.dim(-1);
-        int kb = transB ? b.dim(-1) : b.dim(-2), n = transB ? b.dim(-2) : b.dim(-1);
-        check(k == kb, "matmul: inner dimensions " + k + " vs " + kb);
+        Shapes.MatMul mm = Shapes.matmul(a, b, transA, transB);
+        int batch = mm.batch(), m = mm.m(), n = mm.n(), k = mm.k();
         float[] ad = a.data(), bd = b.data(), out = new float[batch * m * n];
         for (int z = 0; z < batch; z++) {
             int ao = z * m * k, bo = z * k * n, co = z * m * n;
@@ -256,20 +253,9 @@ public final class ReferenceBackend implements Backend {
 
     @Override
     public Tensor concat(int axis, Tensor... xs) {
-        int rank = xs[0].rank();
-        int ax = axis < 0 ? rank + axis : axis;
-        int[] shape = xs[0].shape();
-        int total = 0;
-        for (Tensor t : xs) {
-            check(t.rank() == rank, "concat: ranks differ");
-            for (int i = 0; i < rank; i++)
-                check(i == ax || t.dim(i) == shape[i], "concat: " + Arrays.toString(t.shape()) + " vs " + Arrays.toString(shape));
-            total += t.dim(ax);
-        }
-        shape[ax] = total;
-        int outer = 1, inner = 1;
-        for (int i = 0; i < ax; i++) outer *= shape[i];
-        for (int i = ax + 1; i < rank; i++) inner *= shape[i];
+        int ax = Shapes.axis("concat", axis, xs[0].rank());
+        int[] shape = Shapes.concat(ax, xs);
+        int outer = Shapes.outer(shape, ax), inner = Shapes.inner(shape, ax);
         float[] out = new float[Math.toIntExact(Tensor.count(shape))];
         int pos = 0;
         for (int o = 0; o < outer; o++)
@@ -283,16 +269,12 @@ public final class ReferenceBackend implements Backend {
 
     @Override
     public Tensor slice(Tensor x, int axis, int start, int end) {
-        int rank = x.rank(), ax = axis < 0 ? rank + axis : axis;
-        check(0 <= start && start <= end && end <= x.dim(ax), "slice: [" + start + ", " + end + ") of " + x.dim(ax));
-        int[] shape = x.shape();
-        int outer = 1, inner = 1;
-        for (int i = 0; i < ax; i++) outer *= shape[i];
-        for (int i = ax + 1; i < rank; i++) inner *= shape[i];
-        int len = (end - start) * inner, full = shape[ax] * inner;
+        int ax = Shapes.axis("slice", axis, x.rank());
+        int[] shape = Shapes.slice(x, ax, start, end);
+        int outer = Shapes.outer(shape, ax), inner = Shapes.inner(shape, ax);
+        int len = (end - start) * inner, full = x.dim(ax) * inner;
         float[] xd = x.data(), out = new float[outer * len];
         for (int o = 0; o < outer; o++) System.arraycopy(xd, o * full + start * inner, out, o * len, len);
-        shape[ax] = end - start;
         return Tensor.of(out, shape);
     }
 
