@@ -1,7 +1,8 @@
 package dev.stitch.engine.text;
 
-import dev.stitch.engine.io.JsonFiles;
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.stitch.engine.io.JsonConfig;
+import dev.stitch.engine.io.JsonFiles;
 import dev.stitch.kernels.UserError;
 
 import java.nio.file.Files;
@@ -39,44 +40,17 @@ public record ClipTextConfig(int vocabSize, int hiddenSize, int intermediateSize
 
     /** Reads a parsed config; {@code origin} names it in error messages. */
     public static ClipTextConfig parse(String origin, JsonNode root) {
-        int vocab = positive(root, "vocab_size", 49408, origin), hidden = positive(root, "hidden_size", 512, origin),
-            intermediate = positive(root, "intermediate_size", 2048, origin), layers = positive(root, "num_hidden_layers", 12, origin),
-            heads = positive(root, "num_attention_heads", 8, origin), positions = positive(root, "max_position_embeddings", 77, origin),
-            eos = integer(root, "eos_token_id", 49407, origin);
-        float eps = eps(root, origin);
-        String act = text(root, "hidden_act", QUICK_GELU, origin);
+        JsonConfig r = new JsonConfig(origin, root);
+        int vocab = r.positive("vocab_size", 49408), hidden = r.positive("hidden_size", 512),
+            intermediate = r.positive("intermediate_size", 2048), layers = r.positive("num_hidden_layers", 12),
+            heads = r.positive("num_attention_heads", 8), positions = r.positive("max_position_embeddings", 77),
+            eos = r.integer("eos_token_id", 49407);
+        float eps = r.epsilon("layer_norm_eps", 1e-5);
+        String act = r.string("hidden_act", QUICK_GELU);
         try {
             return new ClipTextConfig(vocab, hidden, intermediate, layers, heads, positions, eps, act, eos);
         } catch (UserError e) {
             throw new UserError(origin + ": " + e.getMessage());
         }
-    }
-
-    private static int integer(JsonNode root, String key, int fallback, String file) {
-        JsonNode v = root.get(key);
-        if (v == null || v.isNull()) return fallback;
-        if (!v.isIntegralNumber() || !v.canConvertToInt()) throw new UserError(file + ": " + key + " is " + v + ", expected an integer");
-        return v.asInt();
-    }
-
-    private static int positive(JsonNode root, String key, int fallback, String file) {
-        int v = integer(root, key, fallback, file);
-        if (v <= 0) throw new UserError(file + ": " + key + " is " + v + ", expected a positive integer");
-        return v;
-    }
-
-    private static float eps(JsonNode root, String file) {
-        JsonNode v = root.get("layer_norm_eps");
-        if (v == null || v.isNull()) return 1e-5f;
-        if (!v.isNumber() || !(v.asDouble() > 0) || v.asDouble() > 1)
-            throw new UserError(file + ": layer_norm_eps is " + v + ", expected a small positive number");
-        return (float) v.asDouble();
-    }
-
-    private static String text(JsonNode root, String key, String fallback, String file) {
-        JsonNode v = root.get(key);
-        if (v == null || v.isNull()) return fallback;
-        if (!v.isTextual()) throw new UserError(file + ": " + key + " is " + v + ", expected a string");
-        return v.asText();
     }
 }

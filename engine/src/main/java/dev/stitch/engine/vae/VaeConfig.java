@@ -1,11 +1,11 @@
 package dev.stitch.engine.vae;
 
-import dev.stitch.engine.io.JsonFiles;
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.stitch.engine.io.JsonConfig;
+import dev.stitch.engine.io.JsonFiles;
 import dev.stitch.kernels.UserError;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
@@ -55,23 +55,26 @@ public record VaeConfig(int inChannels, int outChannels, List<String> downBlockT
 
     /** Builds a config from a parsed {@code config.json}; {@code origin} names it in error messages. */
     public static VaeConfig parse(String origin, JsonNode root) {
-        Reader r = new Reader(root);
+        JsonConfig r = new JsonConfig(origin, root);
         VaeConfig d = defaults();
+        String cls = r.string("_class_name", "AutoencoderKL");
+        if (!cls.equals("AutoencoderKL")) throw new UserError(origin + ": _class_name '" + cls + "' is not supported (only AutoencoderKL)");
+        // Pipeline-side latent normalisations of later models (SDXL-class, SD3, Flux) are not SD2's.
+        for (String key : List.of("latents_mean", "latents_std", "shift_factor"))
+            if (r.node(key) != null) throw new UserError(origin + ": " + key + " is not supported (SD2 VAEs have none; expected null or absent)");
+        int inChannels = r.integer("in_channels", d.inChannels), outChannels = r.integer("out_channels", d.outChannels);
+        List<String> down = r.strings("down_block_types", d.downBlockTypes), up = r.strings("up_block_types", d.upBlockTypes);
+        int[] channels = r.integers("block_out_channels", d.blockOutChannels);
+        int layers = r.integer("layers_per_block", d.layersPerBlock);
+        String act = r.string("act_fn", d.actFn);
+        int latent = r.integer("latent_channels", d.latentChannels), groups = r.integer("norm_num_groups", d.normNumGroups),
+            sample = r.integer("sample_size", d.sampleSize);
+        float scaling = (float) r.number("scaling_factor", d.scalingFactor);
+        boolean quant = r.bool("use_quant_conv", d.useQuantConv), postQuant = r.bool("use_post_quant_conv", d.usePostQuantConv),
+            midAttention = r.bool("mid_block_add_attention", d.midBlockAddAttention), upcast = r.bool("force_upcast", d.forceUpcast);
         try {
-            String cls = r.string("_class_name", "AutoencoderKL");
-            check(cls.equals("AutoencoderKL"), "_class_name", "'" + cls + "' is not supported (only AutoencoderKL)");
-            // Pipeline-side latent normalisations of later models (SDXL-class, SD3, Flux) are not SD2's.
-            for (String key : List.of("latents_mean", "latents_std", "shift_factor"))
-                check(r.node(key) == null, key, "is not supported (SD2 VAEs have none; expected null or absent)");
-            return new VaeConfig(
-                r.integer("in_channels", d.inChannels), r.integer("out_channels", d.outChannels),
-                r.strings("down_block_types", d.downBlockTypes), r.strings("up_block_types", d.upBlockTypes),
-                r.integers("block_out_channels", d.blockOutChannels), r.integer("layers_per_block", d.layersPerBlock),
-                r.string("act_fn", d.actFn), r.integer("latent_channels", d.latentChannels),
-                r.integer("norm_num_groups", d.normNumGroups), r.integer("sample_size", d.sampleSize),
-                r.number("scaling_factor", d.scalingFactor), r.bool("use_quant_conv", d.useQuantConv),
-                r.bool("use_post_quant_conv", d.usePostQuantConv),
-                r.bool("mid_block_add_attention", d.midBlockAddAttention), r.bool("force_upcast", d.forceUpcast));
+            return new VaeConfig(inChannels, outChannels, down, up, channels, layers, act, latent, groups, sample, scaling,
+                quant, postQuant, midAttention, upcast);
         } catch (UserError e) {
             throw new UserError(origin + ": " + e.getMessage());
         }
@@ -87,70 +90,5 @@ public record VaeConfig(int inChannels, int outChannels, List<String> downBlockT
     private static void checkBlocks(String key, List<String> types, String expected, int levels) {
         check(types.size() == levels, key, "has " + types.size() + " entries but block_out_channels has " + levels);
         for (String t : types) check(t.equals(expected), key, "entry '" + t + "' is not supported (only " + expected + ")");
-    }
-
-    /** Typed reads of optional keys; a present key of the wrong type is an error naming it. */
-    private record Reader(JsonNode root) {
-        private JsonNode node(String key) {
-            JsonNode n = root.get(key);
-            return n == null || n.isNull() ? null : n;
-        }
-
-        private UserError wrong(String key, String expected) {
-            return new UserError(key + " must be " + expected + ", got " + root.get(key));
-        }
-
-        int integer(String key, int dflt) {
-            JsonNode n = node(key);
-            if (n == null) return dflt;
-            if (!n.isIntegralNumber() || !n.canConvertToInt()) throw wrong(key, "an integer");
-            return n.intValue();
-        }
-
-        float number(String key, float dflt) {
-            JsonNode n = node(key);
-            if (n == null) return dflt;
-            if (!n.isNumber()) throw wrong(key, "a number");
-            return (float) n.doubleValue();
-        }
-
-        boolean bool(String key, boolean dflt) {
-            JsonNode n = node(key);
-            if (n == null) return dflt;
-            if (!n.isBoolean()) throw wrong(key, "true or false");
-            return n.booleanValue();
-        }
-
-        String string(String key, String dflt) {
-            JsonNode n = node(key);
-            if (n == null) return dflt;
-            if (!n.isTextual()) throw wrong(key, "a string");
-            return n.textValue();
-        }
-
-        List<String> strings(String key, List<String> dflt) {
-            JsonNode n = node(key);
-            if (n == null) return dflt;
-            if (!n.isArray()) throw wrong(key, "a list of strings");
-            List<String> out = new ArrayList<>();
-            for (JsonNode e : n) {
-                if (!e.isTextual()) throw wrong(key, "a list of strings");
-                out.add(e.textValue());
-            }
-            return out;
-        }
-
-        int[] integers(String key, int[] dflt) {
-            JsonNode n = node(key);
-            if (n == null) return dflt;
-            if (!n.isArray()) throw wrong(key, "a list of integers");
-            int[] out = new int[n.size()];
-            for (int i = 0; i < out.length; i++) {
-                JsonNode e = n.get(i);
-                if (!e.isIntegralNumber() || !e.canConvertToInt()) throw wrong(key, "a list of integers");
-                out[i] = e.intValue();
-            }
-            return out;
-        }
     }
 }

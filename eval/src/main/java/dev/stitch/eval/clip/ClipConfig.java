@@ -1,5 +1,6 @@
 package dev.stitch.eval.clip;
 
+import dev.stitch.engine.io.JsonConfig;
 import dev.stitch.kernels.UserError;
 
 import java.nio.file.Path;
@@ -38,9 +39,9 @@ public record ClipConfig(Text text, Vision vision, int projectionDim, float logi
     }
 
     public static ClipConfig read(Path file) {
-        ConfigReader r = ConfigReader.read(file);
-        ConfigReader t = r.object(r.node("text_config") != null ? "text_config" : "text_config_dict");
-        ConfigReader v = r.object(r.node("vision_config") != null ? "vision_config" : "vision_config_dict");
+        JsonConfig r = JsonConfig.read(file);
+        JsonConfig t = r.object(r.node("text_config") != null ? "text_config" : "text_config_dict");
+        JsonConfig v = r.object(r.node("vision_config") != null ? "vision_config" : "vision_config_dict");
         int vocab = t.positive("vocab_size", 49408), tHidden = t.positive("hidden_size", 512),
             tInter = t.positive("intermediate_size", 2048), tLayers = t.positive("num_hidden_layers", 12),
             tHeads = t.positive("num_attention_heads", 8), positions = t.positive("max_position_embeddings", 77),
@@ -49,7 +50,7 @@ public record ClipConfig(Text text, Vision vision, int projectionDim, float logi
             vLayers = v.positive("num_hidden_layers", 12), vHeads = v.positive("num_attention_heads", 12),
             channels = v.positive("num_channels", 3), imageSize = v.positive("image_size", 224), patch = v.positive("patch_size", 32);
         String tAct = t.string("hidden_act", QUICK_GELU), vAct = v.string("hidden_act", QUICK_GELU);
-        float tEps = eps(t), vEps = eps(v);
+        float tEps = t.epsilon("layer_norm_eps", 1e-5), vEps = v.epsilon("layer_norm_eps", 1e-5);
         int projection = r.positive("projection_dim", 512);
         float logitScale = (float) r.number("logit_scale_init_value", 2.6592);
         try {
@@ -58,12 +59,6 @@ public record ClipConfig(Text text, Vision vision, int projectionDim, float logi
         } catch (UserError e) {
             throw new UserError(file + ": " + e.getMessage());
         }
-    }
-
-    private static float eps(ConfigReader r) {
-        double e = r.number("layer_norm_eps", 1e-5);
-        if (!(e > 0 && e < 1)) throw r.wrong("layer_norm_eps", "a small positive number");
-        return (float) e;
     }
 
     private static void checkTower(String tower, int hidden, int heads, String act, float eps) {

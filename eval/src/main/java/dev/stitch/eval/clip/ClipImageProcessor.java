@@ -2,6 +2,7 @@ package dev.stitch.eval.clip;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.stitch.engine.image.RgbImage;
+import dev.stitch.engine.io.JsonConfig;
 import dev.stitch.kernels.Tensor;
 import dev.stitch.kernels.UserError;
 
@@ -39,7 +40,7 @@ public record ClipImageProcessor(boolean doResize, int shortestEdge, boolean doC
      * {@code crop_size} defaulting to {@code imageSize}. Old files give sizes as plain integers, new ones as objects.
      */
     public static ClipImageProcessor read(Path file, int imageSize) {
-        ConfigReader r = ConfigReader.read(file);
+        JsonConfig r = JsonConfig.read(file);
         int resample = r.integer("resample", PIL_BICUBIC);
         if (resample != PIL_BICUBIC) throw r.wrong("resample", "3 (bicubic; other filters are not implemented)");
         int shortest = imageSize;
