@@ -18,10 +18,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -132,12 +129,6 @@ final class LayersCommand implements Callable<Integer> {
 
     /** Writes a text file atomically (temp file + rename). */
     static void writeText(Path file, String text) {
-        try {
-            Path tmp = AtomicFiles.tempBeside(file, ".tmp");
-            Files.writeString(tmp, text, StandardCharsets.UTF_8);
-            AtomicFiles.commit(tmp, file);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + file + ": " + e.getMessage(), e);
-        }
+        AtomicFiles.write(file, text.getBytes(StandardCharsets.UTF_8));
     }
 }

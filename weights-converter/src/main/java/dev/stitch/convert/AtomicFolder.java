@@ -86,12 +86,6 @@ final class AtomicFolder implements AutoCloseable {
             Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
     }
 
-    /** Temporary files are created owner-only; a finished output file gets ordinary permissions (rw-r--r--). */
-    static void ordinaryPermissions(Path file) throws IOException {
-        if (Files.getFileStore(file).supportsFileAttributeView("posix"))
-            Files.setPosixFilePermissions(file, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
-    }
-
     private static boolean isEmpty(Path dir) {
         try (Stream<Path> s = Files.list(dir)) {
             return s.findAny().isEmpty();

@@ -1,14 +1,13 @@
 package dev.stitch.convert;
 
+import dev.stitch.engine.io.AtomicFiles;
 import dev.stitch.engine.io.SafeDType;
 import dev.stitch.kernels.DType;
 import dev.stitch.kernels.UserError;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashSet;
@@ -134,18 +133,5 @@ public final class DiffusersToLdm {
         return total;
     }
 
-    private static void writeAtomically(Path file, String text) {
-        Path tmp = null;
-        try {
-            tmp = Files.createTempFile(file.toAbsolutePath().getParent(), "." + file.getFileName() + ".", ".tmp");
-            Files.writeString(tmp, text);
-            AtomicFolder.ordinaryPermissions(tmp);
-            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            tmp = null;
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + file + ": " + e.getMessage(), e);
-        } finally {
-            if (tmp != null) try { Files.deleteIfExists(tmp); } catch (IOException ignored) {}
-        }
-    }
+    private static void writeAtomically(Path file, String text) { AtomicFiles.write(file, text.getBytes(StandardCharsets.UTF_8)); }
 }

@@ -2,18 +2,16 @@ package dev.stitch.convert;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.stitch.engine.io.AtomicFiles;
 import dev.stitch.engine.io.SafeDType;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 import java.util.List;
@@ -41,12 +39,8 @@ final class SafeTensorsStreamWriter {
      * finite values that overflowed to infinity when narrowing.
      */
     static long write(Path file, List<Item> items, Map<String, String> metadata, LongConsumer written) {
-        Path dir = file.toAbsolutePath().getParent();
-        Path tmp = null;
-        long overflow = 0;
-        try {
-            Files.createDirectories(dir);
-            tmp = Files.createTempFile(dir, "." + file.getFileName() + ".", ".tmp");
+        long[] overflow = {0};
+        AtomicFiles.write(file, tmp -> {
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
                 byte[] h = header(items, metadata);
                 writeFully(ch, ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(h.length).flip());
@@ -59,7 +53,7 @@ final class SafeTensorsStreamWriter {
                     long n = t.numel(), per = CHUNK / Math.max(t.dtype().bytes, it.dtype().bytes);
                     for (long i = 0; i < n; i += per) {
                         long k = Math.min(per, n - i);
-                        overflow += DTypeConversion.convert(src, t.dtype(), i, bufSeg, it.dtype(), 0, k);
+                        overflow[0] += DTypeConversion.convert(src, t.dtype(), i, bufSeg, it.dtype(), 0, k);
                         int len = (int) (k * it.dtype().bytes);
                         writeFully(ch, ByteBuffer.wrap(buf, 0, len));
                         written.accept(len);
@@ -69,15 +63,8 @@ final class SafeTensorsStreamWriter {
                 }
                 ch.force(true);
             }
-            AtomicFolder.ordinaryPermissions(tmp);
-            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            tmp = null;
-            return overflow;
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + file + ": " + e.getMessage(), e);
-        } finally {
-            if (tmp != null) try { Files.deleteIfExists(tmp); } catch (IOException ignored) {}
-        }
+        });
+        return overflow[0];
     }
 
     /** The JSON header, padded with spaces to a multiple of 8 bytes as the reference implementation does. */

@@ -1,18 +1,17 @@
 package dev.stitch.convert;
 
+import dev.stitch.engine.io.AtomicFiles;
 import dev.stitch.engine.io.SafeDType;
 
 import java.io.ByteArrayOutputStream;
 import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.io.UncheckedIOException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -74,25 +73,14 @@ public final class TorchZipWriter {
     }
 
     public void write(Path file) {
-        Path dir = file.toAbsolutePath().getParent();
-        Path tmp = null;
-        try {
-            Files.createDirectories(dir);
-            tmp = Files.createTempFile(dir, "." + file.getFileName() + ".", ".tmp");
+        AtomicFiles.write(file, tmp -> {
             try (var counting = new Counting(Files.newOutputStream(tmp)); var zip = new ZipOutputStream(counting)) {
                 stored(zip, counting, "archive/data.pkl", MemorySegment.ofArray(pickle()));
                 stored(zip, counting, "archive/byteorder", MemorySegment.ofArray("little".getBytes(StandardCharsets.US_ASCII)));
                 for (int i = 0; i < storages.size(); i++) stored(zip, counting, "archive/data/" + i, storages.get(i).bytes());
                 stored(zip, counting, "archive/version", MemorySegment.ofArray("3\n".getBytes(StandardCharsets.US_ASCII)));
             }
-            AtomicFolder.ordinaryPermissions(tmp);
-            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            tmp = null;
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + file + ": " + e.getMessage(), e);
-        } finally {
-            if (tmp != null) try { Files.deleteIfExists(tmp); } catch (IOException ignored) {}
-        }
+        });
     }
 
     /** One uncompressed record, its data padded to a 64-byte boundary with an extra field as PyTorch does. */

@@ -9,10 +9,9 @@ import dev.stitch.kernels.UserError;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.Iterator;
 import java.util.TreeSet;
 
@@ -156,24 +155,5 @@ public final class RunFolder {
     }
 
     /** Writes {@code file} whole or not at all: a temporary file beside it (default permissions), forced to disk, then renamed. */
-    public static void writeAtomically(Path file, byte[] content) {
-        Path tmp = null;
-        try {
-            tmp = AtomicFiles.tempBeside(file, ".tmp");
-            Files.write(tmp, content);
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-                ch.force(true);
-            }
-            AtomicFiles.commit(tmp, file);
-            tmp = null;
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + file + ": " + e.getMessage(), e);
-        } finally {
-            if (tmp != null) try {
-                Files.deleteIfExists(tmp);
-            } catch (IOException ignored) {
-                // best effort
-            }
-        }
-    }
+    public static void writeAtomically(Path file, byte[] content) { AtomicFiles.write(file, content); }
 }
