@@ -14,15 +14,15 @@ public final class ClipEncoderLayer {
     final ClipAttention selfAttn;
     final ClipMlp mlp;
 
-    public ClipEncoderLayer(Weights w, ClipTextConfig config) {
+    /** One layer of either CLIP tower: the text tower's is {@code causal}, the vision tower's is not. */
+    public ClipEncoderLayer(Weights w, int hidden, int intermediate, int heads, String act, float eps, boolean causal) {
         this.name = w.tapName();
-        int c = config.hiddenSize();
-        layerNorm1 = new LayerNorm(w.pp("layer_norm1"), c, config.layerNormEps());
+        layerNorm1 = new LayerNorm(w.pp("layer_norm1"), hidden, eps);
         layerNorm1Name = w.pp("layer_norm1").tapName();
-        selfAttn = new ClipAttention(w.pp("self_attn"), config);
-        layerNorm2 = new LayerNorm(w.pp("layer_norm2"), c, config.layerNormEps());
+        selfAttn = new ClipAttention(w.pp("self_attn"), hidden, heads, causal);
+        layerNorm2 = new LayerNorm(w.pp("layer_norm2"), hidden, eps);
         layerNorm2Name = w.pp("layer_norm2").tapName();
-        mlp = new ClipMlp(w.pp("mlp"), config);
+        mlp = new ClipMlp(w.pp("mlp"), hidden, intermediate, act);
     }
 
     public Tensor forward(Ctx c, Tensor x) {

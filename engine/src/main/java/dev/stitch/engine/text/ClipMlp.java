@@ -17,11 +17,12 @@ public final class ClipMlp {
     final Linear fc1, fc2;
     final boolean quickGelu;
 
-    public ClipMlp(Weights w, ClipTextConfig config) {
+    /** {@code act}: {@link ClipTextConfig#GELU} or {@link ClipTextConfig#QUICK_GELU}. */
+    public ClipMlp(Weights w, int hidden, int intermediate, String act) {
         this.name = w.tapName();
-        fc1 = new Linear(w.pp("fc1"), config.hiddenSize(), config.intermediateSize(), true);
-        fc2 = new Linear(w.pp("fc2"), config.intermediateSize(), config.hiddenSize(), true);
-        quickGelu = config.hiddenAct().equals(ClipTextConfig.QUICK_GELU);
+        fc1 = new Linear(w.pp("fc1"), hidden, intermediate, true);
+        fc2 = new Linear(w.pp("fc2"), intermediate, hidden, true);
+        quickGelu = act.equals(ClipTextConfig.QUICK_GELU);
     }
 
     public Tensor forward(Ctx c, Tensor x) {

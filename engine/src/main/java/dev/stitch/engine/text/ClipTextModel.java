@@ -39,7 +39,10 @@ public final class ClipTextModel {
     final List<ClipEncoderLayer> layers = new ArrayList<>();
     final LayerNorm finalLayerNorm;
 
-    /** From weights already open or in memory, named as in diffusers' {@code text_encoder/model.safetensors}. */
+    /**
+     * From weights already open or in memory, named as in diffusers' {@code text_encoder/model.safetensors} (or, for
+     * the text tower of a {@code CLIPModel}, its weights, which hold {@code text_model.} the same way).
+     */
     public ClipTextModel(ClipTextConfig config, Weights w) {
         this.config = config;
         int c = config.hiddenSize();
@@ -48,7 +51,8 @@ public final class ClipTextModel {
         tokenEmbedding = emb.pp("token_embedding").get("weight", config.vocabSize(), c);
         positionEmbedding = emb.pp("position_embedding").get("weight", config.maxPositionEmbeddings(), c);
         for (int i = 0; i < config.numHiddenLayers(); i++)
-            layers.add(new ClipEncoderLayer(tm.pp("encoder").pp("layers").pp(i), config));
+            layers.add(new ClipEncoderLayer(tm.pp("encoder").pp("layers").pp(i), c, config.intermediateSize(),
+                config.numAttentionHeads(), config.hiddenAct(), config.layerNormEps(), true));
         finalLayerNorm = new LayerNorm(tm.pp("final_layer_norm"), c, config.layerNormEps());
         finalLayerNormName = tm.pp("final_layer_norm").tapName();
     }
@@ -124,7 +128,8 @@ public final class ClipTextModel {
         return ops.concat(0, rows);
     }
 
-    int eosPosition(int[] ids) {
+    /** The position {@link #pool} takes from a row of {@code ids}. */
+    public int eosPosition(int[] ids) {
         int best = 0;
         for (int j = 1; j < ids.length; j++)
             if (config.eosTokenId() == 2 ? ids[j] > ids[best] : ids[j] == config.eosTokenId() && ids[best] != config.eosTokenId()) best = j;

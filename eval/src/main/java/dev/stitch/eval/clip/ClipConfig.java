@@ -1,6 +1,7 @@
 package dev.stitch.eval.clip;
 
 import dev.stitch.engine.io.JsonConfig;
+import dev.stitch.engine.text.ClipTextConfig;
 import dev.stitch.kernels.UserError;
 
 import java.nio.file.Path;
@@ -10,21 +11,10 @@ import java.nio.file.Path;
  * of the shared embedding space. Keys the file leaves out take transformers' defaults (those of CLIP ViT-B/32);
  * old files keep the towers under {@code text_config_dict} / {@code vision_config_dict}, which are read too.
  */
-public record ClipConfig(Text text, Vision vision, int projectionDim, float logitScaleInitValue) {
+public record ClipConfig(ClipTextConfig text, Vision vision, int projectionDim, float logitScaleInitValue) {
 
     /** Activations of the CLIP family: OpenAI's models use quick_gelu, OpenCLIP's (LAION) models exact gelu. */
-    public static final String QUICK_GELU = "quick_gelu", GELU = "gelu";
-
-    /**
-     * {@code CLIPTextConfig}. {@code eosTokenId} picks the pooled position: transformers' legacy value 2 means "the
-     * largest id" (EOS is the largest id of CLIP's vocabulary), any other value its first occurrence.
-     */
-    public record Text(int vocabSize, int hiddenSize, int intermediateSize, int numHiddenLayers, int numAttentionHeads,
-                       int maxPositionEmbeddings, String hiddenAct, float layerNormEps, int eosTokenId) {
-        public Text {
-            checkTower("text_config", hiddenSize, numAttentionHeads, hiddenAct, layerNormEps);
-        }
-    }
+    public static final String QUICK_GELU = ClipTextConfig.QUICK_GELU, GELU = ClipTextConfig.GELU;
 
     /** {@code CLIPVisionConfig}: square images of {@code imageSize}, cut into {@code patchSize} patches. */
     public record Vision(int hiddenSize, int intermediateSize, int numHiddenLayers, int numAttentionHeads, int numChannels,
@@ -42,20 +32,16 @@ public record ClipConfig(Text text, Vision vision, int projectionDim, float logi
         JsonConfig r = JsonConfig.read(file);
         JsonConfig t = r.object(r.node("text_config") != null ? "text_config" : "text_config_dict");
         JsonConfig v = r.object(r.node("vision_config") != null ? "vision_config" : "vision_config_dict");
-        int vocab = t.positive("vocab_size", 49408), tHidden = t.positive("hidden_size", 512),
-            tInter = t.positive("intermediate_size", 2048), tLayers = t.positive("num_hidden_layers", 12),
-            tHeads = t.positive("num_attention_heads", 8), positions = t.positive("max_position_embeddings", 77),
-            eos = t.integer("eos_token_id", 49407);
+        ClipTextConfig text = ClipTextConfig.parse(t.origin(), t.root());
         int vHidden = v.positive("hidden_size", 768), vInter = v.positive("intermediate_size", 3072),
             vLayers = v.positive("num_hidden_layers", 12), vHeads = v.positive("num_attention_heads", 12),
             channels = v.positive("num_channels", 3), imageSize = v.positive("image_size", 224), patch = v.positive("patch_size", 32);
-        String tAct = t.string("hidden_act", QUICK_GELU), vAct = v.string("hidden_act", QUICK_GELU);
-        float tEps = t.epsilon("layer_norm_eps", 1e-5), vEps = v.epsilon("layer_norm_eps", 1e-5);
+        String vAct = v.string("hidden_act", QUICK_GELU);
+        float vEps = v.epsilon("layer_norm_eps", 1e-5);
         int projection = r.positive("projection_dim", 512);
         float logitScale = (float) r.number("logit_scale_init_value", 2.6592);
         try {
-            return new ClipConfig(new Text(vocab, tHidden, tInter, tLayers, tHeads, positions, tAct, tEps, eos),
-                new Vision(vHidden, vInter, vLayers, vHeads, channels, imageSize, patch, vAct, vEps), projection, logitScale);
+            return new ClipConfig(text, new Vision(vHidden, vInter, vLayers, vHeads, channels, imageSize, patch, vAct, vEps), projection, logitScale);
         } catch (UserError e) {
             throw new UserError(file + ": " + e.getMessage());
         }

@@ -5,6 +5,7 @@ import dev.stitch.engine.Weights;
 import dev.stitch.engine.io.SafeTensors;
 import dev.stitch.engine.nn.Linear;
 import dev.stitch.engine.taps.TapLayout;
+import dev.stitch.engine.text.ClipTextModel;
 import dev.stitch.engine.tokenizer.ClipTokenizer;
 import dev.stitch.engine.image.RgbImage;
 import dev.stitch.kernels.Backend;
@@ -32,7 +33,7 @@ public final class ClipModel {
     /** The folder's BPE tokenizer, or null where the folder has no {@code vocab.json} (then only ids can be embedded). */
     public final ClipTokenizer tokenizer;
     final ClipVisionTransformer visionModel;
-    final ClipTextTransformer textModel;
+    final ClipTextModel textModel;
     final Linear visualProjection, textProjection;
     final String visualProjectionName, textProjectionName;
     final float logitScale;
@@ -50,7 +51,7 @@ public final class ClipModel {
                 + config.vision().imageSize() + ", but crops to " + processor.cropWidth() + "×" + processor.cropHeight()
                 + (processor.doCenterCrop() ? "" : " (do_center_crop is false)"));
         visionModel = new ClipVisionTransformer(w.pp("vision_model"), config.vision());
-        textModel = new ClipTextTransformer(w.pp("text_model"), config.text());
+        textModel = new ClipTextModel(config.text(), w);
         visualProjection = new Linear(w.pp("visual_projection"), config.vision().hiddenSize(), config.projectionDim(), false);
         textProjection = new Linear(w.pp("text_projection"), config.text().hiddenSize(), config.projectionDim(), false);
         visualProjectionName = w.pp("visual_projection").tapName();
@@ -113,7 +114,7 @@ public final class ClipModel {
 
     /** transformers' {@code get_text_features}: the projected pooled output [B, projection_dim], not normalised. */
     public Tensor textFeatures(Ctx c, int[][] ids) {
-        return c.tap(textProjectionName, TapLayout.NC, textProjection.forward(c, textModel.forward(c, ids)));
+        return c.tap(textProjectionName, TapLayout.NC, textProjection.forward(c, textModel.pooled(c, ids)));
     }
 
     /** {@code exp(logit_scale)}: CLIP's logits are this times the cosine (100 for the released models). */

@@ -1,5 +1,6 @@
 package dev.stitch.eval.clip;
 
+import dev.stitch.engine.text.ClipEncoderLayer;
 import dev.stitch.engine.Ctx;
 import dev.stitch.engine.Weights;
 import dev.stitch.engine.nn.LayerNorm;

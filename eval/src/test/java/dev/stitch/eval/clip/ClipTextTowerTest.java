@@ -10,7 +10,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-class ClipTextTransformerTest {
+/** The text tower of the CLIP score model: engine's ClipTextModel, pooled at EOS as transformers pools. */
+class ClipTextTowerTest {
     static final ClipModel LEGACY = ClipModel.load(Golden.resource("clip/tiny-clip")),
         REAL_EOS = ClipModel.load(Golden.resource("clip/tiny-clip-gelu"));
 
@@ -33,7 +34,7 @@ class ClipTextTransformerTest {
     void idsOutsideTheVocabularyOrTooLongAreRefused() {
         Ctx c = new Ctx(ReferenceBackend.INSTANCE);
         String m = assertThrows(UserError.class, () -> LEGACY.textEmbeds(c, new int[][]{{298, 300, 299}})).getMessage();
-        assertTrue(m.contains("token id 300 is outside the vocabulary of 300"), m);
+        assertTrue(m.contains("token id 300 is outside its vocabulary of 300"), m);
         m = assertThrows(UserError.class, () -> LEGACY.textEmbeds(c, new int[][]{new int[78]})).getMessage();
         assertTrue(m.contains("sequences of 78 tokens, expected 1..77"), m);
     }
