@@ -35,12 +35,6 @@ public final class Ddim implements Scheduler {
     public float[] timesteps() { return Schedulers.toFloats(timesteps); }
 
     @Override
-    public float initNoiseSigma() { return 1f; }
-
-    @Override
-    public float[] scaleModelInput(float[] sample, int stepIndex) { return sample; }
-
-    @Override
     public float[] step(float[] modelOutput, int stepIndex, float[] sample) {
         int t = timesteps[stepIndex], prev = t - stride;
         float a = schedule.alphaCumprod(t);

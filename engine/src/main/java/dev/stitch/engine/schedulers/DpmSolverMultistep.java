@@ -72,12 +72,6 @@ public final class DpmSolverMultistep implements Scheduler {
     /** One sigma per step followed by sigma(t = 0) (diffusers' {@code scheduler.sigmas}). */
     public float[] sigmas() { return sigmas.clone(); }
 
-    @Override
-    public float initNoiseSigma() { return 1f; }
-
-    @Override
-    public float[] scaleModelInput(float[] sample, int stepIndex) { return sample; }
-
     /** alpha_t = 1 / sqrt(sigma^2 + 1) and sigma_t = sigma * alpha_t (variance-preserving form). */
     private static float alpha(float sigma) { return 1f / sqrt(sigma * sigma + 1f); }
 

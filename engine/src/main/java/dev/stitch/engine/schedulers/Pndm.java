@@ -68,12 +68,6 @@ public final class Pndm implements Scheduler {
     public float[] timesteps() { return Schedulers.toFloats(timesteps); }
 
     @Override
-    public float initNoiseSigma() { return 1f; }
-
-    @Override
-    public float[] scaleModelInput(float[] sample, int stepIndex) { return sample; }
-
-    @Override
     public float[] step(float[] modelOutput, int stepIndex, float[] sample) {
         int t = timesteps[stepIndex];
         return counter < prkTimesteps.length && !skipPrk ? stepPrk(modelOutput, t, sample) : stepPlms(modelOutput, t, sample);

@@ -13,11 +13,14 @@ public interface Scheduler {
     /** The timestep passed to the UNet at each call, in order (fractional for Euler). */
     float[] timesteps();
 
-    /** The standard deviation of the initial noise: the pipeline multiplies unit noise by it. */
-    float initNoiseSigma();
+    /**
+     * The standard deviation of the initial noise: the pipeline multiplies unit noise by it. 1 for the schedulers
+     * that work on the DDPM sample itself (DDIM, PNDM, DPM-Solver); the sigma-space ones (Euler) say theirs.
+     */
+    default float initNoiseSigma() { return 1f; }
 
-    /** The UNet input for call {@code stepIndex} (a new array, or {@code sample} itself when unscaled). */
-    float[] scaleModelInput(float[] sample, int stepIndex);
+    /** The UNet input for call {@code stepIndex}: {@code sample} itself unless the scheduler scales it (Euler). */
+    default float[] scaleModelInput(float[] sample, int stepIndex) { return sample; }
 
     /** The latents after call {@code stepIndex}, given the (guided) model output and the latents before it. */
     float[] step(float[] modelOutput, int stepIndex, float[] sample);
