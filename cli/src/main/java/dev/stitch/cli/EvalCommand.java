@@ -168,7 +168,7 @@ final class EvalCommand implements java.util.concurrent.Callable<Integer> {
                 List<Question> questions = new ArrayList<>();
                 for (Setup s : setups) {
                     GenerateResult res;
-                    try (AutoCloseable reg = s.plan() == null ? () -> {} : s.plan().register(taps)) {
+                    try (SteeringPlan.Registered reg = s.plan() == null ? () -> {} : s.plan().register(taps)) {
                         res = pipe.generate(req, ops, taps, StableDiffusionPipeline.Progress.NONE);
                     }
                     RgbImage img = new RgbImage(res.width(), res.height(), res.pixels()[0]);

@@ -43,10 +43,6 @@ final class GenerateCommand implements Callable<Integer> {
             System.err.println("stitch: seed " + req.seed() + ", " + ops.name() + " backend" + (plans.isEmpty() ? "" : ", " + plans.size() + " steering file(s)"));
             GenerateResult res = pipe.generate(req, ops, taps, ProgressBar.steps());
             writeOutputs(req, res, pipe, out, saveLatents);
-        } catch (RuntimeException e) {
-            throw e;
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
         }
         return 0;
     }

@@ -110,11 +110,9 @@ final class SteeringOptions {
     }
 
     /** Installs every plan; closing the result removes them all. */
-    static AutoCloseable register(List<SteeringPlan> plans, HookedTaps taps) {
-        List<AutoCloseable> regs = new ArrayList<>();
+    static SteeringPlan.Registered register(List<SteeringPlan> plans, HookedTaps taps) {
+        List<SteeringPlan.Registered> regs = new ArrayList<>();
         for (SteeringPlan p : plans) regs.add(p.register(taps));
-        return () -> {
-            for (AutoCloseable r : regs) r.close();
-        };
+        return SteeringPlan.Registered.all(regs);
     }
 }

@@ -150,10 +150,6 @@ final class SweepCommand implements Callable<Integer> {
                     GenerateResult res;
                     try (var steer = p.register(taps)) {
                         res = pipe.generate(req, ops, taps, StableDiffusionPipeline.Progress.NONE);
-                    } catch (RuntimeException e) {
-                        throw e;
-                    } catch (Exception e) {
-                        throw new IllegalStateException(e);
                     }
                     RgbImage img = image(res);
                     double rms = rms(baseline, img);

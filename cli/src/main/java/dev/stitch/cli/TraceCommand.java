@@ -121,10 +121,6 @@ final class TraceCommand implements Callable<Integer> {
             System.err.printf("stitch: wrote %s (%d tensors, %.1f MB)%n", out, n, Files.size(out) / 1e6);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
-        } catch (RuntimeException e) {
-            throw e;
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
         }
         return 0;
     }

@@ -103,8 +103,17 @@ public record SteeringPlan(SteeringFile file, Operator operator, float strength,
         }
     }
 
+    /** Installed editors: closing removes them (and throws nothing, so try-with-resources needs no catch). */
+    public interface Registered extends AutoCloseable {
+        @Override
+        void close();
+
+        /** Several registrations closed as one. */
+        static Registered all(List<Registered> parts) { return () -> parts.forEach(Registered::close); }
+    }
+
     /** Installs the editors; close the handle to remove them. */
-    public AutoCloseable register(HookedTaps taps) {
+    public Registered register(HookedTaps taps) {
         List<HookedTaps.Registration> regs = new ArrayList<>();
         for (SteeringFile.TapVector v : file.taps().values()) {
             float s = tapStrength.getOrDefault(v.tap(), strength);
