@@ -6,6 +6,7 @@ import dev.stitch.engine.io.SafeTensorsWriter;
 import dev.stitch.engine.unet.UNet2DConditionModel;
 import dev.stitch.kernels.Backend;
 import dev.stitch.kernels.Tensor;
+import dev.stitch.kernels.TimedBackend;
 import dev.stitch.kernels.UserError;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -36,6 +37,9 @@ final class UNetForwardCommand implements Callable<Integer> {
     @Option(names = "--device", defaultValue = "cpu", description = "backend (default ${DEFAULT-VALUE})")
     String device;
 
+    @Option(names = "--profile", description = "print where the timed calls spent their time, per op kind (host backends)")
+    boolean profile;
+
     @Override
     public Integer call() {
         if (repeat < 0) throw new UserError("--repeat " + repeat + ": must be >= 0");
@@ -43,6 +47,9 @@ final class UNetForwardCommand implements Callable<Integer> {
         for (String name : new String[] {"sample", "timestep", "encoder_hidden_states"})
             if (!in.contains(name)) throw new UserError(inputs + ": no tensor '" + name + "' (found " + in.names() + ")");
         Backend ops = Devices.backend(device);
+        if (profile && ops.name().startsWith("cuda")) throw new UserError("--profile times host backends only (a GPU's ops return before they finish)");
+        TimedBackend timed = profile ? new TimedBackend(ops) : null;
+        if (timed != null) ops = timed;
         UNet2DConditionModel unet = UNet2DConditionModel.load(model.resolve("unet"));
         int[] shape = in.entry("sample").intShape();
         float[] t = in.floats("timestep");
@@ -59,6 +66,7 @@ final class UNetForwardCommand implements Callable<Integer> {
         float[] result = ops.toHost(y).clone();
         System.out.printf("first call (packs weights): %.3f s (cpu %.3f s)%n", (System.nanoTime() - t0) / 1e9, (cpuNanos() - cpu0) / 1e9);
         double best = Double.MAX_VALUE, bestCpu = Double.MAX_VALUE;
+        if (timed != null && repeat > 0) timed.reset();   // the table covers the timed calls, not the packing one
         for (int i = 0; i < repeat; i++) {
             t0 = System.nanoTime();
             cpu0 = cpuNanos();
@@ -69,6 +77,8 @@ final class UNetForwardCommand implements Callable<Integer> {
             System.out.printf("call %d: %.3f s (cpu %.3f s)%n", i + 1, s, cpu);
         }
         if (repeat > 0) System.out.printf("best: %.3f s, cpu %.3f s (%s backend, %s)%n", best, bestCpu, ops.name(), threads(ops));
+        if (timed != null)
+            System.out.print((repeat > 0 ? "the " + repeat + " timed call(s)" : "the first call") + ", per op kind (seconds summed over them):\n" + timed.table());
         if (out != null) new SafeTensorsWriter().add("out", Tensor.of(result, y.shape())).write(out);
         return 0;
     }
@@ -79,6 +89,7 @@ final class UNetForwardCommand implements Callable<Integer> {
     }
 
     private static String threads(Backend ops) {
+        if (ops instanceof TimedBackend t) ops = t.inner();
         return ops instanceof dev.stitch.kernels.cpu.CpuBackend cpu ? cpu.threads() + " threads" : "";
     }
 }
