@@ -111,6 +111,8 @@ class CpuParityTest {
         {1, 1, 1, 1, 1, 3, 3, 1, 1, 1, 1, 1},    // a single pixel and channel
         {1, 40, 5, 70, 13, 3, 3, 1, 1, 1, 1, 1}, // rows wider than a panel
         {1, 32, 16, 16, 96, 3, 3, 1, 1, 1, 1, 1}, // several K blocks (K = 288) and Cout tiles
+        {1, 3, 10, 9, 4, 5, 5, 2, 2, 2, 2, 2},    // stride 2 reaching two pixels into the padding
+        {1, 2, 3, 2, 3, 5, 5, 1, 2, 2, 2, 2},     // an image narrower than the kernel: rows mostly padding
         {2, 5, 3, 64, 7, 3, 3, 1, 1, 1, 1, 1},   // rows of whole panels
         {1, 5, 3, 130, 7, 3, 3, 1, 1, 1, 1, 1},  // wide rows with a partial panel
         {2, 6, 4, 34, 13, 3, 3, 1, 0, 0, 0, 0},  // no padding: the input itself is read
