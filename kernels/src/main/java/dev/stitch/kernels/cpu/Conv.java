@@ -83,10 +83,10 @@ final class Conv {
                         int row = off + (c * h + sy) * w, sx0 = xs[r] * stride + dx - pl;
                         int lo = Math.min(n, sx0 >= 0 ? 0 : (-sx0 + stride - 1) / stride);
                         int hi = Math.max(lo, Math.min(n, sx0 >= w ? 0 : (w - 1 - sx0) / stride + 1));
-                        Arrays.fill(dst, d, d + lo, 0f);
+                        if (lo > 0) Arrays.fill(dst, d, d + lo, 0f);
                         if (stride == 1) { if (hi > lo) System.arraycopy(x, row + sx0 + lo, dst, d + lo, hi - lo); }
                         else for (int i = lo; i < hi; i++) dst[d + i] = x[row + sx0 + i * stride];
-                        Arrays.fill(dst, d + hi, d + n, 0f);
+                        if (hi < n) Arrays.fill(dst, d + hi, d + n, 0f);
                     }
                     d += n;
                 }
