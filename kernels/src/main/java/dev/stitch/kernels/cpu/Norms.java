@@ -32,8 +32,9 @@ final class Norms {
 
     /**
      * Σ(x − shift) and Σ(x − shift)² over [from, from + n). With the shift an f32 rounding of the mean, the first sum
-     * is the part of the mean that the shift missed, measured on values that f32 holds exactly (Sterbenz): the
-     * statistics then stay exact even where the values nearly cancel, as in a 2-feature layer norm.
+     * is the part of the mean that the shift missed, measured on the differences themselves, which f32 holds exactly
+     * where x is close to the shift (Sterbenz): the statistics then stay accurate where values nearly cancel, as in a
+     * 2-feature layer norm.
      */
     static double[] deviations(float[] x, int from, int n, float shift) {
         double s1 = 0, s2 = 0;
