@@ -8,7 +8,7 @@ import picocli.CommandLine.Command;
  * The {@code stitch} command. Exit codes: 0 success, 2 user error (one line on stderr), 1 internal error.
  * Set STITCH_DEBUG=1 to see stack traces.
  */
-@Command(name = "stitch", mixinStandardHelpOptions = true, version = "stitch 0.1.0",
+@Command(name = "stitch", mixinStandardHelpOptions = true, scope = CommandLine.ScopeType.INHERIT, version = "stitch 0.1.0",
     description = "Stable Diffusion 2 in Java, built for activation steering.",
     subcommands = {
         GenerateCommand.class,
