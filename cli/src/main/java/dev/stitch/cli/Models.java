@@ -18,6 +18,7 @@ final class Models {
      * decisions are printed as {@code stitch convert} prints them.
      */
     static StableDiffusionPipeline open(Path model, Path tokenizer, String prediction) {
+        if (!Files.exists(model)) throw new UserError(model + ": no such model folder or checkpoint file");
         if (Files.isRegularFile(model) && !Checkpoints.isCheckpointFile(model))
             throw new UserError(model + ": neither a diffusers model folder nor a checkpoint (.safetensors, .ckpt, .pt, .pth)");
         if (!Checkpoints.isCheckpointFile(model)) {
