@@ -42,7 +42,9 @@ class CpuParityTest {
         int i = 0;
         for (int[] s : mkn) {
             Activation act = ACTS[i % ACTS.length];
-            boolean bias = i++ % 2 == 0;
+            // bias on every other case, not on 1×1×1: a lone x·w + b can cancel to near 0, where f32 rounding is all
+            // a relative error measures
+            boolean bias = i++ % 2 == 1;
             Tensor x = randn(r, s[0], s[1]), w = randn(r, 1 / Math.sqrt(s[1]), 0, s[2], s[1]);
             Tensor b = bias ? randn(r, s[2]) : null;
             assertClose("linear " + s[0] + "x" + s[1] + "x" + s[2] + " " + act + (bias ? " +bias" : ""),
@@ -108,7 +110,8 @@ class CpuParityTest {
         {1, 6, 9, 12, 10, 1, 7, 1, 0, 0, 3, 3},  // Inception's 1×7
         {1, 6, 12, 9, 10, 7, 1, 1, 3, 3, 0, 0},  // and 7×1
         {1, 4, 11, 11, 3, 5, 5, 2, 0, 0, 0, 0},
-        {1, 1, 1, 1, 1, 3, 3, 1, 1, 1, 1, 1},    // a single pixel and channel
+        {1, 1, 1, 1, 4, 3, 3, 1, 1, 1, 1, 1},    // a single pixel and input channel (4 outputs: one w·x + b alone
+                                                  // could cancel to near 0, where f32 rounding is all a relative error sees)
         {1, 40, 5, 70, 13, 3, 3, 1, 1, 1, 1, 1}, // rows wider than a panel
         {1, 32, 16, 16, 96, 3, 3, 1, 1, 1, 1, 1}, // several K blocks (K = 288) and Cout tiles
         {1, 3, 10, 9, 4, 5, 5, 2, 2, 2, 2, 2},    // stride 2 reaching two pixels into the padding
