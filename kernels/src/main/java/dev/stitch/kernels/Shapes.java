@@ -71,4 +71,18 @@ public final class Shapes {
         check(k == kb, "matmul: inner dimensions " + k + " vs " + kb);
         return new MatMul(batch, m, n, k);
     }
+
+    /**
+     * The output shape [B, Cout, Ho, Wo] of a 2-D convolution of x [B, Cin, H, W] by w [Cout, Cin, kh, kw] (bias b
+     * [Cout] or null) at {@code stride} with padding top, bottom, left, right, after checking that they fit.
+     */
+    public static int[] conv2d(Tensor x, Tensor w, Tensor b, int stride, int pt, int pb, int pl, int pr) {
+        check(x.rank() == 4 && w.rank() == 4 && w.dim(1) == x.dim(1),
+            "conv2d: x " + Arrays.toString(x.shape()) + " vs w " + Arrays.toString(w.shape()));
+        check(stride >= 1 && pt >= 0 && pb >= 0 && pl >= 0 && pr >= 0, "conv2d: stride " + stride + ", negative padding");
+        int cout = w.dim(0), kh = w.dim(2), kw = w.dim(3);
+        check(b == null || b.numel() == cout, "conv2d: bias of " + (b == null ? 0 : b.numel()) + " values for " + cout + " channels");
+        check(x.dim(2) + pt + pb >= kh && x.dim(3) + pl + pr >= kw, "conv2d: kernel " + kh + "x" + kw + " larger than the padded input");
+        return new int[] {x.dim(0), cout, (x.dim(2) + pt + pb - kh) / stride + 1, (x.dim(3) + pl + pr - kw) / stride + 1};
+    }
 }

@@ -83,8 +83,8 @@ public final class TimedBackend implements Backend {
 
     @Override
     public Tensor conv2d(Tensor x, Tensor w, Tensor b, int stride, int pt, int pb, int pl, int pr, Activation act) {
-        int ho = (x.dim(2) + pt + pb - w.dim(2)) / stride + 1, wo = (x.dim(3) + pl + pr - w.dim(3)) / stride + 1;
-        double flop = 2.0 * x.dim(0) * w.dim(0) * ho * wo * (w.numel() / w.dim(0));
+        int[] y = Shapes.conv2d(x, w, b, stride, pt, pb, pl, pr);
+        double flop = 2.0 * Tensor.count(y) * (w.numel() / w.dim(0));
         String op = w.dim(2) == 1 && w.dim(3) == 1 ? "conv2d 1x1" : "conv2d " + w.dim(2) + "x" + w.dim(3);
         return time(op, flop, () -> inner.conv2d(x, w, b, stride, pt, pb, pl, pr, act));
     }

@@ -52,4 +52,14 @@ class ShapesTest {
         assertThrows(IllegalArgumentException.class, () -> Shapes.matmul(t(3, 4), t(5, 4), false, false));
         assertThrows(IllegalArgumentException.class, () -> Shapes.matmul(t(2, 3, 4), t(3, 4, 5), false, false));
     }
+
+    @Test
+    void conv2dSizesAndRefusals() {
+        assertArrayEquals(new int[] {2, 5, 4, 3}, Shapes.conv2d(t(2, 3, 7, 6), t(5, 3, 3, 3), t(5), 2, 1, 1, 1, 0));
+        assertArrayEquals(new int[] {1, 4, 9, 9}, Shapes.conv2d(t(1, 2, 9, 9), t(4, 2, 1, 1), null, 1, 0, 0, 0, 0));
+        assertThrows(IllegalArgumentException.class, () -> Shapes.conv2d(t(1, 3, 5, 5), t(4, 2, 3, 3), null, 1, 1, 1, 1, 1));
+        assertThrows(IllegalArgumentException.class, () -> Shapes.conv2d(t(1, 3, 5, 5), t(4, 3, 3, 3), t(3), 1, 1, 1, 1, 1));
+        assertThrows(IllegalArgumentException.class, () -> Shapes.conv2d(t(1, 3, 2, 2), t(4, 3, 5, 5), null, 1, 1, 1, 1, 1));
+        assertThrows(IllegalArgumentException.class, () -> Shapes.conv2d(t(1, 3, 5, 5), t(4, 3, 3, 3), null, 0, 1, 1, 1, 1));
+    }
 }

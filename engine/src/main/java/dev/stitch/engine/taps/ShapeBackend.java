@@ -55,8 +55,7 @@ public final class ShapeBackend implements Backend {
 
     @Override
     public Tensor conv2d(Tensor x, Tensor w, Tensor b, int stride, int pt, int pb, int pl, int pr, Activation act) {
-        check(x.rank() == 4 && w.rank() == 4 && w.dim(1) == x.dim(1), "conv2d: x " + s(x) + " vs w " + s(w));
-        return t(x.dim(0), w.dim(0), (x.dim(2) + pt + pb - w.dim(2)) / stride + 1, (x.dim(3) + pl + pr - w.dim(3)) / stride + 1);
+        return t(Shapes.conv2d(x, w, b, stride, pt, pb, pl, pr));
     }
 
     @Override

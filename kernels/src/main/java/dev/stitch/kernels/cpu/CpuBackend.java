@@ -128,14 +128,9 @@ public final class CpuBackend implements Backend {
 
     @Override
     public Tensor conv2d(Tensor x, Tensor w, Tensor b, int stride, int pt, int pb, int pl, int pr, Activation act) {
-        check(x.rank() == 4 && w.rank() == 4 && w.dim(1) == x.dim(1),
-            "conv2d: x " + Arrays.toString(x.shape()) + " vs w " + Arrays.toString(w.shape()));
-        check(stride >= 1 && pt >= 0 && pb >= 0 && pl >= 0 && pr >= 0, "conv2d: stride " + stride + ", negative padding");
+        int[] shape = Shapes.conv2d(x, w, b, stride, pt, pb, pl, pr);
         int bn = x.dim(0), ci = x.dim(1), h = x.dim(2), wi = x.dim(3);
-        int co = w.dim(0), kh = w.dim(2), kw = w.dim(3);
-        check(b == null || b.numel() == co, "conv2d: bias of " + (b == null ? 0 : b.numel()) + " values for " + co + " channels");
-        check(h + pt + pb >= kh && wi + pl + pr >= kw, "conv2d: kernel " + kh + "x" + kw + " larger than the padded input");
-        int ho = (h + pt + pb - kh) / stride + 1, wo = (wi + pl + pr - kw) / stride + 1;
+        int co = w.dim(0), kh = w.dim(2), kw = w.dim(3), ho = shape[2], wo = shape[3];
         float[] out = alloc((long) bn * co * ho * wo);
         Conv.conv2d(par, x.data(), bn, ci, h, wi, w, b == null ? null : b.data(), co, kh, kw, stride, pt, pb, pl, pr, ho, wo, act, out);
         return Tensor.of(out, bn, co, ho, wo);

@@ -241,15 +241,10 @@ public final class CudaBackend implements Backend {
 
     @Override
     public Tensor conv2d(Tensor x, Tensor w, Tensor b, int stride, int pt, int pb, int pl, int pr, Activation act) {
-        check(x.rank() == 4 && w.rank() == 4 && w.dim(1) == x.dim(1),
-            "conv2d: x " + Arrays.toString(x.shape()) + " vs w " + Arrays.toString(w.shape()));
+        int[] shape = Shapes.conv2d(x, w, b, stride, pt, pb, pl, pr);
         int bn = x.dim(0), cin = x.dim(1), h = x.dim(2), wi = x.dim(3);
-        int cout = w.dim(0), kh = w.dim(2), kw = w.dim(3);
-        check(stride >= 1 && pt >= 0 && pb >= 0 && pl >= 0 && pr >= 0, "conv2d: stride " + stride + ", padding must be ≥ 0");
+        int cout = w.dim(0), kh = w.dim(2), kw = w.dim(3), ho = shape[2], wo = shape[3];
         check(cin < 32768 && kh < 256 && kw < 256, "conv2d: kernel " + Arrays.toString(w.shape()) + " too large for the CUDA kernels");
-        check(b == null || b.numel() == cout, "conv2d: bias of " + (b == null ? 0 : b.numel()) + " for " + cout + " channels");
-        int ho = (h + pt + pb - kh) / stride + 1, wo = (wi + pl + pr - kw) / stride + 1;
-        check(ho > 0 && wo > 0, "conv2d: empty output for input " + h + "x" + wi + " and kernel " + kh + "x" + kw);
         int m = Math.toIntExact((long) bn * ho * wo), k = cin * kh * kw;
         Tensor xd = f32(x), y = output(bn, cout, ho, wo);
         if (m == 0 || cout == 0) return y;

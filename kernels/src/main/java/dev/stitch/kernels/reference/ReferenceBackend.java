@@ -68,11 +68,9 @@ public final class ReferenceBackend implements Backend {
 
     @Override
     public Tensor conv2d(Tensor x, Tensor w, Tensor b, int stride, int pt, int pb, int pl, int pr, Activation act) {
-        check(x.rank() == 4 && w.rank() == 4 && w.dim(1) == x.dim(1),
-            "conv2d: x " + Arrays.toString(x.shape()) + " vs w " + Arrays.toString(w.shape()));
+        int[] shape = Shapes.conv2d(x, w, b, stride, pt, pb, pl, pr);
         int bn = x.dim(0), ci = x.dim(1), h = x.dim(2), wi = x.dim(3);
-        int co = w.dim(0), kh = w.dim(2), kw = w.dim(3);
-        int ho = (h + pt + pb - kh) / stride + 1, wo = (wi + pl + pr - kw) / stride + 1;
+        int co = w.dim(0), kh = w.dim(2), kw = w.dim(3), ho = shape[2], wo = shape[3];
         float[] xd = x.data(), wd = w.data(), bd = b == null ? null : b.data();
         float[] out = new float[bn * co * ho * wo];
         for (int n = 0; n < bn; n++)
