@@ -55,7 +55,8 @@ for o in "$out"/*.cubin "$out"/*.ptx; do
 done
 { "$nvcc" --version | tail -n 2; printf '%s\n' "${names[@]}"; } > "$out/BUILD"
 
-# The register/spill report, one line per kernel and architecture (echoed when something was recompiled).
+# The register/spill report, one line per kernel and architecture, goes to cuda-registers.log; the build prints one
+# summary line (kernels, most registers, any spills) when something was recompiled.
 cat "$logs"/*.log > "$target/cuda-build.log"
 if [ ! -e "$logs/.changed" ]; then
   echo "[cuda] kernels up to date (ptxas report: $target/cuda-build.log)"
@@ -64,5 +65,8 @@ fi
 rm -f "$logs/.changed"
 awk '/Compiling entry function/ { fn = $7; gsub(/\x27/, "", fn); arch = $9; gsub(/\x27/, "", arch) }
      /spill stores/ { spill = $5 " B spill stores, " $9 " B spill loads" }
-     /Used [0-9]+ registers/ { printf "[cuda] %-24s %-6s %3d registers, %s\n", fn, arch, $5, spill }' \
-  "$target/cuda-build.log"
+     /Used [0-9]+ registers/ { printf "%-24s %-6s %3d registers, %s\n", fn, arch, $5, spill }' \
+  "$target/cuda-build.log" > "$target/cuda-registers.log"
+awk '{ n++; if ($3 > max) max = $3; if ($5 != 0 || $9 != 0) spills++ }
+     END { printf "[cuda] %d kernel images, at most %d registers, %d with spills (per kernel: %s)\n", n, max, spills, f }' \
+  f="$target/cuda-registers.log" "$target/cuda-registers.log"

@@ -1,7 +1,6 @@
 package dev.stitch.eval.metrics;
 
 import jdk.incubator.vector.DoubleVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.util.SplittableRandom;
@@ -84,7 +83,10 @@ public final class KernelInceptionDistance {
             acc0 = DoubleVector.fromArray(SPECIES, a, i).fma(DoubleVector.fromArray(SPECIES, b, i), acc0);
             acc1 = DoubleVector.fromArray(SPECIES, a, i + step).fma(DoubleVector.fromArray(SPECIES, b, i + step), acc1);
         }
-        double s = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        // Lanes summed in a fixed order: reduceLanes(ADD) leaves the order open, and interpreted and compiled code
+        // round differently, which broke "same seed, same answer".
+        double s = 0;
+        for (double lane : acc0.add(acc1).toArray()) s += lane;
         for (; i < d; i++) s += a[i] * b[i];
         double k = s / d + 1;
         return k * k * k;

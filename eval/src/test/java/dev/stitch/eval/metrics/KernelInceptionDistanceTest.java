@@ -84,6 +84,26 @@ class KernelInceptionDistanceTest {
     }
 
     @Test
+    void theKernelRoundsTheSameBeforeAndAfterCompilation() {
+        // 37 features: whole vectors at every width and a scalar tail; many pairs, since one pair may round alike
+        Random r = new Random(11);
+        int pairs = 64, d = 37;
+        double[][] a = new double[pairs][d], b = new double[pairs][d];
+        for (int p = 0; p < pairs; p++)
+            for (int i = 0; i < d; i++) {
+                a[p][i] = r.nextGaussian() * 3;
+                b[p][i] = r.nextGaussian() * 3;
+            }
+        double[] cold = new double[pairs];
+        for (int p = 0; p < pairs; p++) cold[p] = KernelInceptionDistance.kernel(a[p], b[p], d);
+        double sink = 0;
+        for (int i = 0; i < 300_000; i++) sink += KernelInceptionDistance.kernel(a[i % pairs], b[i % pairs], d);
+        assertTrue(Double.isFinite(sink));
+        for (int p = 0; p < pairs; p++)
+            assertEquals(cold[p], KernelInceptionDistance.kernel(a[p], b[p], d), 0.0, "pair " + p + ": interpreted vs compiled");
+    }
+
+    @Test
     void sampleDrawsDistinctIndices() {
         var rng = new java.util.SplittableRandom(3);
         int[] s = KernelInceptionDistance.sample(rng, 50, 20);
