@@ -12,15 +12,15 @@ import static org.junit.jupiter.api.Assertions.*;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 class ConvertCommandTest {
-    static final Path SHARED = Path.of(System.getProperty("stitch.shared", "../shared"));
-    static final Path TINY = SHARED.resolve("conformance/tiny-sd2");
-    static final Path LDM = SHARED.resolve("conformance/tiny-sd2-ldm/tiny-sd2-ldm.safetensors");
+    static final Path CONFORMANCE = Path.of(System.getProperty("stitch.conformance", "../conformance"));
+    static final Path TINY = CONFORMANCE.resolve("tiny-sd2");
+    static final Path LDM = CONFORMANCE.resolve("tiny-sd2-ldm/tiny-sd2-ldm.safetensors");
 
     private static CliRunner.Result run(String... args) { return CliRunner.run(args); }
 
     @BeforeAll
     static void needConformance() {
-        assumeTrue(Files.isRegularFile(LDM), "conformance model not found at " + SHARED.toAbsolutePath() + "/conformance");
+        assumeTrue(Files.isRegularFile(LDM), "conformance model not found at " + CONFORMANCE.toAbsolutePath());
     }
 
     @Test

@@ -40,8 +40,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * Most cases run on a tiny random-weight model written once for the class (64×64 images, a few steps).
  */
 class GenerateCommandTest {
-    static final Path SHARED = Path.of(System.getProperty("stitch.shared", "../shared"));
-    static final Path GOLDEN = SHARED.resolve("conformance/golden"), CONFORMANCE_MODEL = SHARED.resolve("conformance/tiny-sd2");
+    static final Path CONFORMANCE = Path.of(System.getProperty("stitch.conformance", "../conformance"));
+    static final Path GOLDEN = CONFORMANCE.resolve("golden"), CONFORMANCE_MODEL = CONFORMANCE.resolve("tiny-sd2");
 
     @TempDir static Path dir;
     static Path tiny;
@@ -96,7 +96,7 @@ class GenerateCommandTest {
 
     @Test
     void reproducesTheDdimConformancePipeline() throws IOException {
-        assumeTrue(Files.isDirectory(CONFORMANCE_MODEL), "conformance data not found at " + SHARED.toAbsolutePath() + ": skipped");
+        assumeTrue(Files.isDirectory(CONFORMANCE_MODEL), "conformance data not found at " + CONFORMANCE.toAbsolutePath() + ": skipped");
         SafeTensors g = SafeTensors.open(GOLDEN.resolve("pipeline_ddim_eps.safetensors"));
         Path noise = dir.resolve("init_noise.safetensors"), saved = dir.resolve("ddim_eps_latents.safetensors"), out = dir.resolve("ddim_eps.png");
         new SafeTensorsWriter().addF32("latents", g.floats("init_noise"), g.entry("init_noise").intShape()).write(noise);
@@ -119,11 +119,11 @@ class GenerateCommandTest {
 
     // ---- a single-file checkpoint as --model ----
 
-    static final Path LDM = SHARED.resolve("conformance/tiny-sd2-ldm/tiny-sd2-ldm.safetensors");
+    static final Path LDM = CONFORMANCE.resolve("tiny-sd2-ldm/tiny-sd2-ldm.safetensors");
 
     @Test
     void generatesFromASingleFileCheckpointExactlyAsFromItsDiffusersFolder() {
-        assumeTrue(Files.isRegularFile(LDM), "conformance data not found at " + SHARED.toAbsolutePath() + ": skipped");
+        assumeTrue(Files.isRegularFile(LDM), "conformance data not found at " + CONFORMANCE.toAbsolutePath() + ": skipped");
         Path fromFile = dir.resolve("ldm_latents.safetensors"), fromFolder = dir.resolve("folder_latents.safetensors");
         String[] common = {"--prompt", "a lighthouse at dusk", "--steps", "4", "--width", "64", "--height", "64", "--seed", "3",
             "--scheduler", "ddim", "--device", "cpu"};
@@ -143,7 +143,7 @@ class GenerateCommandTest {
 
     @Test
     void aCheckpointWithoutATokenizerOrAnUnknownFileIsOneLine() throws IOException {
-        assumeTrue(Files.isRegularFile(LDM), "conformance data not found at " + SHARED.toAbsolutePath() + ": skipped");
+        assumeTrue(Files.isRegularFile(LDM), "conformance data not found at " + CONFORMANCE.toAbsolutePath() + ": skipped");
         Path lone = Files.copy(LDM, dir.resolve("lone.safetensors"));   // its yaml, but no tokenizer/ beside it
         Files.copy(LDM.resolveSibling("tiny-sd2-ldm.yaml"), dir.resolve("lone.yaml"));
         var r = CliRunner.run("generate", "--model", lone.toString(), "--prompt", "x", "--out", dir.resolve("lone.png").toString());

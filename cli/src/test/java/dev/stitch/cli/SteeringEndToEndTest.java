@@ -48,7 +48,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * the tap values an observer sees before and after the editor.
  */
 class SteeringEndToEndTest {
-    static final Path CONFORMANCE = Path.of(System.getProperty("stitch.shared", "../shared"), "conformance", "tiny-sd2");
+    static final Path CONFORMANCE = Path.of(System.getProperty("stitch.conformance", "../conformance")).resolve("tiny-sd2");
     static final String TAPS = "unet.down_blocks.1.attentions.0,unet.mid_block,unet.up_blocks.1.attentions.0,unet.up_blocks.2.resnets.1,"
         + "text_encoder.text_model.encoder.layers.1";
     static final String[] PAIRS = {"a red car, in deep snow", "a red car", "a small house, in deep snow", "a small house",

@@ -134,7 +134,7 @@ class TraceCommandTest {
      */
     @Test
     void unetTapsMatchDiffusersActivations() throws IOException {
-        Path conformance = Path.of(System.getProperty("stitch.shared", "../shared")).resolve("conformance");
+        Path conformance = Path.of(System.getProperty("stitch.conformance", "../conformance"));
         Path model = conformance.resolve("tiny-sd2"), golden = conformance.resolve("golden");
         assumeTrue(Files.isDirectory(model) && Files.isDirectory(golden), "conformance data not found at " + conformance + ": skipped");
         SafeTensors g = SafeTensors.open(golden.resolve("unet_A_activations.safetensors"));

@@ -32,16 +32,16 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * bit, every config key. Also the refusals (other model families, damaged files), which must write nothing.
  */
 class ConversionTest {
-    static final Path SHARED = Path.of(System.getProperty("stitch.shared", "../shared"));
-    static final Path TINY = SHARED.resolve("conformance/tiny-sd2");
-    static final Path LDM = SHARED.resolve("conformance/tiny-sd2-ldm/tiny-sd2-ldm.safetensors");
-    static final Path YAML = SHARED.resolve("conformance/tiny-sd2-ldm/tiny-sd2-ldm.yaml");
+    static final Path CONFORMANCE = Path.of(System.getProperty("stitch.conformance", "../conformance"));
+    static final Path TINY = CONFORMANCE.resolve("tiny-sd2");
+    static final Path LDM = CONFORMANCE.resolve("tiny-sd2-ldm/tiny-sd2-ldm.safetensors");
+    static final Path YAML = CONFORMANCE.resolve("tiny-sd2-ldm/tiny-sd2-ldm.yaml");
     static final Path TOKENIZER = TINY.resolve("tokenizer");
 
     @BeforeAll
     static void needConformance() {
         assumeTrue(Files.isRegularFile(LDM) && Files.isDirectory(TINY),
-            "conformance model not found at " + SHARED.toAbsolutePath() + "/conformance (set -Dstitch.shared)");
+            "conformance model not found at " + CONFORMANCE.toAbsolutePath());
     }
 
     private static Path convert(Path from, Path to, DType dtype) {

@@ -13,7 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 class ImagesTest {
-    static final Path GOLDEN = Path.of(System.getProperty("stitch.shared", "../shared")).resolve("conformance/golden");
+    static final Path GOLDEN = Path.of(System.getProperty("stitch.conformance", "../conformance")).resolve("golden");
 
     @Test
     void pixelsMatchDiffusersExactly() {

@@ -28,7 +28,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class PngTest {
-    private static final Path GOLDEN = Path.of(System.getProperty("stitch.shared", "../shared"), "conformance", "golden");
+    private static final Path GOLDEN = Path.of(System.getProperty("stitch.conformance", "../conformance")).resolve("golden");
 
     private static RgbImage random(int w, int h, long seed) {
         byte[] rgb = new byte[3 * w * h];

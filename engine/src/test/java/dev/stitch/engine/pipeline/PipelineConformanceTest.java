@@ -26,14 +26,14 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * CPU backend (what users run), and one case on the reference backend (the oracle).
  */
 class PipelineConformanceTest {
-    static final Path SHARED = Path.of(System.getProperty("stitch.shared", "../shared"));
-    static final Path GOLDEN = SHARED.resolve("conformance/golden"), MODEL = SHARED.resolve("conformance/tiny-sd2");
+    static final Path CONFORMANCE = Path.of(System.getProperty("stitch.conformance", "../conformance"));
+    static final Path GOLDEN = CONFORMANCE.resolve("golden"), MODEL = CONFORMANCE.resolve("tiny-sd2");
     static StableDiffusionPipeline pipe;
     static String prompt;
 
     @BeforeAll
     static void load() throws IOException {
-        assumeTrue(Files.isDirectory(MODEL), "conformance data not found at " + SHARED.toAbsolutePath() + ": skipped");
+        assumeTrue(Files.isDirectory(MODEL), "conformance data not found at " + CONFORMANCE.toAbsolutePath() + ": skipped");
         pipe = StableDiffusionPipeline.load(MODEL);
         prompt = new ObjectMapper().readTree(GOLDEN.resolve("prompts.json").toFile()).get(1).asText();
     }

@@ -12,7 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** TorchGenerator against tensors that PyTorch 1.13.1 drew on the CPU (the conformance goldens). */
 class TorchGeneratorTest {
-    private static final Path GOLDEN = Path.of(System.getProperty("stitch.shared", "../shared"), "conformance", "golden");
+    private static final Path GOLDEN = Path.of(System.getProperty("stitch.conformance", "../conformance")).resolve("golden");
 
     private static SafeTensors golden(String file) {
         Assumptions.assumeTrue(Files.isDirectory(GOLDEN), "conformance goldens not found at " + GOLDEN + "; skipping");

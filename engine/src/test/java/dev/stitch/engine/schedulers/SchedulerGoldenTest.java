@@ -16,16 +16,21 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * guided model output and the previous latents go in, the next saved latents must come out.
  */
 class SchedulerGoldenTest {
-    private static final Path SHARED = Path.of(System.getProperty("stitch.shared", "../shared"), "conformance");
+    private static final Path CONFORMANCE = Path.of(System.getProperty("stitch.conformance", "../conformance"));
+
+    /** The conformance file at {@code relative}; skips the calling test (it does not error) when it is absent. */
+    private static Path conformance(String relative) {
+        Path file = CONFORMANCE.resolve(relative);
+        Assumptions.assumeTrue(Files.isRegularFile(file), "conformance data not found at " + file + "; skipping");
+        return file;
+    }
 
     private static SafeTensors golden(String name) {
-        Path file = SHARED.resolve("golden").resolve(name + ".safetensors");
-        Assumptions.assumeTrue(Files.isRegularFile(file), "conformance goldens not found at " + SHARED + "; skipping");
-        return SafeTensors.open(file);
+        return SafeTensors.open(conformance("golden/" + name + ".safetensors"));
     }
 
     private static SchedulerConfig tinyConfig() {
-        return SchedulerConfig.read(SHARED.resolve("tiny-sd2/scheduler/scheduler_config.json"));
+        return SchedulerConfig.read(conformance("tiny-sd2/scheduler/scheduler_config.json"));
     }
 
     /** Max over elements of |actual - expected| / max(1, |expected|); fails on a non-finite value. */

@@ -21,7 +21,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** The tiny SD2 text encoder against transformers' last_hidden_state for the six conformance prompts. */
 class ClipTextModelGoldenTest {
-    static final Path CONFORMANCE = Path.of(System.getProperty("stitch.shared", "../shared"), "conformance");
+    static final Path CONFORMANCE = Path.of(System.getProperty("stitch.conformance", "../conformance"));
     static final Ctx CTX = new Ctx(ReferenceBackend.INSTANCE);
 
     static ClipTextModel model;

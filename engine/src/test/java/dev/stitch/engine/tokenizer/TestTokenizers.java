@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** The conformance model's tokenizer, loaded once for all test classes (the real vocabulary takes a second). */
 public final class TestTokenizers {
-    public static final Path CONFORMANCE = Path.of(System.getProperty("stitch.shared", "../shared"), "conformance");
+    public static final Path CONFORMANCE = Path.of(System.getProperty("stitch.conformance", "../conformance"));
     private static ClipTokenizer sd2;
 
     private TestTokenizers() {}

@@ -33,7 +33,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** The UNet against diffusers' outputs and module activations on the tiny SD2 model (conformance/golden (c), (f)). */
 class UNet2DConditionModelTest {
-    static final Path CONFORMANCE = Path.of(System.getProperty("stitch.shared", "../shared")).resolve("conformance");
+    static final Path CONFORMANCE = Path.of(System.getProperty("stitch.conformance", "../conformance"));
     static final Path UNET_DIR = CONFORMANCE.resolve("tiny-sd2/unet");
     static final Path GOLDEN = CONFORMANCE.resolve("golden");
     static final Ctx REF = new Ctx(ReferenceBackend.INSTANCE);
@@ -43,7 +43,7 @@ class UNet2DConditionModelTest {
     @BeforeAll
     static void load() {
         assumeTrue(Files.isDirectory(UNET_DIR) && Files.isDirectory(GOLDEN),
-            "conformance data not found at " + CONFORMANCE + " (set -Dstitch.shared)");
+            "conformance data not found at " + CONFORMANCE);
         unet = UNet2DConditionModel.load(UNET_DIR);
     }
 

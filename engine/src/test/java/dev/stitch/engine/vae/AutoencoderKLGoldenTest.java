@@ -26,7 +26,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * call is slow there at 128×192, so encode and decode run once, recording their taps on the way.
  */
 class AutoencoderKLGoldenTest {
-    static final Path CONFORMANCE = Path.of(System.getProperty("stitch.shared", "../shared")).resolve("conformance");
+    static final Path CONFORMANCE = Path.of(System.getProperty("stitch.conformance", "../conformance"));
     static final double TOLERANCE = 1e-4;   // README: single calls max-abs <= 1e-4 (float64 noise floor 7.3e-6)
 
     static AutoencoderKL vae;
@@ -38,7 +38,7 @@ class AutoencoderKLGoldenTest {
     @BeforeAll
     static void run() {
         assumeTrue(Files.isDirectory(CONFORMANCE.resolve("tiny-sd2/vae")),
-            "conformance data not found at " + CONFORMANCE + " (set -Dstitch.shared)");
+            "conformance data not found at " + CONFORMANCE);
         vae = AutoencoderKL.load(CONFORMANCE.resolve("tiny-sd2/vae"));
         decodeGolden = SafeTensors.open(CONFORMANCE.resolve("golden/vae_decode.safetensors"));
         encodeGolden = SafeTensors.open(CONFORMANCE.resolve("golden/vae_encode.safetensors"));

@@ -36,7 +36,7 @@ class AutoencoderKLLoadTest {
 
     @BeforeAll
     static void load() {
-        assumeTrue(Files.isDirectory(VAE), "conformance data not found at " + VAE + " (set -Dstitch.shared)");
+        assumeTrue(Files.isDirectory(VAE), "conformance data not found at " + VAE);
         config = VaeConfig.load(VAE.resolve("config.json"));
         SafeTensors file = SafeTensors.open(VAE.resolve(AutoencoderKL.WEIGHTS));
         tensors = new LinkedHashMap<>();

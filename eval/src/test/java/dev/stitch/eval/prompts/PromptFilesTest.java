@@ -14,11 +14,11 @@ import java.util.stream.Collectors;
 import static org.junit.jupiter.api.Assertions.*;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-/** The real prompt sets in the shared data folder (skipped when it is absent). */
+/** The real prompt sets in the repository's data folder (skipped when it is absent). */
 class PromptFilesTest {
     private static Path data(String name) {
-        Path dir = Path.of(System.getProperty("stitch.shared", "../shared")).resolve("data");
-        assumeTrue(Files.isRegularFile(dir.resolve(name)), "shared prompt data not found at " + dir + ": skipped");
+        Path dir = Path.of(System.getProperty("stitch.data", "../data"));
+        assumeTrue(Files.isRegularFile(dir.resolve(name)), "prompt data not found at " + dir + ": skipped");
         return dir.resolve(name);
     }
 
