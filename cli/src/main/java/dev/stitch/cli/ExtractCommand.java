@@ -20,7 +20,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
-/** {@code stitch extract}: steering vectors from prompt pairs (DESIGN §5), written as a steering file. */
+/** {@code stitch extract}: steering vectors from prompt pairs (docs/design.md §5), written as a steering file. */
 @Command(name = "extract", description = "Extract steering vectors from prompt pairs into a .safetensors steering file.", sortOptions = false)
 final class ExtractCommand implements Callable<Integer> {
     @Mixin PairsOptions pairs;
@@ -53,7 +53,7 @@ final class ExtractCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** DESIGN §5's metadata: how to apply the file by default, what it was made from, and the layer scores. */
+    /** The metadata of docs/design.md §7: how to apply the file by default, what it was made from, the layer scores. */
     static Map<String, String> metadata(Method m, StableDiffusionPipeline pipe, GenerateRequest base, PromptPairs p, PairsOptions o,
                                         boolean perStep, Map<String, LayerScore> scores) {
         Map<String, String> md = new LinkedHashMap<>();

@@ -16,7 +16,7 @@ import picocli.CommandLine.Option;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
-/** {@code stitch generate}: text-to-image (and img2img) with optional steering, DESIGN §6. */
+/** {@code stitch generate}: text-to-image (and img2img) with optional steering, docs/design.md §6. */
 @Command(name = "generate", description = "Generate images from prompts.", sortOptions = false)
 final class GenerateCommand implements Callable<Integer> {
     @Mixin GenerationOptions gen;

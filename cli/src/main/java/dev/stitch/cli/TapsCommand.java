@@ -9,7 +9,7 @@ import picocli.CommandLine.Option;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
-/** {@code stitch taps}: every tap of a model, in call order, with layout, channels and shape (DESIGN §4). */
+/** {@code stitch taps}: every tap of a model, in call order, with layout, channels and shape (docs/design.md §4). */
 @Command(name = "taps", description = "List every tap of a model with its layout, channel count and shape at one image size.",
     sortOptions = false)
 final class TapsCommand implements Callable<Integer> {

@@ -19,8 +19,8 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * Paired prompts for extracting a steering vector (DESIGN §5): each pair is a prompt with the concept (positive) and
- * the same prompt without it (negative). Read from
+ * Paired prompts for extracting a steering vector (docs/design.md §5): each pair is a prompt with the concept
+ * (positive) and the same prompt without it (negative). Read from
  * <ul>
  * <li>JSON Lines ({@code .jsonl}): one object per line, {@code {"positive": "...", "negative": "..."}};</li>
  * <li>CSV ({@code .csv}, RFC 4180): two columns, positive then negative, quoted fields may hold commas, quotes

@@ -1,7 +1,7 @@
 package dev.stitch.kernels;
 
 /**
- * The op set (DESIGN §2): everything the models need, nothing more. Every op returns a new tensor owned by this
+ * The op set (docs/design.md §2): everything the models need, nothing more. Every op returns a new tensor owned by this
  * backend and leaves its inputs untouched. Activations are f32; weights may be any {@link DType} and are read as f32.
  *
  * <p>Layouts: images are NCHW, token sequences [B, L, C], all row-major. Weights use PyTorch's layouts

@@ -5,7 +5,7 @@ import dev.stitch.kernels.UserError;
 import java.util.Arrays;
 import java.util.stream.Collectors;
 
-/** How a steering vector is extracted from paired activations (DESIGN §5). */
+/** How a steering vector is extracted from paired activations (docs/design.md §5). */
 public enum Method {
     /** Difference in means, the refusal-direction estimator. */
     MEAN_DIFF("mean-diff"),

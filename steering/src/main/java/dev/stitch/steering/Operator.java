@@ -3,7 +3,7 @@ package dev.stitch.steering;
 import dev.stitch.kernels.UserError;
 
 /**
- * How a steering vector edits each token's channel vector x (DESIGN §5), at strength α:
+ * How a steering vector edits each token's channel vector x (docs/design.md §5), at strength α:
  * <ul>
  * <li>{@code add}: x + α·v</li>
  * <li>{@code ablate}: x − α·(x·v̂)v̂ (α = 1 projects the direction out)</li>

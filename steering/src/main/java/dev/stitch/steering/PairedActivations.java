@@ -22,13 +22,13 @@ import java.util.Map;
 import java.util.stream.IntStream;
 
 /**
- * Pooled activations of paired prompts, the input of extraction and of layer scoring (DESIGN §5). Pair i's positive
+ * Pooled activations of paired prompts, the input of extraction and of layer scoring. Pair i's positive
  * and negative prompt start from the same noise — the noise {@code generate --seed S+i} would draw, or the given
  * {@code --init-latents} — and run in batches of a few pairs. Each tap is pooled per prompt: the spatial mean for
  * UNet taps ([B, C, H, W] over H·W, [B, L, C] over L), and for text-encoder taps the mean over all 77 positions or
  * the positions {@code tokens} names. Rows come from the conditional half by default; {@code both} averages the two
  * halves. UNet taps are kept per recorded step, or averaged over the recorded steps; the denoising loop stops after
- * the last recorded step.
+ * the last recorded step (docs/design.md §5).
  */
 public final class PairedActivations {
     /**

@@ -19,8 +19,8 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * A steering file (DESIGN §5): a safetensors file with one tensor per tap — the vector {@code TAP} as [C], or [S, C]
- * with one row per recorded denoising step — and, for AcT transports, {@code TAP/omega}, {@code TAP/beta},
+ * A steering file (docs/design.md §7): a safetensors file with one tensor per tap — the vector {@code TAP} as [C], or
+ * [S, C] with one row per recorded denoising step — and, for AcT transports, {@code TAP/omega}, {@code TAP/beta},
  * {@code TAP/lo}, {@code TAP/hi}. {@code __metadata__} says how it was made and how to apply it by default: method,
  * operator, strength, window, half, model identity, prompt-set hash ({@code docs/steering.md} lists every key). Any
  * safetensors library reads it.

@@ -16,8 +16,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * How a steering file is applied (DESIGN §5 schedule): operator, strength (with per-tap overrides), denoising-step
- * window, CFG half and per-token norm preservation. {@link #register} installs one editor per tap on a
+ * How a steering file is applied (the schedule of docs/design.md §5): operator, strength (with per-tap overrides),
+ * denoising-step window, CFG half and per-token norm preservation. {@link #register} installs one editor per tap on a
  * {@link HookedTaps}; closing the returned handle removes them all.
  */
 public record SteeringPlan(SteeringFile file, Operator operator, float strength, Map<String, Float> tapStrength,

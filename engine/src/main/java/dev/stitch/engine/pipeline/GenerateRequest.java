@@ -7,8 +7,8 @@ import dev.stitch.kernels.UserError;
 import java.util.List;
 
 /**
- * What one {@code generate} call asks for (DESIGN §6). Null fields take the model's defaults: the scheduler named in
- * its config, its timestep spacing and prediction type, its native size.
+ * What one {@code generate} call asks for (docs/design.md §6). Null fields take the model's defaults: the scheduler
+ * named in its config, its timestep spacing and prediction type, its native size.
  *
  * @param negativePrompts none (the empty prompt for every row), one for all rows, or one per prompt
  * @param initLatents     unit-variance noise [B, 4, h, w] used instead of the seeded noise (diffusers' {@code latents=})
