@@ -211,7 +211,7 @@ class EvalCommandTest {
         assertEquals(2, lines.get(2).get("seed").asLong(), "no seed in the set: --seed (0) + position");
 
         JsonNode run_json = Jsonl.JSON.readTree(run.resolve("run.json").toFile());
-        assertEquals(EvalCommand.sha256(prompts), run_json.get("prompts_sha256").asText());
+        assertEquals(dev.stitch.eval.run.Evaluation.sha256(prompts), run_json.get("prompts_sha256").asText());
         JsonNode summary = Jsonl.JSON.readTree(run.resolve("summary.json").toFile());
         assertEquals(3, summary.get("items_done").asInt());
         JsonNode base = summary.get("setups").get("baseline");
@@ -332,7 +332,8 @@ class EvalCommandTest {
         }
         List<String> a = lean(tmp.resolve("run"));
         a.set(a.indexOf("--metrics") + 1, "fid,kid");
-        a.addAll(List.of("--inception", inception.toString(), "--reference-images", reference.toString()));
+        Path cacheDir = tmp.resolve("cache");
+        a.addAll(List.of("--inception", inception.toString(), "--reference-images", reference.toString(), "--feature-cache", cacheDir.toString()));
         CliRunner.Result res = eval(a);
         assertEquals(0, res.code(), res.err());
         JsonNode base = Jsonl.JSON.readTree(tmp.resolve("run/summary.json").toFile()).get("setups").get("baseline");
@@ -340,8 +341,13 @@ class EvalCommandTest {
         assertTrue(Double.isFinite(fid) && fid > 0, "fid " + fid);
         assertTrue(Double.isFinite(base.get("kid").get("mean").asDouble()) && base.get("kid").get("std").asDouble() >= 0, base.toString());
         Path cache;
+        try (Stream<Path> s = Files.list(cacheDir)) {
+            cache = s.findFirst().orElseThrow();
+        }
+        assertTrue(cache.getFileName().toString().matches("reference-[0-9a-f]{8}-fid-inception-tiny_fid_inception\\.safetensors"),
+            "the extension once: " + cache);
         try (Stream<Path> s = Files.list(reference)) {
-            cache = s.filter(f -> f.getFileName().toString().startsWith(".stitch-features-")).findFirst().orElseThrow();
+            assertEquals(4, s.count(), "nothing written into the reference folder");
         }
         var stamp = Files.getLastModifiedTime(cache);
         CliRunner.Result again = eval(a);
