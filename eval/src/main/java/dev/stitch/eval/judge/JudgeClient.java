@@ -263,6 +263,8 @@ public final class JudgeClient implements AutoCloseable {
             .header("Content-Type", "application/json")
             .POST(HttpRequest.BodyPublishers.ofByteArray(body));
         if (apiKey != null) b.header("Authorization", "Bearer " + apiKey);
+        else if (config.baseUrl().getUserInfo() != null)
+            b.header("Authorization", "Basic " + Base64.getEncoder().encodeToString(config.baseUrl().getUserInfo().getBytes(StandardCharsets.UTF_8)));
         CompletableFuture<HttpResponse<String>> f = http.sendAsync(b.build(), info -> new CappedBody(MAX_RESPONSE_BYTES));
         try {
             return f.get(timeout.toMillis(), TimeUnit.MILLISECONDS);

@@ -77,10 +77,15 @@ public record JudgeConfig(URI baseUrl, String model, String apiKeyEnv, int maxCo
             maxBackoff, maxRetryAfter, temperature, maxTokens, deadline);
     }
 
-    /** {@code {baseUrl}/chat/completions}, the path appended before any query string ({@code ?api-key=...} stays a query). */
+    /**
+     * {@code {baseUrl}/chat/completions}: the path appended before any query string ({@code ?api-key=...} stays a query),
+     * without user information (the client sends that as a Basic {@code Authorization} header, as curl does).
+     */
     URI endpoint() {
         String path = baseUrl.getRawPath() == null ? "" : baseUrl.getRawPath();
-        return URI.create(baseUrl.getScheme() + "://" + baseUrl.getRawAuthority() + (path.endsWith("/") ? path : path + "/")
+        String authority = baseUrl.getRawUserInfo() == null ? baseUrl.getRawAuthority()
+            : baseUrl.getRawAuthority().substring(baseUrl.getRawUserInfo().length() + 1);
+        return URI.create(baseUrl.getScheme() + "://" + authority + (path.endsWith("/") ? path : path + "/")
             + "chat/completions" + (baseUrl.getRawQuery() == null ? "" : "?" + baseUrl.getRawQuery()));
     }
 
