@@ -107,6 +107,8 @@ public final class Evaluation {
         boolean judging = s.metrics().contains(Metric.JUDGE);
         String apiKey = judging ? JudgeClient.apiKey(s.judge(), environment) : null;
         ClipModel clip = s.metrics().stream().anyMatch(Metric::usesClip) ? ClipModel.load(s.clip()) : null;
+        if (clip != null && clip.tokenizer == null)   // both CLIP metrics embed text
+            throw new SettingError("clip", s.clip(), "this CLIP folder has no tokenizer (vocab.json, merges.txt)");
         EvalSummary.Inputs summaryInputs = EvalSummary.Inputs.of(s.metrics().stream().anyMatch(Metric::usesInception) ? s.inception() : null,
             s.referenceImages(), s.featureCache(), ops, s.inlineImages());
         if (s.referenceImages() != null && summaryInputs.inception() != null && FeatureCache.images(s.referenceImages()).size() < 2)
