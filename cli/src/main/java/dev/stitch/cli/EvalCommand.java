@@ -54,7 +54,8 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, paramLabel = "RUN", description = "run folder (a shard writes RUN/shard-k-of-n); never an input's folder")
     Path out;
 
-    @Option(names = "--shard", paramLabel = "k/n", defaultValue = "0/1", description = "run slice k of n (item i belongs to shard i mod n)")
+    @Option(names = "--shard", paramLabel = "k/n|auto", defaultValue = "0/1",
+        description = "run slice k of n (item i belongs to shard i mod n); auto: from a Slurm job array or a Kubernetes Indexed Job")
     String shard;
 
     @Option(names = "--clip", paramLabel = "DIR", description = "transformers CLIP folder with its tokenizer (for clip and probe)")
@@ -138,10 +139,15 @@ final class EvalCommand implements Callable<Integer> {
     }
 
     private Shard shard() {
+        if (shard.strip().equals("auto")) {
+            Shard s = Shard.auto(System::getenv);
+            System.err.println("stitch: --shard auto: shard " + s + " from the job scheduler's environment");
+            return s;
+        }
         try {
             return Shard.parse(shard);
         } catch (UserError e) {
-            throw new UserError("--shard " + shard + ": expected k/n with 0 <= k < n, e.g. 0/8");
+            throw new UserError("--shard " + shard + ": expected k/n with 0 <= k < n, e.g. 0/8, or auto");
         }
     }
 
