@@ -554,4 +554,21 @@ class EvalCommandTest {
         assertTrue(seed.contains("(default 0)"), seed);
         assertFalse(seed.contains("random"), seed);
     }
+
+    @Test
+    void aKeyInTheJudgeUrlIsWrittenNowhere(@TempDir Path tmp) throws IOException {
+        Path run = tmp.resolve("run");
+        String url = "http://someone:Pw-Hidden-7@127.0.0.1:" + server.getAddress().getPort() + "/v1?api-key=K-Hidden-3";
+        CliRunner.Result r = eval(replaced(judgeOnly(run, "--limit", "1"), "--judge-url", url));
+        assertEquals(0, r.code(), r.err());
+        try (Stream<Path> files = Files.walk(run)) {
+            for (Path f : files.filter(Files::isRegularFile).filter(f -> !f.toString().endsWith(".png")).toList()) {
+                String text = Files.readString(f);
+                assertFalse(text.contains("K-Hidden-3") || text.contains("Pw-Hidden-7") || text.contains("someone"), f + ": " + text);
+            }
+        }
+        assertTrue(Files.readString(run.resolve("run.json")).contains("/v1?api-key=[redacted]"));
+        assertTrue(Files.readString(run.resolve("report.html")).contains("api-key=[redacted]"));
+        assertEquals(3, Files.readString(run.resolve("judge-audit.jsonl")).lines().count(), "request, response, result: answered");
+    }
 }

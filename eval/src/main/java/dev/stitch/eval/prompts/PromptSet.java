@@ -41,7 +41,7 @@ public final class PromptSet {
         List<PromptItem> out = new ArrayList<>(t.size());
         for (Csv.Record r : t.records()) {
             Double g = guidance == null ? null : t.getDouble(r, guidance);
-            if (g != null && !(g >= 0))
+            if (g != null && !(g >= 0 && g <= Float.MAX_VALUE))   // a float in the request
                 throw new UserError(t.source() + ":" + r.line() + ": column " + guidance + " is " + t.get(r, guidance)
                     + ", expected a guidance scale >= 0");
             out.add(new PromptItem(r.fields().get(prompt), seed == null ? null : t.getLong(r, seed), g,

@@ -1,6 +1,5 @@
 package dev.stitch.eval.run;
 
-import dev.stitch.kernels.UserError;
 import org.junit.jupiter.api.Test;
 
 import java.util.Map;
@@ -17,9 +16,10 @@ class ShardTest {
     }
 
     static void refused(Map<String, String> env, String... mentions) {
-        UserError e = assertThrows(UserError.class, () -> auto(env));
+        SettingError e = assertThrows(SettingError.class, () -> auto(env));
         assertEquals(1, e.getMessage().lines().count());
-        assertTrue(e.getMessage().startsWith("--shard auto: "), e.getMessage());
+        assertEquals("shard", e.parameter());
+        assertEquals("auto", e.value());
         for (String m : mentions) assertTrue(e.getMessage().contains(m), m + ": " + e.getMessage());
     }
 
@@ -40,7 +40,7 @@ class ShardTest {
 
     @Test
     void anythingAmbiguousIsRefused() {
-        refused(Map.of(), "SLURM_ARRAY_TASK_ID", "JOB_COMPLETION_INDEX", "--shard k/n");
+        refused(Map.of(), "SLURM_ARRAY_TASK_ID", "JOB_COMPLETION_INDEX", "explicit k/n");
         java.util.HashMap<String, String> both = new java.util.HashMap<>(slurm(0, 0, 7, 8));
         both.put("JOB_COMPLETION_INDEX", "0");
         refused(both, "both");
