@@ -1,7 +1,6 @@
 package dev.stitch.eval.metrics;
 
 import jdk.incubator.vector.DoubleVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.util.SplittableRandom;
@@ -84,7 +83,11 @@ public final class KernelInceptionDistance {
             acc0 = DoubleVector.fromArray(SPECIES, a, i).fma(DoubleVector.fromArray(SPECIES, b, i), acc0);
             acc1 = DoubleVector.fromArray(SPECIES, a, i + step).fma(DoubleVector.fromArray(SPECIES, b, i + step), acc1);
         }
-        double s = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        // lanes summed in lane order: reduceLanes' order is unspecified, and interpreted and compiled code round its
+        // sum differently, so the same input would not always give the same KID
+        DoubleVector acc = acc0.add(acc1);
+        double s = 0;
+        for (int l = 0; l < step; l++) s += acc.lane(l);
         for (; i < d; i++) s += a[i] * b[i];
         double k = s / d + 1;
         return k * k * k;
