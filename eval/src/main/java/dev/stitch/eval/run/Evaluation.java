@@ -83,7 +83,39 @@ public final class Evaluation {
     /** A setup: the baseline (no plan) or one steering plan. */
     private record Setup(String label, String key, EvalSettings.Steered steered) {}
 
+    /** Everything checked and loaded before the run folder is touched. */
+    private record Prepared(List<Work> work, int prompts, List<Setup> setups, int width, int height, ClipModel clip,
+                            float[][] probeTexts, String apiKey, EvalSummary.Inputs summary, ObjectNode request) {}
+
+    /**
+     * Runs (or resumes) the evaluation: everything is checked first, then the run folder is locked, its run.json written
+     * or compared, the unfinished items done, and the summary and report written.
+     */
     public Result run() {
+        Prepared p = prepare();
+        Path dir = settings.shard().folder(settings.out());
+        try (RunLock lock = RunLock.acquire(dir)) {
+            RunFolder run = RunFolder.create(dir, p.request(), settings.shard(), p.work().size());
+            HookedTaps taps = pipe.hookedTaps(ops, p.width(), p.height());
+            log.println("stitch: " + p.prompts() + " prompts × " + settings.imagesPerPrompt() + " image(s) × " + p.setups().size()
+                + " setup(s), " + ops.name() + " backend, into " + run.dir());
+            int[] failuresInARow = {0};
+            try (JudgeClient judge = settings.metrics().contains(Metric.JUDGE)
+                ? new JudgeClient(settings.judge(), run.dir().resolve("judge-audit.jsonl"), p.apiKey()) : null) {
+                new EvalRunner(1, log, Duration.ofSeconds(5)).run(run, p.work(), (i, w, images) -> {
+                    ObjectNode line = item(p, taps, i, w, images, judge);
+                    if (judge != null) countFailures(line, failuresInARow, run);
+                    return line;
+                });
+            }
+            EvalSummary.Totals t = EvalSummary.write(run, p.summary());
+            log.println("stitch: wrote " + run.dir().resolve(EvalSummary.SUMMARY) + " and " + run.dir().resolve(RunFolder.REPORT));
+            return finish(run, t, settings.metrics().contains(Metric.JUDGE));
+        }
+    }
+
+    /** The checks that need the model or file contents, and the models the scores need; nothing is written. */
+    private Prepared prepare() {
         EvalSettings s = settings;
         List<PromptItem> set = PromptSet.load(s.prompts());
         if (s.category() != null) set = PromptSet.inCategory(set, s.category());
@@ -104,67 +136,80 @@ public final class Evaluation {
             setups.add(new Setup(st.label(), "steer" + (k + 1), st));
         }
         if (pipe.source != null) EvalSettings.checkNotOver("out", s.out(), Map.of("model", pipe.source));
-        boolean judging = s.metrics().contains(Metric.JUDGE);
-        String apiKey = judging ? JudgeClient.apiKey(s.judge(), environment) : null;
+        String apiKey = s.metrics().contains(Metric.JUDGE) ? JudgeClient.apiKey(s.judge(), environment) : null;
         ClipModel clip = s.metrics().stream().anyMatch(Metric::usesClip) ? ClipModel.load(s.clip()) : null;
         if (clip != null && clip.tokenizer == null)   // both CLIP metrics embed text
             throw new SettingError("clip", s.clip(), "this CLIP folder has no tokenizer (vocab.json, merges.txt)");
-        EvalSummary.Inputs summaryInputs = EvalSummary.Inputs.of(s.metrics().stream().anyMatch(Metric::usesInception) ? s.inception() : null,
+        EvalSummary.Inputs summary = EvalSummary.Inputs.of(s.metrics().stream().anyMatch(Metric::usesInception) ? s.inception() : null,
             s.referenceImages(), s.featureCache(), ops, s.inlineImages());
-        if (s.referenceImages() != null && summaryInputs.inception() != null && FeatureCache.images(s.referenceImages()).size() < 2)
+        if (summary.inception() != null && FeatureCache.images(s.referenceImages()).size() < 2)
             throw new SettingError("referenceImages", s.referenceImages(), "FID and KID need at least 2 images");
-        Ctx ctx = new Ctx(ops);
         float[][] probeTexts = s.metrics().contains(Metric.PROBE)
-            ? clip.textEmbeds(ctx, List.of("A picture of " + s.probeConcept() + ".", "A picture of something.")) : null;
-        ObjectNode request = request(width, height, setups);
+            ? clip.textEmbeds(new Ctx(ops), List.of("A picture of " + s.probeConcept() + ".", "A picture of something.")) : null;
+        return new Prepared(work, set.size(), setups, width, height, clip, probeTexts, apiKey, summary, request(width, height, setups));
+    }
 
-        Path dir = s.shard().folder(s.out());
-        try (RunLock lock = RunLock.acquire(dir)) {
-            RunFolder run = RunFolder.create(dir, request, s.shard(), work.size());
-            HookedTaps taps = pipe.hookedTaps(ops, width, height);
-            log.println("stitch: " + set.size() + " prompts × " + s.imagesPerPrompt() + " image(s) × " + setups.size()
-                + " setup(s), " + ops.name() + " backend, into " + run.dir());
-            int[] failuresInARow = {0};
-            try (JudgeClient judge = judging ? new JudgeClient(s.judge(), run.dir().resolve("judge-audit.jsonl"), apiKey) : null) {
-                new EvalRunner(1, log, Duration.ofSeconds(5)).run(run, work, (i, w, images) -> {
-                    ObjectNode line = Jsonl.JSON.createObjectNode();
-                    line.put("prompt_index", w.prompt());
-                    line.put("image", w.image());
-                    line.put("prompt", w.item().prompt());
-                    if (w.item().category() != null) line.put("category", w.item().category());
-                    long seed = seed(w);
-                    float guidance = w.item().guidance() != null ? w.item().guidance().floatValue() : s.generation().guidance();
-                    line.put("seed", seed);
-                    line.put("guidance", guidance);
-                    GenerateRequest req = s.generation().request(w.item().prompt(), seed, guidance);
-                    float[] text = s.metrics().contains(Metric.CLIP) ? clip.textEmbeds(ctx, List.of(w.item().prompt()))[0] : null;
-                    ArrayNode results = line.putArray("setups");
-                    List<Question> questions = new ArrayList<>();
-                    for (Setup setup : setups) {
-                        GenerateResult res;
-                        SteeringPlan plan = setup.steered() == null ? null : setup.steered().plan();
-                        try (SteeringPlan.Registered reg = plan == null ? () -> {} : plan.register(taps)) {
-                            res = pipe.generate(req, ops, taps, StableDiffusionPipeline.Progress.NONE);
-                        }
-                        RgbImage img = new RgbImage(res.width(), res.height(), res.pixels()[0]);
-                        String name = String.format(Locale.ROOT, "%06d-%s.png", i, setup.key());
-                        Png.write(images.resolve(name), img, StableDiffusionPipeline.pngText(req, 0, res, pipe.source));
-                        ObjectNode r = results.addObject();
-                        r.put("setup", setup.label());
-                        r.put("file", RunFolder.IMAGES + "/" + name);
-                        float[] emb = clip == null ? null : clip.imageEmbeds(ctx, List.of(img))[0];
-                        if (text != null) r.put("clip", ClipScore.score(emb, text));
-                        if (probeTexts != null) r.put("probe", ZeroShotProbe.probabilities(emb, probeTexts, clip.logitScale())[0]);
-                        if (judge != null) questions.add(new Question(String.format(Locale.ROOT, "%06d-%s", i, setup.key()),
-                            images.resolve(name), s.question(), Question.Kind.YES_NO));
-                    }
-                    if (judge != null) judge(judge.askAll(questions), results, failuresInARow, run);
-                    return line;
-                });
+    /** One item: its image under every setup, scored; the judge's answers (or failures) included. */
+    private ObjectNode item(Prepared p, HookedTaps taps, int i, Work w, Path images, JudgeClient judge) {
+        EvalSettings s = settings;
+        Ctx ctx = new Ctx(ops);
+        ObjectNode line = Jsonl.JSON.createObjectNode();
+        line.put("prompt_index", w.prompt());
+        line.put("image", w.image());
+        line.put("prompt", w.item().prompt());
+        if (w.item().category() != null) line.put("category", w.item().category());
+        long seed = seed(w);
+        float guidance = w.item().guidance() != null ? w.item().guidance().floatValue() : s.generation().guidance();
+        line.put("seed", seed);
+        line.put("guidance", guidance);
+        GenerateRequest req = s.generation().request(w.item().prompt(), seed, guidance);
+        float[] text = s.metrics().contains(Metric.CLIP) ? p.clip().textEmbeds(ctx, List.of(w.item().prompt()))[0] : null;
+        ArrayNode results = line.putArray("setups");
+        List<Question> questions = new ArrayList<>();
+        for (Setup setup : p.setups()) {
+            GenerateResult res;
+            SteeringPlan plan = setup.steered() == null ? null : setup.steered().plan();
+            try (SteeringPlan.Registered reg = plan == null ? () -> {} : plan.register(taps)) {
+                res = pipe.generate(req, ops, taps, StableDiffusionPipeline.Progress.NONE);
             }
-            EvalSummary.Totals t = EvalSummary.write(run, summaryInputs);
-            log.println("stitch: wrote " + run.dir().resolve(EvalSummary.SUMMARY) + " and " + run.dir().resolve(RunFolder.REPORT));
-            return finish(run, t, judging);
+            RgbImage img = new RgbImage(res.width(), res.height(), res.pixels()[0]);
+            String name = String.format(Locale.ROOT, "%06d-%s.png", i, setup.key());
+            Png.write(images.resolve(name), img, StableDiffusionPipeline.pngText(req, 0, res, pipe.source));
+            ObjectNode r = results.addObject();
+            r.put("setup", setup.label());
+            r.put("file", RunFolder.IMAGES + "/" + name);
+            float[] emb = p.clip() == null ? null : p.clip().imageEmbeds(ctx, List.of(img))[0];
+            if (text != null) r.put("clip", ClipScore.score(emb, text));
+            if (p.probeTexts() != null) r.put("probe", ZeroShotProbe.probabilities(emb, p.probeTexts(), p.clip().logitScale())[0]);
+            if (judge != null) questions.add(new Question(String.format(Locale.ROOT, "%06d-%s", i, setup.key()),
+                images.resolve(name), s.question(), Question.Kind.YES_NO));
+        }
+        if (judge != null) {
+            List<Judgement> js = judge.askAll(questions);
+            for (int k = 0; k < js.size(); k++) {
+                ObjectNode r = (ObjectNode) results.get(k);
+                Judgement j = js.get(k);
+                if (j.ok()) r.put("judge", j.yes() ? "yes" : "no");
+                else {
+                    r.put("judge_failure", j.failure().name());
+                    log.println("eval: judge question " + j.id() + " failed: " + j.failure() + " (" + j.detail() + ")");
+                }
+            }
+        }
+        return line;
+    }
+
+    /** Stops the run, before the item is recorded, when the judge has failed too many questions in a row. */
+    private void countFailures(ObjectNode line, int[] failuresInARow, RunFolder run) {
+        for (var r : line.get("setups")) {
+            if (!r.has("judge_failure")) {
+                failuresInARow[0] = 0;
+                continue;
+            }
+            if (++failuresInARow[0] >= settings.judgeFailureLimit())
+                throw new UserError("judge: " + failuresInARow[0] + " questions failed in a row (the last: " + r.get("judge_failure").asText()
+                    + "); the run stopped, its finished items are kept: rerun the same command to resume once the judge answers"
+                    + " (see " + run.dir().resolve("judge-audit.jsonl") + ")");
         }
     }
 
@@ -179,25 +224,6 @@ public final class Evaluation {
         RunMerge.Result r = RunMerge.merge(out, RunMerge.shardFolders(out));
         try (RunLock lock = RunLock.acquire(out)) {
             return new Merged(r, EvalSummary.write(RunFolder.open(out), in));
-        }
-    }
-
-    /** Records the answers; prints each failure; stops the run when the judge has failed too often in a row. */
-    private void judge(List<Judgement> js, ArrayNode results, int[] failuresInARow, RunFolder run) {
-        for (int k = 0; k < js.size(); k++) {
-            ObjectNode r = (ObjectNode) results.get(k);
-            Judgement j = js.get(k);
-            if (j.ok()) {
-                r.put("judge", j.yes() ? "yes" : "no");
-                failuresInARow[0] = 0;
-                continue;
-            }
-            r.put("judge_failure", j.failure().name());
-            log.println("eval: judge question " + j.id() + " failed: " + j.failure() + " (" + j.detail() + ")");
-            if (++failuresInARow[0] >= settings.judgeFailureLimit())
-                throw new UserError("judge: " + failuresInARow[0] + " questions failed in a row (the last: " + j.failure()
-                    + "); the run stopped, its finished items are kept: rerun the same command to resume once the judge answers"
-                    + " (see " + run.dir().resolve("judge-audit.jsonl") + ")");
         }
     }
 
