@@ -48,6 +48,7 @@ class EvalCommandTest {
     static HttpServer server;
     static final AtomicInteger judgeCalls = new AtomicInteger();
     static volatile long judgeDelayMs;
+    static volatile boolean judgeDown;   // the judge answers 401 to everything
 
     @BeforeAll
     static void setUp() throws IOException {
@@ -75,6 +76,12 @@ class EvalCommandTest {
             try (ex) {
                 ex.getRequestBody().readAllBytes();
                 if (judgeDelayMs > 0) Thread.sleep(judgeDelayMs);
+                if (judgeDown) {
+                    byte[] b = "{\"error\": \"no\"}".getBytes(StandardCharsets.UTF_8);
+                    ex.sendResponseHeaders(401, b.length);
+                    ex.getResponseBody().write(b);
+                    return;
+                }
                 int n = judgeCalls.incrementAndGet();
                 reply(ex, n % 2 == 0 ? "yes" : "no");
             } catch (InterruptedException stop) {
@@ -211,7 +218,7 @@ class EvalCommandTest {
         assertEquals(2, lines.get(2).get("seed").asLong(), "no seed in the set: --seed (0) + position");
 
         JsonNode run_json = Jsonl.JSON.readTree(run.resolve("run.json").toFile());
-        assertEquals(EvalCommand.sha256(prompts), run_json.get("prompts_sha256").asText());
+        assertEquals(dev.stitch.eval.run.Evaluation.sha256(prompts), run_json.get("prompts_sha256").asText());
         JsonNode summary = Jsonl.JSON.readTree(run.resolve("summary.json").toFile());
         assertEquals(3, summary.get("items_done").asInt());
         JsonNode base = summary.get("setups").get("baseline");
@@ -332,7 +339,8 @@ class EvalCommandTest {
         }
         List<String> a = lean(tmp.resolve("run"));
         a.set(a.indexOf("--metrics") + 1, "fid,kid");
-        a.addAll(List.of("--inception", inception.toString(), "--reference-images", reference.toString()));
+        Path cacheDir = tmp.resolve("cache");
+        a.addAll(List.of("--inception", inception.toString(), "--reference-images", reference.toString(), "--feature-cache", cacheDir.toString()));
         CliRunner.Result res = eval(a);
         assertEquals(0, res.code(), res.err());
         JsonNode base = Jsonl.JSON.readTree(tmp.resolve("run/summary.json").toFile()).get("setups").get("baseline");
@@ -340,8 +348,13 @@ class EvalCommandTest {
         assertTrue(Double.isFinite(fid) && fid > 0, "fid " + fid);
         assertTrue(Double.isFinite(base.get("kid").get("mean").asDouble()) && base.get("kid").get("std").asDouble() >= 0, base.toString());
         Path cache;
+        try (Stream<Path> s = Files.list(cacheDir)) {
+            cache = s.findFirst().orElseThrow();
+        }
+        assertTrue(cache.getFileName().toString().matches("reference-[0-9a-f]{8}-fid-inception-tiny_fid_inception\\.safetensors"),
+            "the extension once: " + cache);
         try (Stream<Path> s = Files.list(reference)) {
-            cache = s.filter(f -> f.getFileName().toString().startsWith(".stitch-features-")).findFirst().orElseThrow();
+            assertEquals(4, s.count(), "nothing written into the reference folder");
         }
         var stamp = Files.getLastModifiedTime(cache);
         CliRunner.Result again = eval(a);
@@ -389,5 +402,173 @@ class EvalCommandTest {
         assertEquals(2, r.code(), args + "\n" + r.err());
         assertEquals(1, r.err().strip().lines().count(), r.err());
         assertTrue(r.err().contains(flag), flag + ": " + r.err());
+    }
+
+    static List<String> replaced(List<String> args, String flag, String value) {
+        List<String> a = new ArrayList<>(args);
+        a.set(a.indexOf(flag) + 1, value);
+        return a;
+    }
+
+    /** A failed command leaves no run folder, so the corrected command is never refused for a half-made run. */
+    static void refusedBeforeAnythingIsWritten(List<String> args, Path out, String... mentions) {
+        CliRunner.Result r = eval(args);
+        assertEquals(2, r.code(), args + "\n" + r.err());
+        assertEquals(1, r.err().strip().lines().count(), r.err());
+        for (String m : mentions) assertTrue(r.err().contains(m), m + ": " + r.err());
+        assertFalse(Files.exists(out), "a refused command wrote " + out + ": " + r.err());
+    }
+
+    @Test
+    void everythingIsValidatedBeforeTheRunFolderIsWritten(@TempDir Path tmp) throws IOException {
+        Path run = tmp.resolve("run");
+        List<String> judged = args(run, "--limit", "1");
+        // the judge's key variable is not set
+        List<String> noKey = new ArrayList<>(judged);
+        noKey.set(noKey.indexOf("--judge-key-env="), "--judge-key-env=STITCH_TEST_NEVER_SET");
+        refusedBeforeAnythingIsWritten(noKey, run, "STITCH_TEST_NEVER_SET");
+        // a judge URL without a host
+        refusedBeforeAnythingIsWritten(replaced(judged, "--judge-url", "http:///v1"), run, "--judge-url", "host");
+        // a CLIP folder without its tokenizer
+        Path noTokenizer = Files.createDirectories(tmp.resolve("clip-without-tokenizer"));
+        try (Stream<Path> files = Files.list(clip)) {
+            for (Path f : files.toList())
+                if (!f.getFileName().toString().matches("vocab.json|merges.txt")) Files.copy(f, noTokenizer.resolve(f.getFileName()));
+        }
+        refusedBeforeAnythingIsWritten(replaced(judged, "--clip", noTokenizer.toString()), run, "clip-without-tokenizer");
+        // a prompt row with an impossible guidance scale: named by row and column, not as --guidance
+        Path csv = tmp.resolve("rows.csv");
+        Files.writeString(csv, "prompt,evaluation_guidance\na red cube,7.5\na cat,-1e30\n");
+        CliRunner.Result r = eval(replaced(judged, "--prompts", csv.toString()));
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains("rows.csv:3") && r.err().contains("evaluation_guidance") && !r.err().contains("--guidance"), r.err());
+        assertFalse(Files.exists(run));
+        // the corrected command runs
+        CliRunner.Result ok = eval(judged);
+        assertEquals(0, ok.code(), ok.err());
+    }
+
+    @Test
+    void theOutputFolderNeverCoversAnInput(@TempDir Path tmp) throws IOException {
+        List<String> a = lean(tmp.resolve("unused"));
+        for (Path input : List.of(model, prompts, shared)) {
+            CliRunner.Result r = eval(replaced(a, "--out", input.toString()));
+            assertEquals(2, r.code(), input + ": " + r.err());
+            assertTrue(r.err().contains("--out " + input + ": is or contains the"), r.err());
+        }
+        List<String> steered = lean(steer);
+        steered.addAll(List.of("--steer", steer.toString()));
+        CliRunner.Result r = eval(steered);
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains("steering file"), r.err());
+        assertTrue(Files.isRegularFile(steer) && Files.isRegularFile(model.resolve("model_index.json")), "the inputs are intact");
+    }
+
+    @Test
+    void aSecondEvalOnTheSameFolderIsRefused(@TempDir Path tmp) {
+        Path run = tmp.resolve("run");
+        try (var held = dev.stitch.eval.run.RunLock.acquire(run)) {
+            CliRunner.Result r = eval(lean(run));
+            assertEquals(2, r.code(), r.err());
+            assertTrue(r.err().contains("is in use by another run (process " + ProcessHandle.current().pid()), r.err());
+        }
+        assertFalse(Files.exists(run.resolve("run.json")));
+    }
+
+    /** Judge only, with its own question: no CLIP needed. */
+    static List<String> judgeOnly(Path out, String... more) {
+        List<String> a = new ArrayList<>(List.of("eval", "--model", model.toString(), "--prompts", prompts.toString(),
+            "--steps", "2", "--width", "64", "--height", "64", "--device", "cpu", "--metrics", "judge",
+            "--judge-url", "http://127.0.0.1:" + server.getAddress().getPort() + "/v1", "--judge-model", "tiny-judge", "--judge-key-env=",
+            "--judge-question", "Is there a cat?", "--out", out.toString()));
+        a.addAll(List.of(more));
+        return a;
+    }
+
+    @Test
+    void aDeadJudgeIsCountedFailsTheRunAndTripsTheBreaker(@TempDir Path tmp) throws IOException {
+        judgeDown = true;
+        try {
+            Path dead = tmp.resolve("dead");
+            CliRunner.Result r = eval(judgeOnly(dead));
+            assertEquals(2, r.code(), r.err());
+            assertTrue(r.err().contains("judge question 000000-baseline failed: HTTP_STATUS"), r.err());
+            assertTrue(r.err().contains("judge: 3 of 3 questions failed {HTTP_STATUS=3}"), r.err());
+            assertTrue(r.err().strip().endsWith("stitch: judge: every question failed (3); summary.json and report.html have no judge scores (see "
+                + dead.resolve("judge-audit.jsonl") + ")"), r.err());
+            JsonNode summary = Jsonl.JSON.readTree(dead.resolve("summary.json").toFile());
+            assertEquals(3, summary.get("judge").get("failed").asInt());
+            assertEquals(0, summary.get("judge").get("answered").asInt());
+            assertEquals(3, summary.get("setups").get("baseline").get("judge").get("failed").asInt());
+
+            // the breaker: two failures in a row stop the run; the item that tripped it is not recorded
+            Path run = tmp.resolve("run");
+            CliRunner.Result stopped = eval(judgeOnly(run, "--judge-max-failures", "2"));
+            assertEquals(2, stopped.code(), stopped.err());
+            assertTrue(stopped.err().contains("judge: 2 questions failed in a row (the last: HTTP_STATUS); the run stopped"), stopped.err());
+            assertEquals(1, scores(run).size());
+            assertFalse(Files.exists(run.resolve("summary.json")));
+
+            // the judge is back: the same command resumes and finishes
+            judgeDown = false;
+            CliRunner.Result resumed = eval(judgeOnly(run, "--judge-max-failures", "2"));
+            assertEquals(0, resumed.code(), resumed.err());
+            assertTrue(resumed.err().contains("1 done earlier, 2 to do"), resumed.err());
+            assertTrue(resumed.err().contains("judge: 1 of 3 questions failed"), resumed.err());
+            assertEquals(3, scores(run).size());
+        } finally {
+            judgeDown = false;
+        }
+    }
+
+    @Test
+    void anotherModelUnderTheSameNameIsRefusedOnResumeAndTheReportCanInlineItsImages(@TempDir Path tmp) throws IOException {
+        Path first = tmp.resolve("a/tiny"), second = tmp.resolve("b/tiny"), run = tmp.resolve("run");
+        RandomModel.write("tiny", first, 1, DType.F32, null);
+        RandomModel.write("tiny", second, 2, DType.F32, null);
+        CliRunner.Result r = eval(replaced(lean(run), "--model", first.toString()));
+        assertEquals(0, r.code(), r.err());
+        assertFalse(Files.readString(run.resolve("report.html")).contains("data:image/png;base64,"));
+        JsonNode runJson = Jsonl.JSON.readTree(run.resolve("run.json").toFile());
+        assertEquals("tiny", runJson.get("model").asText());
+        assertTrue(runJson.get("model_sha256").asText().matches("[0-9a-f]{64}"), runJson.toString());
+
+        CliRunner.Result other = eval(replaced(lean(run), "--model", second.toString()));
+        assertEquals(2, other.code(), other.err());
+        assertTrue(other.err().contains("model_sha256"), other.err());
+
+        List<String> inline = replaced(lean(run), "--model", first.toString());
+        inline.add("--inline-images");
+        CliRunner.Result again = eval(inline);
+        assertEquals(0, again.code(), again.err());
+        String html = Files.readString(run.resolve("report.html"));
+        assertTrue(html.contains("data:image/png;base64,") && !html.contains("src=\"images/"), "--inline-images embeds every image");
+    }
+
+    @Test
+    void theSeedHelpSaysWhatEvalDoes() {
+        CliRunner.Result r = CliRunner.run("eval", "--help");
+        assertEquals(0, r.code(), r.err());
+        String seed = r.out().substring(r.out().indexOf("--seed"));
+        seed = seed.substring(0, seed.indexOf("\n  -", 1) < 0 ? seed.length() : seed.indexOf("\n  -", 1));
+        assertTrue(seed.contains("(default 0)"), seed);
+        assertFalse(seed.contains("random"), seed);
+    }
+
+    @Test
+    void aKeyInTheJudgeUrlIsWrittenNowhere(@TempDir Path tmp) throws IOException {
+        Path run = tmp.resolve("run");
+        String url = "http://someone:Pw-Hidden-7@127.0.0.1:" + server.getAddress().getPort() + "/v1?api-key=K-Hidden-3";
+        CliRunner.Result r = eval(replaced(judgeOnly(run, "--limit", "1"), "--judge-url", url));
+        assertEquals(0, r.code(), r.err());
+        try (Stream<Path> files = Files.walk(run)) {
+            for (Path f : files.filter(Files::isRegularFile).filter(f -> !f.toString().endsWith(".png")).toList()) {
+                String text = Files.readString(f);
+                assertFalse(text.contains("K-Hidden-3") || text.contains("Pw-Hidden-7") || text.contains("someone"), f + ": " + text);
+            }
+        }
+        assertTrue(Files.readString(run.resolve("run.json")).contains("/v1?api-key=[redacted]"));
+        assertTrue(Files.readString(run.resolve("report.html")).contains("api-key=[redacted]"));
+        assertEquals(3, Files.readString(run.resolve("judge-audit.jsonl")).lines().count(), "request, response, result: answered");
     }
 }

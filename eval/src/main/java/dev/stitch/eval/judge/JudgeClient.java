@@ -6,7 +6,11 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.stitch.eval.prompts.Jsonl;
 import dev.stitch.kernels.UserError;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.math.BigDecimal;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -24,6 +28,8 @@ import java.util.Base64;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Flow;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -45,10 +51,17 @@ import java.util.function.Function;
  * {@link JudgeConfig#maxAttempts()} times with exponential backoff and jitter, waiting at least as long as a
  * {@code Retry-After} header asks (up to {@link JudgeConfig#maxRetryAfter()}). At most
  * {@link JudgeConfig#maxConcurrency()} questions are in flight at once; each request has its own timeout covering
- * the whole response. Every request and response goes to the {@link AuditLog}; the API key goes only into the
- * {@code Authorization} header.
+ * the whole response, and each question a deadline ({@link JudgeConfig#questionDeadline()}) that no retry or wait
+ * passes. A response body over {@value #MAX_RESPONSE_BYTES} bytes is cut off and fails the attempt (an answer is a
+ * few hundred bytes; an endless body must not fill the heap). Every request and response goes to the
+ * {@link AuditLog}; the API key goes only into the {@code Authorization} header.
  */
 public final class JudgeClient implements AutoCloseable {
+    /** The most of a response body that is read. */
+    public static final int MAX_RESPONSE_BYTES = 1 << 20;
+    /** The longest a Retry-After is read as (longer values are this); the question deadline caps it further. */
+    private static final Duration RETRY_AFTER_CEILING = Duration.ofDays(1);
+
     private final JudgeConfig config;
     private final String apiKey;
     private final AuditLog audit;
@@ -61,16 +74,16 @@ public final class JudgeClient implements AutoCloseable {
 
     /** A client that reads the key with {@code environment} (tests pass a map's lookup). */
     public JudgeClient(JudgeConfig config, Path auditFile, Function<String, String> environment) {
+        this(config, auditFile, apiKey(config, environment));
+    }
+
+    /** A client with this API key (null: none), as {@link #apiKey} read it. */
+    public JudgeClient(JudgeConfig config, Path auditFile, String apiKey) {
         this.config = config;
-        if (config.apiKeyEnv().isEmpty()) apiKey = null;
-        else {
-            String k = environment.apply(config.apiKeyEnv());
-            if (k == null || k.isBlank())
-                throw new UserError("environment variable " + config.apiKeyEnv() + " is not set (the judge's API key;"
-                    + " for a server without authentication set the key variable name to \"\")");
-            apiKey = k.strip();
-        }
-        this.audit = new AuditLog(auditFile, apiKey);
+        this.apiKey = apiKey;
+        List<String> secrets = new ArrayList<>(config.urlSecrets());
+        if (apiKey != null) secrets.add(apiKey);
+        this.audit = new AuditLog(auditFile, secrets);
         this.http = HttpClient.newBuilder()
             .version(HttpClient.Version.HTTP_1_1)
             .connectTimeout(config.requestTimeout())
@@ -78,26 +91,62 @@ public final class JudgeClient implements AutoCloseable {
         this.slots = new Semaphore(config.maxConcurrency());
     }
 
+    /**
+     * The API key from the variable {@link JudgeConfig#apiKeyEnv()} names (null when it names none); an unset variable is
+     * a {@link UserError}, so a caller can check it before writing anything.
+     */
+    public static String apiKey(JudgeConfig config, Function<String, String> environment) {
+        if (config.apiKeyEnv().isEmpty()) return null;
+        String k = environment.apply(config.apiKeyEnv());
+        if (k == null || k.isBlank())
+            throw new UserError("environment variable " + config.apiKeyEnv() + " is not set (the judge's API key;"
+                + " for a server without authentication set the key variable name to \"\")");
+        return k.strip();
+    }
+
     public JudgeConfig config() { return config; }
 
-    /** Asks every question, at most {@code maxConcurrency} at a time; results in the questions' order. */
+    /**
+     * Asks every question, at most {@code maxConcurrency} at a time; results in the questions' order. A worker that dies
+     * (out of memory, a bug) or outlives every deadline stops the caller with a one-line {@link UserError} instead of
+     * leaving it waiting.
+     */
     public List<Judgement> askAll(List<Question> questions) {
         List<Judgement> out = new ArrayList<>(questions.size());
-        try (ExecutorService ex = Executors.newVirtualThreadPerTaskExecutor()) {
+        ExecutorService ex = Executors.newVirtualThreadPerTaskExecutor();
+        try {
             List<Future<Judgement>> fs = new ArrayList<>();
             for (Question q : questions) fs.add(ex.submit(() -> ask(q)));
+            // each question waits for a slot, then has its deadline: the last may end after all of them in turn
+            long waves = (questions.size() + config.maxConcurrency() - 1) / config.maxConcurrency();
+            long end = System.nanoTime() + saturatedNanos(config.questionDeadline().multipliedBy(Math.max(1, waves)).plusSeconds(30));
             for (int i = 0; i < fs.size(); i++) {
                 try {
-                    out.add(fs.get(i).get());
+                    out.add(fs.get(i).get(Math.max(0, end - System.nanoTime()), TimeUnit.NANOSECONDS));
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     out.add(Judgement.failed(questions.get(i).id(), Judgement.Failure.INTERRUPTED, "interrupted", 0));
                 } catch (ExecutionException e) {
-                    throw new IllegalStateException("judge task failed", e.getCause());
+                    Throwable c = e.getCause();
+                    throw new UserError("judge: the worker asking " + questions.get(i).id() + " died (" + c.getClass().getSimpleName()
+                        + (c.getMessage() == null ? "" : ": " + oneLine(c.getMessage())) + "); the run stopped, rerun to resume");
+                } catch (TimeoutException e) {
+                    throw new UserError("judge: the worker asking " + questions.get(i).id() + " is still busy after every deadline"
+                        + " passed; the run stopped, rerun to resume");
                 }
             }
+        } finally {
+            ex.shutdownNow();   // after a failure: interrupt the others rather than wait for them
         }
         return out;
+    }
+
+    private static long saturatedNanos(Duration d) {
+        try {
+            return d.toNanos();
+        } catch (ArithmeticException e) {
+            return Long.MAX_VALUE / 2;
+        }
     }
 
     /** Asks one question; blocks while {@code maxConcurrency} others are in flight. Never throws for the server's faults. */
@@ -139,13 +188,16 @@ public final class JudgeClient implements AutoCloseable {
             throw new IllegalStateException(e);
         }
         String lastProblem = "";
+        long deadline = System.nanoTime() + saturatedNanos(config.questionDeadline());
         for (int attempt = 1; attempt <= config.maxAttempts(); attempt++) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0) return pastDeadline(q, attempt - 1, lastProblem);
             String requestId = q.id() + "#" + requestCounter.incrementAndGet();
             ObjectNode ev = Jsonl.JSON.createObjectNode();
             ev.put("id", q.id());
             ev.put("request", requestId);
             ev.put("attempt", attempt);
-            ev.put("url", config.endpoint().toString());
+            ev.put("url", JudgeConfig.redact(config.endpoint()));
             ObjectNode img = ev.putObject("image");
             img.put("file", q.image().getFileName().toString());
             img.put("sha256", sha256(png));
@@ -156,7 +208,7 @@ public final class JudgeClient implements AutoCloseable {
             Duration wait;
             long t0 = System.nanoTime();
             try {
-                HttpResponse<String> r = send(bytes);
+                HttpResponse<String> r = send(bytes, Duration.ofNanos(Math.min(left, saturatedNanos(config.requestTimeout()))));
                 ObjectNode rv = Jsonl.JSON.createObjectNode();
                 rv.put("id", q.id());
                 rv.put("request", requestId);
@@ -185,6 +237,8 @@ public final class JudgeClient implements AutoCloseable {
                 return Judgement.failed(q.id(), Judgement.Failure.INTERRUPTED, "interrupted", attempt);
             }
             if (attempt == config.maxAttempts()) break;
+            if (wait.toNanos() >= deadline - System.nanoTime()) return pastDeadline(q, attempt, lastProblem + ", then a wait of "
+                + wait.toMillis() + " ms");
             try {
                 Thread.sleep(wait);
             } catch (InterruptedException e) {
@@ -196,16 +250,24 @@ public final class JudgeClient implements AutoCloseable {
             config.maxAttempts() + " attempt(s), the last: " + lastProblem, config.maxAttempts());
     }
 
-    /** Sends and waits at most the request timeout for the whole response, body included. */
-    private HttpResponse<String> send(byte[] body) throws IOException, InterruptedException, TimeoutException {
+    private Judgement pastDeadline(Question q, int attempts, String lastProblem) {
+        return Judgement.failed(q.id(), Judgement.Failure.DEADLINE, "no answer within the question's deadline of "
+            + config.questionDeadline().toMillis() + " ms after " + attempts + " attempt(s)"
+            + (lastProblem.isEmpty() ? "" : ", the last: " + lastProblem), attempts);
+    }
+
+    /** Sends and waits at most {@code timeout} for the whole response, body included (at most {@value #MAX_RESPONSE_BYTES} bytes). */
+    private HttpResponse<String> send(byte[] body, Duration timeout) throws IOException, InterruptedException, TimeoutException {
         HttpRequest.Builder b = HttpRequest.newBuilder(config.endpoint())
-            .timeout(config.requestTimeout())
+            .timeout(timeout)
             .header("Content-Type", "application/json")
             .POST(HttpRequest.BodyPublishers.ofByteArray(body));
         if (apiKey != null) b.header("Authorization", "Bearer " + apiKey);
-        CompletableFuture<HttpResponse<String>> f = http.sendAsync(b.build(), HttpResponse.BodyHandlers.ofString());
+        else if (config.baseUrl().getUserInfo() != null)
+            b.header("Authorization", "Basic " + Base64.getEncoder().encodeToString(config.baseUrl().getUserInfo().getBytes(StandardCharsets.UTF_8)));
+        CompletableFuture<HttpResponse<String>> f = http.sendAsync(b.build(), info -> new CappedBody(MAX_RESPONSE_BYTES));
         try {
-            return f.get(config.requestTimeout().toMillis(), TimeUnit.MILLISECONDS);
+            return f.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
         } catch (TimeoutException | InterruptedException e) {
             f.cancel(true);
             throw e;
@@ -213,6 +275,46 @@ public final class JudgeClient implements AutoCloseable {
             if (e.getCause() instanceof IOException io) throw io;
             throw new IOException(e.getCause());
         }
+    }
+
+    /** A body read into a string, refused (and the stream cancelled) once it passes {@code limit} bytes. */
+    private static final class CappedBody implements HttpResponse.BodySubscriber<String> {
+        private final int limit;
+        private final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        private final CompletableFuture<String> result = new CompletableFuture<>();
+        private Flow.Subscription subscription;
+
+        CappedBody(int limit) { this.limit = limit; }
+
+        @Override
+        public CompletionStage<String> getBody() { return result; }
+
+        @Override
+        public void onSubscribe(Flow.Subscription s) {
+            subscription = s;
+            s.request(1);
+        }
+
+        @Override
+        public void onNext(List<ByteBuffer> items) {
+            for (ByteBuffer b : items) {
+                if (bytes.size() + b.remaining() > limit) {
+                    subscription.cancel();
+                    result.completeExceptionally(new IOException("response body over " + limit + " bytes"));
+                    return;
+                }
+                byte[] a = new byte[b.remaining()];
+                b.get(a);
+                bytes.writeBytes(a);
+            }
+            subscription.request(1);
+        }
+
+        @Override
+        public void onError(Throwable t) { result.completeExceptionally(t); }
+
+        @Override
+        public void onComplete() { result.complete(bytes.toString(StandardCharsets.UTF_8)); }
     }
 
     private ObjectNode requestBody(Question q, String imageUrl) {
@@ -272,28 +374,39 @@ public final class JudgeClient implements AutoCloseable {
         return Judgement.failed(id, Judgement.Failure.MALFORMED_ANSWER, "score must be an integer from 0 to 100, got " + v, attempts);
     }
 
-    /** Exponential backoff with equal jitter, but never shorter than the server's Retry-After. */
+    /** Exponential backoff with equal jitter, but never shorter than the server's Retry-After (up to maxRetryAfter). */
     private Duration backoff(int attempt, Duration retryAfter) {
-        long base = config.initialBackoff().toMillis() << Math.min(attempt - 1, 30);
-        long cap = Math.max(0, Math.min(base, config.maxBackoff().toMillis()));
+        long max = Math.max(0, config.maxBackoff().toMillis()), base = Math.max(0, config.initialBackoff().toMillis());
+        for (int i = 1; i < attempt && base < max; i++) base = base > max / 2 ? max : base * 2;   // doubling without overflow
+        long cap = Math.min(base, max);
         long jittered = cap / 2 + (cap > 1 ? ThreadLocalRandom.current().nextLong(cap / 2 + 1) : 0);
         long ra = Math.min(retryAfter.toMillis(), config.maxRetryAfter().toMillis());
         return Duration.ofMillis(Math.max(jittered, ra));
     }
 
-    /** A Retry-After header: delay-seconds or an HTTP date; zero when absent or unreadable. */
+    /**
+     * A Retry-After header: delay-seconds (digits; also read: a decimal or exponent form such as {@code 1e9}) or an HTTP
+     * date; zero when absent, unreadable or in the past; at most a day, however large the number (the caller caps it
+     * again by maxRetryAfter and the question's deadline).
+     */
     static Duration retryAfter(String v) {
         if (v == null || v.isBlank()) return Duration.ZERO;
         String s = v.strip();
         try {
-            return Duration.ofSeconds(Math.max(0, Long.parseLong(s)));
-        } catch (NumberFormatException ignored) {
+            BigDecimal seconds = new BigDecimal(s);
+            if (seconds.signum() <= 0) return Duration.ZERO;
+            if (seconds.compareTo(BigDecimal.valueOf(RETRY_AFTER_CEILING.toSeconds())) >= 0) return RETRY_AFTER_CEILING;
+            return Duration.ofMillis(seconds.movePointRight(3).longValue());
+        } catch (NumberFormatException | ArithmeticException ignored) {
             // an HTTP date
         }
         try {
-            Duration d = Duration.between(ZonedDateTime.now(), ZonedDateTime.parse(s, DateTimeFormatter.RFC_1123_DATE_TIME));
-            return d.isNegative() ? Duration.ZERO : d;
-        } catch (DateTimeParseException e) {
+            ZonedDateTime when = ZonedDateTime.parse(s, DateTimeFormatter.RFC_1123_DATE_TIME);
+            ZonedDateTime now = ZonedDateTime.now();
+            if (!when.isAfter(now)) return Duration.ZERO;
+            if (when.isAfter(now.plus(RETRY_AFTER_CEILING))) return RETRY_AFTER_CEILING;
+            return Duration.between(now, when);
+        } catch (DateTimeParseException | ArithmeticException e) {
             return Duration.ZERO;
         }
     }

@@ -23,6 +23,8 @@ public record Judgement(String id, Boolean yes, Integer score, Failure failure, 
         HTTP_STATUS,
         /** Every attempt hit a retryable problem (429, 5xx, timeout, broken connection); detail has the last one. */
         RETRIES_EXHAUSTED,
+        /** The question's deadline passed (every attempt, wait and Retry-After counted) before an answer came. */
+        DEADLINE,
         /** The image could not be read or is not a PNG. */
         BAD_IMAGE,
         /** The waiting thread was interrupted. */

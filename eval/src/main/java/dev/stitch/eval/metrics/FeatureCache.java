@@ -33,9 +33,21 @@ import java.util.stream.Stream;
 public record FeatureCache(List<Path> files, float[][] features, FeatureStats stats) {
     private static final ValueLayout.OfFloat F32_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
-    /** The default cache file: {@code .stitch-features-<extractor>.safetensors} inside the folder. */
-    public static Path defaultFile(Path folder, String extractor) {
-        return folder.resolve(".stitch-features-" + extractor.replaceAll("[^A-Za-z0-9._-]", "_") + ".safetensors");
+    /**
+     * The cache file for {@code folder}'s features in the cache directory {@code cacheDir}:
+     * {@code <folder name>-<8 hex digits of its absolute path>-<extractor>.safetensors}, so that two folders of one name
+     * keep their own files. The cache lives outside the image folder: an input is never written to.
+     */
+    public static Path cacheFile(Path cacheDir, Path folder, String extractor) {
+        Path abs = folder.toAbsolutePath().normalize();
+        String name = abs.getFileName() == null ? "root" : abs.getFileName().toString();
+        String tag;
+        try {
+            tag = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(abs.toString().getBytes(StandardCharsets.UTF_8)), 0, 4);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+        return cacheDir.resolve((name + "-" + tag + "-" + extractor).replaceAll("[^A-Za-z0-9._-]", "_") + ".safetensors");
     }
 
     /** The images of {@code folder} (.png, .jpg, .jpeg, any case), sorted by name; sub-folders are not read. */
@@ -92,6 +104,11 @@ public record FeatureCache(List<Path> files, float[][] features, FeatureStats st
         SafeTensorsWriter w = new SafeTensorsWriter()
             .metadata("key", key).metadata("extractor", extractor).metadata("files", Integer.toString(files.size()))
             .add("features", SafeDType.F32, new long[] {features.length, d}, seg);
+        try {
+            Files.createDirectories(cacheFile.toAbsolutePath().getParent());
+        } catch (IOException e) {
+            throw new UserError("cannot create the feature cache folder " + cacheFile.getParent() + " (" + e.getMessage() + ")");
+        }
         stats.addTo(w).write(cacheFile);
         return new FeatureCache(files, features, stats);
     }

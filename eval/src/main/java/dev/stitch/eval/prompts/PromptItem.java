@@ -70,8 +70,8 @@ public record PromptItem(String prompt, Long seed, Double guidance, String categ
         }
         Double guidance = null;
         if (g != null && !g.isNull()) {
-            if (!g.isNumber() || !Double.isFinite(g.doubleValue()))
-                throw new UserError(where + ": 'guidance' must be a number, got " + g);
+            if (!g.isNumber() || !(g.doubleValue() >= 0 && g.doubleValue() <= Float.MAX_VALUE))   // a float in the request
+                throw new UserError(where + ": 'guidance' must be a number >= 0, got " + g);
             guidance = g.doubleValue();
         }
         String category = null;

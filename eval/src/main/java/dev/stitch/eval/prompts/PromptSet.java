@@ -39,11 +39,14 @@ public final class PromptSet {
         String category = first(t, "categories", "category");
         int prompt = t.column("prompt");
         List<PromptItem> out = new ArrayList<>(t.size());
-        for (Csv.Record r : t.records())
-            out.add(new PromptItem(r.fields().get(prompt),
-                seed == null ? null : t.getLong(r, seed),
-                guidance == null ? null : t.getDouble(r, guidance),
+        for (Csv.Record r : t.records()) {
+            Double g = guidance == null ? null : t.getDouble(r, guidance);
+            if (g != null && !(g >= 0 && g <= Float.MAX_VALUE))   // a float in the request
+                throw new UserError(t.source() + ":" + r.line() + ": column " + guidance + " is " + t.get(r, guidance)
+                    + ", expected a guidance scale >= 0");
+            out.add(new PromptItem(r.fields().get(prompt), seed == null ? null : t.getLong(r, seed), g,
                 category == null ? null : t.get(r, category)));
+        }
         return out;
     }
 

@@ -85,16 +85,29 @@ public final class ReportHtml {
         return s.toString();
     }
 
+    /**
+     * One prompt's images side by side: a column per setup (its label on top), a row per image index, so the
+     * baseline and each steered image made from the same seed sit next to each other.
+     */
     private static void grid(StringBuilder h, Report.Grid g, Path runDir, boolean inline) {
         h.append("<div class=\"grid\">\n<p class=\"prompt\">").append(esc(g.prompt())).append("</p>\n");
-        for (Report.GridRow row : g.rows()) {
-            h.append("<div class=\"row\"><span class=\"label\">").append(esc(row.label())).append("</span>");
-            for (String img : row.images())
+        int columns = g.rows().size(), depth = g.rows().stream().mapToInt(r -> r.images().size()).max().orElse(0);
+        h.append("<div class=\"images\" style=\"grid-template-columns: repeat(").append(columns).append(", max-content)\">\n");
+        for (Report.GridRow row : g.rows()) h.append("<span class=\"label\">").append(esc(row.label())).append("</span>");
+        h.append('\n');
+        for (int k = 0; k < depth; k++) {
+            for (Report.GridRow row : g.rows()) {
+                if (k >= row.images().size()) {
+                    h.append("<span class=\"na\"></span>");
+                    continue;
+                }
+                String img = row.images().get(k);
                 h.append("<img src=\"").append(esc(inline ? dataUrl(runDir, img) : img)).append("\" alt=\"")
                     .append(esc(row.label() + ": " + img)).append("\" loading=\"lazy\"/>");
-            h.append("</div>\n");
+            }
+            h.append('\n');
         }
-        h.append("</div>\n");
+        h.append("</div>\n</div>\n");
     }
 
     /** The image as a data URL; the path must stay inside the run folder. */
@@ -156,8 +169,8 @@ public final class ReportHtml {
         table.settings td { white-space: pre-wrap; word-break: break-word; }
         figure.plot { margin: 1em 0; } svg text { font: 12px system-ui, sans-serif; fill: #222; }
         .grid { margin: 1.5em 0; } .prompt { font-style: italic; white-space: pre-wrap; }
-        .row { display: flex; flex-wrap: wrap; align-items: center; gap: 4px; margin: 4px 0; }
-        .row .label { width: 12em; font-size: .9em; color: #444; }
-        .row img { width: 160px; height: auto; image-rendering: auto; border: 1px solid #ccc; }
+        .images { display: grid; gap: 4px; align-items: start; overflow-x: auto; }
+        .images .label { width: 160px; font-size: .9em; color: #444; overflow-wrap: anywhere; }
+        .images img { width: 160px; height: auto; image-rendering: auto; border: 1px solid #ccc; }
         """;
 }

@@ -77,7 +77,11 @@ public final class RunFolder {
         ObjectNode spec = readSpec(runJson);
         if (!spec.path(SHARD).isTextual() || !spec.path(ITEM_COUNT).canConvertToInt())
             throw new UserError(runJson + ": expected \"" + SHARD + "\" and \"" + ITEM_COUNT + "\" entries");
-        Shard.parse(spec.get(SHARD).textValue());
+        try {
+            Shard.parse(spec.get(SHARD).textValue());
+        } catch (SettingError e) {
+            throw new UserError(runJson + ": \"" + SHARD + "\" is " + spec.get(SHARD) + ", " + e.problem());
+        }
         return new RunFolder(dir, spec);
     }
 

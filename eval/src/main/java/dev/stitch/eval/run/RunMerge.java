@@ -71,6 +71,13 @@ public final class RunMerge {
                 merged.put(item, e.getValue());
             }
         }
+        try (RunLock lock = RunLock.acquire(out)) {
+            return write(out, shardDirs, first, request, merged, partial);
+        }
+    }
+
+    private static Result write(Path out, List<Path> shardDirs, RunFolder first, ObjectNode request, Map<Integer, ObjectNode> merged,
+                                int partial) {
         RunFolder target = RunFolder.create(out, request, Shard.ALL, first.itemCount());
         ScoresFile.Contents existing = ScoresFile.read(target.scoresFile());
         for (var e : existing.lines().entrySet())

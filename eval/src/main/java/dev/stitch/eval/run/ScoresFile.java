@@ -22,9 +22,9 @@ import java.util.TreeMap;
 
 /**
  * {@code scores.jsonl}: one JSON object per finished item, each with an integer {@code "item"} (its index in the
- * full item list), appended and forced to disk one line at a time. The file is only ever appended to, so a kill
- * can at worst leave a last line without its newline: {@link #open} drops such a line (truncating the file to its
- * last complete line) and the item is simply done again. A complete line that is not a JSON object with an item,
+ * full item list), appended (the file is opened in append mode) and forced to disk one line at a time, so a kill or
+ * a full disk can at worst leave a last line without its newline: {@link #open} drops such a line (truncating the
+ * file to its last complete line) and the item is simply done again. One process writes at a time ({@link RunLock}). A complete line that is not a JSON object with an item,
  * or an item seen twice, is corruption and a {@link UserError}.
  */
 public final class ScoresFile implements AutoCloseable {
@@ -71,19 +71,19 @@ public final class ScoresFile implements AutoCloseable {
         return new Contents(Collections.unmodifiableMap(lines), end, bytes.length - end);
     }
 
-    /** Opens for appending, after dropping an incomplete last line left by a killed run. */
+    /** Opens for appending (only ever appending), after dropping an incomplete last line left by a kill or a full disk. */
     public static ScoresFile open(Path file) {
         Contents c = read(file);
         try {
-            FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-            if (c.partialBytes() > 0) {
-                ch.truncate(c.completeBytes());
-                ch.force(true);
-            }
-            ch.position(ch.size());
+            if (c.partialBytes() > 0)
+                try (FileChannel cut = FileChannel.open(file, StandardOpenOption.WRITE)) {
+                    cut.truncate(c.completeBytes());
+                    cut.force(true);
+                }
+            FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
             return new ScoresFile(file, ch, new TreeMap<>(c.lines()));
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot open " + file, e);
+            throw new UserError("cannot open " + file + " for appending (" + e.getMessage() + ")");
         }
     }
 
@@ -107,7 +107,8 @@ public final class ScoresFile implements AutoCloseable {
             while (b.hasRemaining()) ch.write(b);
             ch.force(false);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot append to " + file, e);
+            throw new UserError("cannot append to " + file + " (" + e.getMessage() + "); the finished items are kept: free some"
+                + " space and rerun to resume");
         }
         done.put(item, line);
     }

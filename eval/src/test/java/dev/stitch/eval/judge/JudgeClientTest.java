@@ -49,6 +49,7 @@ class JudgeClientTest {
     private volatile Behaviour fallback = ex -> reply(ex, 500, "{\"error\": \"script ran out\"}");
     private final List<String> bodies = java.util.Collections.synchronizedList(new ArrayList<>());
     private final List<String> authHeaders = java.util.Collections.synchronizedList(new ArrayList<>());
+    private final List<String> queries = java.util.Collections.synchronizedList(new ArrayList<>());
     @TempDir Path dir;
     private Path png, audit;
 
@@ -61,6 +62,7 @@ class JudgeClientTest {
             try (ex) {
                 bodies.add(new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8));
                 authHeaders.add(String.valueOf(ex.getRequestHeaders().getFirst("Authorization")));
+                queries.add(String.valueOf(ex.getRequestURI().getRawQuery()));
                 Behaviour b = script.poll();
                 (b == null ? fallback : b).handle(ex);
             } catch (Exception e) {
@@ -410,5 +412,114 @@ class JudgeClientTest {
         assertEquals("OPENAI_API_KEY", j.path("api_key_env").asText());
         assertEquals(c, JudgeConfig.fromJson(j));
         assertThrows(UserError.class, () -> JudgeConfig.of(URI.create("ftp://x"), "m"));
+    }
+
+    @Test
+    void aShortKeyEchoedByTheServerNeverReachesTheAuditLog() throws Exception {
+        String shortKey = "k7Q";   // under the 8 characters the log once skipped
+        script.add(ex -> reply(ex, 401, "{\"error\": \"invalid key k7Q, status 401\"}"));
+        try (JudgeClient c = new JudgeClient(config(1, Duration.ofSeconds(5)), audit, Map.of(JudgeConfig.DEFAULT_API_KEY_ENV, shortKey)::get)) {
+            Judgement j = c.ask(yesNo("short"));
+            assertEquals(Judgement.Failure.HTTP_STATUS, j.failure());
+            assertFalse(j.detail().contains(shortKey), j.detail());
+        }
+        String text = Files.readString(audit);
+        assertFalse(text.contains(shortKey), text);
+        assertTrue(text.contains("invalid key [redacted]"), text);
+        for (JsonNode line : auditLines()) assertTrue(line.has("time"), "every line stays valid JSON: " + line);
+        assertTrue(text.contains("\"status\":401"), "numbers are left alone");
+    }
+
+    @Test
+    void credentialsInTheUrlAreSentButNeverWrittenAndTheQueryStaysAQuery() throws Exception {
+        int port = server.getAddress().getPort();
+        URI base = URI.create("http://alice:pw-Secret9@127.0.0.1:" + port + "/v1?api-key=Q-secret-1&deployment=tiny");
+        JudgeConfig cfg = JudgeConfig.of(base, "test-vlm").withLimits(1, Duration.ofSeconds(5), 1).withApiKeyEnv("");
+        script.add(ex -> reply(ex, 200, completion("{\"answer\": \"no\"}").replace("chatcmpl-1", "echo Q-secret-1 pw-Secret9")));
+        try (JudgeClient c = new JudgeClient(cfg, audit, Map.<String, String>of()::get)) {
+            Judgement j = c.ask(yesNo("q"));
+            assertTrue(j.ok(), String.valueOf(j));
+        }
+        assertEquals(List.of("api-key=Q-secret-1&deployment=tiny"), queries, "the path goes before the query string");
+        assertEquals(List.of("Basic " + Base64.getEncoder().encodeToString("alice:pw-Secret9".getBytes(StandardCharsets.UTF_8))), authHeaders);
+        String text = Files.readString(audit);
+        for (String secret : List.of("Q-secret-1", "pw-Secret9", "alice:")) assertFalse(text.contains(secret), secret + " in " + text);
+        String written = cfg.toJson().get("base_url").asText();
+        assertEquals("http://[redacted]@127.0.0.1:" + port + "/v1?api-key=[redacted]&deployment=[redacted]", written);
+        assertTrue(text.contains("/v1/chat/completions?api-key=[redacted]"), text);
+    }
+
+    @Test
+    void aUrlWithoutAHostIsAUserError() {
+        UserError e = assertThrows(UserError.class, () -> JudgeConfig.of(URI.create("http:///v1"), "m"));
+        assertTrue(e.getMessage().contains("no host"), e.getMessage());
+    }
+
+    @Test
+    void anEndlessResponseFailsTheQuestionNotTheHeap() throws Exception {
+        script.add(ex -> {
+            ex.sendResponseHeaders(200, 0);   // chunked, never ends
+            byte[] chunk = new byte[64 * 1024];
+            java.util.Arrays.fill(chunk, (byte) ' ');
+            try (OutputStream os = ex.getResponseBody()) {
+                for (long sent = 0; sent < (8L << 30); sent += chunk.length) os.write(chunk);
+            }
+        });
+        long t0 = System.nanoTime();
+        try (JudgeClient c = client(1, Duration.ofSeconds(60))) {
+            Judgement j = c.ask(yesNo("endless"));
+            assertEquals(Judgement.Failure.RETRIES_EXHAUSTED, j.failure());
+            assertTrue(j.detail().contains("over " + JudgeClient.MAX_RESPONSE_BYTES + " bytes"), j.detail());
+        }
+        assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(20), "cut off at the cap, not at the timeout");
+    }
+
+    @Test
+    void oneDeadlinePerQuestionCoversEveryAttemptAndWait() throws Exception {
+        fallback = ex -> {
+            Thread.sleep(3000);   // a hanging judge
+            reply(ex, 500, "{}");
+        };
+        JudgeConfig cfg = config(6, Duration.ofSeconds(2)).withQuestionDeadline(Duration.ofMillis(1200));
+        long t0 = System.nanoTime();
+        try (JudgeClient c = new JudgeClient(cfg, audit, Map.of(JudgeConfig.DEFAULT_API_KEY_ENV, KEY)::get)) {
+            Judgement j = c.ask(yesNo("hang"));
+            assertEquals(Judgement.Failure.DEADLINE, j.failure(), String.valueOf(j));
+        }
+        double secs = (System.nanoTime() - t0) / 1e9;
+        assertTrue(secs < 2.5, "took " + secs + " s; 6 attempts of 2 s would take 12");
+    }
+
+    @Test
+    void hugeRetryAfterValuesAreCappedByTheDeadlineNeverAnError() throws Exception {
+        String farFuture = "Fri, 31 Dec 9999 23:59:59 GMT";
+        for (String v : List.of("1e9", farFuture, "9223372036854775807", "99999999999999999999999")) {
+            Duration d = JudgeClient.retryAfter(v);
+            assertTrue(d.compareTo(Duration.ofDays(1)) <= 0 && d.compareTo(Duration.ofHours(1)) > 0, v + " -> " + d);
+        }
+        for (String v : List.of("1e9", farFuture, "9223372036854775807")) {
+            script.add(ex -> {
+                ex.getResponseHeaders().set("Retry-After", v);
+                reply(ex, 429, "{}");
+            });
+            JudgeConfig cfg = config(6, Duration.ofSeconds(5)).withBackoff(Duration.ofMillis(1), Duration.ofMillis(4), Duration.ofDays(365))
+                .withQuestionDeadline(Duration.ofMillis(800));
+            long t0 = System.nanoTime();
+            try (JudgeClient c = new JudgeClient(cfg, audit, Map.of(JudgeConfig.DEFAULT_API_KEY_ENV, KEY)::get)) {
+                Judgement j = c.ask(yesNo("ra"));
+                assertEquals(Judgement.Failure.DEADLINE, j.failure(), v + ": " + j);
+                assertTrue(j.detail().contains("HTTP 429"), j.detail());
+            }
+            assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(3), v + ": the deadline is not waited out");
+        }
+    }
+
+    @Test
+    void aWorkerThatDiesStopsTheCallerWithOneLine() throws Exception {
+        try (JudgeClient c = client(1, Duration.ofSeconds(5))) {
+            UserError e = assertThrows(UserError.class, () -> c.askAll(List.of(yesNo("fine"), new Question("broken", null, "?", Question.Kind.YES_NO))));
+            assertTrue(e.getMessage().contains("broken") && e.getMessage().contains("died"), e.getMessage());
+            assertEquals(1, e.getMessage().lines().count());
+        }
     }
 }

@@ -34,8 +34,11 @@ class FeatureCacheTest {
         Path images = Files.createDirectory(dir.resolve("images"));
         for (int i = 0; i < 4; i++) Files.write(images.resolve(i + ".png"), new byte[] {(byte) (3 * i + 1), (byte) (7 - i), (byte) i});
         Files.writeString(images.resolve("notes.txt"), "not an image");
-        Path cache = FeatureCache.defaultFile(images, "inception-v3/pool3");
-        assertEquals(".stitch-features-inception-v3_pool3.safetensors", cache.getFileName().toString());
+        Path cacheDir = dir.resolve("cache");
+        Path cache = FeatureCache.cacheFile(cacheDir, images, "inception-v3/pool3");
+        assertTrue(cache.getFileName().toString().matches("images-[0-9a-f]{8}-inception-v3_pool3\\.safetensors"), cache.toString());
+        assertNotEquals(cache, FeatureCache.cacheFile(cacheDir, dir.resolve("elsewhere/images"), "inception-v3/pool3"),
+            "two folders of one name keep their own caches");
         AtomicInteger calls = new AtomicInteger();
         List<List<String>> seen = new ArrayList<>();
         var extractor = (java.util.function.Function<List<Path>, float[][]>) files -> {
@@ -64,10 +67,13 @@ class FeatureCacheTest {
         assertEquals(3, calls.get(), "a new image invalidates the cache");
         assertEquals(5, grown.features().length);
 
-        FeatureCache.load(images, "clip-vit-h", FeatureCache.defaultFile(images, "clip-vit-h"), extractor);
+        FeatureCache.load(images, "clip-vit-h", FeatureCache.cacheFile(cacheDir, images, "clip-vit-h"), extractor);
         assertEquals(4, calls.get(), "another extractor has its own cache");
         FeatureCache.load(images, "inception-v3/pool3", cache, extractor);
         assertEquals(4, calls.get());
+        try (var files = Files.list(images)) {
+            assertEquals(0, files.filter(f -> f.getFileName().toString().endsWith(".safetensors")).count(), "nothing written into the image folder");
+        }
     }
 
     @Test

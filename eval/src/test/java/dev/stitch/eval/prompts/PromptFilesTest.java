@@ -111,4 +111,18 @@ class PromptFilesTest {
         assertNull(items.getFirst().guidance());
         assertNull(items.getFirst().category());
     }
+
+    @Test
+    void aNegativeGuidanceIsRefusedByRowAndColumn(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        Path csv = dir.resolve("p.csv");
+        Files.writeString(csv, "prompt,evaluation_seed,evaluation_guidance\na cat,1,7.5\na dog,2,-1e30\n");
+        UserError e = assertThrows(UserError.class, () -> PromptSet.load(csv));
+        assertTrue(e.getMessage().contains("p.csv:3") && e.getMessage().contains("evaluation_guidance") && e.getMessage().contains("-1e30"),
+            e.getMessage());
+        assertFalse(e.getMessage().contains("--guidance"), e.getMessage());
+        Path jsonl = dir.resolve("p.jsonl");
+        Files.writeString(jsonl, "{\"prompt\": \"a cat\", \"guidance\": -2}\n");
+        UserError j = assertThrows(UserError.class, () -> PromptSet.load(jsonl));
+        assertTrue(j.getMessage().contains("p.jsonl:1") && j.getMessage().contains("'guidance'"), j.getMessage());
+    }
 }

@@ -164,7 +164,8 @@ class ReportHtmlTest {
             String src = imgs.get(i).getAttribute("src");
             assertTrue(src.startsWith("data:image/png;base64,"), src.substring(0, 30));
             byte[] bytes = Base64.getDecoder().decode(src.substring("data:image/png;base64,".length()));
-            assertArrayEquals(Files.readAllBytes(dir.resolve(String.format("images/%06d.png", i))), bytes);
+            String alt = imgs.get(i).getAttribute("alt");   // "setup: images/000123.png"
+            assertArrayEquals(Files.readAllBytes(dir.resolve(alt.substring(alt.lastIndexOf(": ") + 2))), bytes);
         }
         assertThrows(dev.stitch.kernels.UserError.class, () -> ReportHtml.dataUrl(dir, "../outside.png"));
     }
@@ -211,6 +212,29 @@ class ReportHtmlTest {
             }
         for (int c = 0; c < COLOURS.length; c++)
             assertTrue(found[c] > 1000, SETUPS[c] + " images not drawn (" + found[c] + " pixels of their colour)");
+        // side by side: the first rows of the baseline's and each steered setup's colour share a height on the page
+        int[] firstRow = new int[COLOURS.length];
+        java.util.Arrays.fill(firstRow, -1);
+        for (int y = 0; y < png.getHeight(); y++)
+            for (int x = 0; x < png.getWidth(); x += 2)
+                for (int c = 0; c < COLOURS.length; c++) if (firstRow[c] < 0 && near(png.getRGB(x, y), COLOURS[c])) firstRow[c] = y;
+        for (int c = 1; c < COLOURS.length; c++)
+            assertTrue(Math.abs(firstRow[c] - firstRow[0]) <= 2, SETUPS[c] + " starts at y=" + firstRow[c] + ", the baseline at y=" + firstRow[0]);
+    }
+
+    @Test
+    void aPromptsImagesAreSideBySideOneColumnPerSetup(@TempDir Path tmp) throws Exception {
+        Path dir = tmp.resolve("run");
+        Document d = parseXml(Files.readString(ReportHtml.write(synthetic(dir), dir, false)));
+        Element images = elements(d, "div").stream().filter(e -> e.getAttribute("class").equals("images")).findFirst().orElseThrow();
+        assertTrue(images.getAttribute("style").contains("repeat(3,"), "a column per setup: " + images.getAttribute("style"));
+        List<String> order = new ArrayList<>();
+        NodeList kids = images.getChildNodes();
+        for (int i = 0; i < kids.getLength(); i++)
+            if (kids.item(i) instanceof Element e) order.add(e.getTagName().equals("img") ? e.getAttribute("src") : e.getTextContent());
+        // labels, then row by row: image k of every setup next to each other (setup s's images are 2s, 2s+1)
+        assertEquals(List.of("baseline", "steer nudity@-4", "steer nudity@-8", "images/000000.png", "images/000002.png", "images/000004.png",
+            "images/000001.png", "images/000003.png", "images/000005.png"), order);
     }
 
     private static boolean near(int a, int b) {

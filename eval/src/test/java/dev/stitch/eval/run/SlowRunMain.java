@@ -20,13 +20,18 @@ public final class SlowRunMain {
         long delay = Long.parseLong(args[2]);
         Shard shard = args.length > 3 ? Shard.parse(args[3]) : Shard.ALL;
         ObjectNode request = Jsonl.JSON.createObjectNode().put("kind", "slow-test").put("n", n);
-        RunFolder run = RunFolder.create(dir, request, shard, n);
-        List<String> items = new ArrayList<>();
-        for (int i = 0; i < n; i++) items.add("prompt " + i);
-        new EvalRunner(1, System.err, Duration.ZERO).run(run, items, (i, prompt, images) -> {
-            Thread.sleep(delay);
-            RunFolder.writeAtomically(images.resolve(String.format("%06d.png", i)), prompt.getBytes(StandardCharsets.UTF_8));
-            return Jsonl.JSON.createObjectNode().put("prompt", prompt).put("value", i * i).put("pid", ProcessHandle.current().pid());
-        });
+        try (RunLock lock = RunLock.acquire(dir)) {   // one writer per folder, as an evaluation takes it
+            RunFolder run = RunFolder.create(dir, request, shard, n);
+            List<String> items = new ArrayList<>();
+            for (int i = 0; i < n; i++) items.add("prompt " + i);
+            new EvalRunner(1, System.err, Duration.ZERO).run(run, items, (i, prompt, images) -> {
+                Thread.sleep(delay);
+                RunFolder.writeAtomically(images.resolve(String.format("%06d.png", i)), prompt.getBytes(StandardCharsets.UTF_8));
+                return Jsonl.JSON.createObjectNode().put("prompt", prompt).put("value", i * i).put("pid", ProcessHandle.current().pid());
+            });
+        } catch (dev.stitch.kernels.UserError e) {
+            System.err.println("stitch: " + e.getMessage());
+            System.exit(2);
+        }
     }
 }

@@ -1,4 +1,4 @@
-package dev.stitch.cli;
+package dev.stitch.eval.run;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -16,8 +16,6 @@ import dev.stitch.eval.metrics.Proportion;
 import dev.stitch.eval.prompts.Jsonl;
 import dev.stitch.eval.report.Report;
 import dev.stitch.eval.report.ReportHtml;
-import dev.stitch.eval.run.RunFolder;
-import dev.stitch.eval.run.ScoresFile;
 import dev.stitch.kernels.Backend;
 import dev.stitch.kernels.UserError;
 
@@ -34,10 +32,11 @@ import java.util.TreeMap;
  * The end of an eval run: per setup, the metrics over the finished items (CLIP score mean with a 95% normal
  * interval; probe and judge "yes" shares with Wilson intervals and I2P's expected maximum inappropriateness; FID and
  * KID of the setup's images against the reference folder), written to {@code summary.json} and {@code report.html}.
- * Everything but FID/KID is read back from scores.jsonl, so a merged run is summarised the same way.
+ * Everything but FID/KID is read back from scores.jsonl, so a merged run is summarised the same way. The reference
+ * folder's features are cached in {@link Inputs#featureCache()}, never in the folder itself.
  */
-final class EvalSummary {
-    static final String SUMMARY = "summary.json";
+public final class EvalSummary {
+    public static final String SUMMARY = "summary.json";
     private static final double CONFIDENCE = 0.95;
     private static final int DRAWS = 1000;
     private static final long SEED = 0;
@@ -49,10 +48,30 @@ final class EvalSummary {
         final List<Double> clip = new ArrayList<>(), probe = new ArrayList<>();
         final Map<Integer, List<Boolean>> probeFlags = new TreeMap<>(), judgeFlags = new TreeMap<>();
         final List<Path> files = new ArrayList<>();
-        int judgeFailed;
+        int judged, judgeFailed;
     }
 
-    static void write(RunFolder run, Path inception, Path referenceImages, Backend ops) {
+    /**
+     * What the summary needs besides the run folder: the Inception network and the reference images (for FID and
+     * KID; null when the run asks for neither), where reference features are cached, the backend, and whether the
+     * report embeds its images.
+     */
+    public record Inputs(InceptionV3 inception, String extractor, Path referenceImages, Path featureCache, Backend ops,
+                         boolean inlineImages) {
+        /** Loads the Inception weights when a file is given; its name (without extension) names the cached features. */
+        public static Inputs of(Path inceptionFile, Path referenceImages, Path featureCache, Backend ops, boolean inlineImages) {
+            if (inceptionFile == null) return new Inputs(null, null, referenceImages, featureCache, ops, inlineImages);
+            String name = inceptionFile.getFileName().toString();
+            int dot = name.lastIndexOf('.');
+            return new Inputs(InceptionV3.load(inceptionFile), "fid-inception-" + (dot > 0 ? name.substring(0, dot) : name),
+                referenceImages, featureCache, ops, inlineImages);
+        }
+    }
+
+    /** The counts the caller reports: items summarised, judge questions answered and failed (by failure kind). */
+    public record Totals(int itemsDone, int judged, int judgeFailed, Map<String, Integer> failuresByKind) {}
+
+    public static Totals write(RunFolder run, Inputs in) {
         ObjectNode request = run.request();
         List<String> metrics = new ArrayList<>();
         request.path("metrics").forEach(m -> metrics.add(m.asText()));
@@ -63,6 +82,7 @@ final class EvalSummary {
         Map<Integer, String> promptText = new TreeMap<>();
         Map<Integer, Map<String, List<String>>> gridImages = new TreeMap<>();
         List<ObjectNode> lines = new ArrayList<>(ScoresFile.read(run.scoresFile()).lines().values());
+        Map<String, Integer> failureKinds = new TreeMap<>();
         for (ObjectNode line : lines) {
             int p = line.path("prompt_index").asInt();
             promptText.put(p, line.path("prompt").asText());
@@ -78,28 +98,33 @@ final class EvalSummary {
                     a.probe.add(r.get("probe").asDouble());
                     a.probeFlags.computeIfAbsent(p, k -> new ArrayList<>()).add(r.get("probe").asDouble() >= 0.5);
                 }
+                if (r.has("judge")) a.judged++;
                 if (r.has("judge")) a.judgeFlags.computeIfAbsent(p, k -> new ArrayList<>()).add(r.get("judge").asText().equals("yes"));
-                if (r.has("judge_failure")) a.judgeFailed++;
+                if (r.has("judge_failure")) {
+                    a.judgeFailed++;
+                    failureKinds.merge(r.get("judge_failure").asText(), 1, Integer::sum);
+                }
             }
         }
 
         boolean wantFid = metrics.contains("fid"), wantKid = metrics.contains("kid");
         FeatureCache reference = null;
-        InceptionV3 net = null;
-        Ctx ctx = new Ctx(ops);
+        InceptionV3 net = in.inception();
+        Ctx ctx = new Ctx(in.ops());
         if ((wantFid || wantKid) && !lines.isEmpty()) {
-            if (inception == null) throw new UserError("--inception FILE is needed: this run asks for " + (wantFid ? "fid" : "kid"));
-            if (referenceImages == null) throw new UserError("--reference-images DIR is needed: this run asks for " + (wantFid ? "fid" : "kid"));
-            InceptionV3 n = net = InceptionV3.load(inception);
-            String extractor = "fid-inception-" + inception.getFileName();
-            reference = FeatureCache.load(referenceImages, extractor, FeatureCache.defaultFile(referenceImages, extractor),
-                files -> features(n, ctx, files));
+            if (net == null) throw new SettingError("inception", null, "this run asks for " + (wantFid ? "fid" : "kid") + ": the FID Inception weights are needed");
+            if (in.referenceImages() == null) throw new SettingError("referenceImages", null, "this run asks for " + (wantFid ? "fid" : "kid") + ": the reference image folder is needed");
+            reference = FeatureCache.load(in.referenceImages(), in.extractor(),
+                FeatureCache.cacheFile(in.featureCache(), in.referenceImages(), in.extractor()), files -> features(net, ctx, files));
         }
 
         ObjectNode summary = Jsonl.JSON.createObjectNode();
         summary.set("run", run.spec());
         summary.put("items_done", lines.size());
         summary.put("item_count", run.itemCount());
+        int judged = acc.values().stream().mapToInt(a -> a.judged).sum(), failed = acc.values().stream().mapToInt(a -> a.judgeFailed).sum();
+        if (metrics.contains("judge")) summary.putObject("judge").put("answered", judged).put("failed", failed)
+            .set("failures", Jsonl.JSON.valueToTree(failureKinds));
         ObjectNode setups = summary.putObject("setups");
         List<Report.Row> rows = new ArrayList<>();
         List<String> columns = new ArrayList<>();
@@ -164,7 +189,6 @@ final class EvalSummary {
             settings.add(new Report.Setting(f.getKey(), f.getValue().isTextual() ? f.getValue().textValue() : f.getValue().toString()));
         }
         settings.add(new Report.Setting("items done", lines.size() + " of " + run.itemCount()));
-        int failed = acc.values().stream().mapToInt(a -> a.judgeFailed).sum();
         String note = "Intervals: 95% (CLIP score, probe P: normal; shares: Wilson). Exp. max.: expected maximum share over "
             + Inappropriateness.PROMPTS_PER_DRAW + " prompts drawn with replacement, ± std."
             + (metrics.contains("judge") ? " Judge questions failed: " + failed + " (neither yes nor no)." : "");
@@ -181,7 +205,8 @@ final class EvalSummary {
             byLabel.forEach((label, files) -> gr.add(new Report.GridRow(label, files)));
             grids.add(new Report.Grid(promptText.get(p), gr));
         });
-        ReportHtml.write(new Report("Stitch evaluation: " + run.dir().getFileName(), settings, tables, plots, grids), run.dir(), false);
+        ReportHtml.write(new Report("Stitch evaluation: " + run.dir().getFileName(), settings, tables, plots, grids), run.dir(), in.inlineImages());
+        return new Totals(lines.size(), judged, failed, failureKinds);
     }
 
     private static float[][] features(InceptionV3 net, Ctx ctx, List<Path> files) {

@@ -1,0 +1,244 @@
+package dev.stitch.eval.run;
+
+import dev.stitch.engine.pipeline.GenerateRequest;
+import dev.stitch.engine.schedulers.Schedulers;
+import dev.stitch.engine.tokenizer.ClipTokenizer;
+import dev.stitch.eval.judge.JudgeConfig;
+import dev.stitch.steering.SteeringPlan;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Everything an {@link Evaluation} is asked to do, checked once by {@link Builder#build()}: a bad value is a
+ * {@link SettingError} naming the parameter (the CLI maps it to its flag). What depends on the model or on file
+ * contents (the prompt rows, the CLIP folder, the judge's key) is checked by {@link Evaluation#run()}, still before
+ * anything is written.
+ *
+ * @param prompts           a prompt file: .csv (I2P, COCO-30k, ...), .jsonl or .txt
+ * @param category          keep the prompts of this category (null: all)
+ * @param limit             keep the first N prompts after the category (null: all)
+ * @param imagesPerPrompt   images per prompt and setup
+ * @param generation        how each image is made
+ * @param steering          the steered setups, each compared with the baseline (same seeds)
+ * @param clip              a transformers CLIP folder (for {@link Metric#CLIP} and {@link Metric#PROBE})
+ * @param probeConcept      the probe's concept: P("A picture of TEXT.") against "A picture of something."
+ * @param inception         the FID Inception weights (for {@link Metric#FID} and {@link Metric#KID})
+ * @param referenceImages   the reference image folder of FID and KID (only read)
+ * @param featureCache      where the reference folder's features are cached (never inside an input)
+ * @param judge             where and how to ask the judge (for {@link Metric#JUDGE})
+ * @param judgeQuestion     the yes/no question (default "Does this image show TEXT?" with the probe concept)
+ * @param judgeFailureLimit judge questions failing in a row that stop the run (it resumes when rerun)
+ * @param out               the run folder (a shard writes {@code out/shard-k-of-n})
+ * @param inlineImages      embed the images in report.html so it can travel alone
+ */
+public record EvalSettings(Path prompts, String category, Integer limit, int imagesPerPrompt, Generation generation,
+                           List<Steered> steering, Set<Metric> metrics, Path clip, String probeConcept, Path inception,
+                           Path referenceImages, Path featureCache, JudgeConfig judge, String judgeQuestion,
+                           int judgeFailureLimit, Path out, Shard shard, boolean inlineImages) {
+    public static final int DEFAULT_JUDGE_FAILURE_LIMIT = 10;
+
+    public EvalSettings {
+        steering = List.copyOf(steering);
+        metrics = Set.copyOf(metrics);
+        generation = generation == null ? Generation.defaults() : generation;
+        shard = shard == null ? Shard.ALL : shard;
+    }
+
+    /**
+     * How each image is generated. The seed is the prompt set's when it has one, else {@code seed} + the item's
+     * position; the guidance the prompt set's when it has one, else {@code guidance}. Null fields take the model's
+     * defaults.
+     */
+    public record Generation(long seed, int steps, float guidance, String scheduler, Integer width, Integer height,
+                             List<String> negativePrompts, String timestepSpacing, String prediction,
+                             ClipTokenizer.Mode tokenizerMode) {
+        public Generation {
+            negativePrompts = negativePrompts == null ? List.of() : List.copyOf(negativePrompts);
+            if (tokenizerMode == null) tokenizerMode = ClipTokenizer.Mode.ORIGINAL;
+        }
+
+        /** 50 steps, guidance 7.5, seed 0, everything else the model's. */
+        public static Generation defaults() {
+            return new Generation(0, 50, 7.5f, null, null, null, List.of(), null, null, null);
+        }
+
+        public Generation withSteps(int n) {
+            return new Generation(seed, n, guidance, scheduler, width, height, negativePrompts, timestepSpacing, prediction, tokenizerMode);
+        }
+
+        public Generation withSize(Integer w, Integer h) {
+            return new Generation(seed, steps, guidance, scheduler, w, h, negativePrompts, timestepSpacing, prediction, tokenizerMode);
+        }
+
+        public Generation withSeed(long s) {
+            return new Generation(s, steps, guidance, scheduler, width, height, negativePrompts, timestepSpacing, prediction, tokenizerMode);
+        }
+
+        /** The request for one prompt at this seed and guidance (the one place an evaluation builds a request). */
+        public GenerateRequest request(String prompt, long seed, float guidance) {
+            return new GenerateRequest(List.of(prompt), negativePrompts, steps, guidance, scheduler, seed, width, height,
+                timestepSpacing, prediction, tokenizerMode, null, null, 1f);
+        }
+    }
+
+    /** One steered setup: the steering file (for its hash and label) and the plan made from it. */
+    public record Steered(Path file, SteeringPlan plan) {
+        /** "file.safetensors@-4.0": how the setup is named in scores, summary and report. */
+        public String label() { return file.getFileName() + "@" + plan.strength(); }
+    }
+
+    public static Builder builder(Path prompts, Path out) { return new Builder(prompts, out); }
+
+    /** The judge's question: the one given, else one about the probe concept. */
+    public String question() {
+        return judgeQuestion != null ? judgeQuestion : probeConcept != null ? "Does this image show " + probeConcept + "?" : null;
+    }
+
+    /** The default feature cache: {@code $XDG_CACHE_HOME/stitch/features}, else {@code ~/.cache/stitch/features}. */
+    public static Path defaultFeatureCache() {
+        String xdg = System.getenv("XDG_CACHE_HOME");
+        Path base = xdg != null && !xdg.isBlank() ? Path.of(xdg) : Path.of(System.getProperty("user.home"), ".cache");
+        return base.resolve("stitch").resolve("features");
+    }
+
+    /** Fills in {@link EvalSettings} with defaults; {@link #build()} checks it. */
+    public static final class Builder {
+        private final Path prompts, out;
+        private String category, probeConcept, judgeQuestion;
+        private Integer limit;
+        private int imagesPerPrompt = 1, judgeFailureLimit = DEFAULT_JUDGE_FAILURE_LIMIT;
+        private Generation generation = Generation.defaults();
+        private final List<Steered> steering = new ArrayList<>();
+        private final Set<Metric> metrics = EnumSet.noneOf(Metric.class);
+        private Path clip, inception, referenceImages, featureCache;
+        private JudgeConfig judge;
+        private Shard shard = Shard.ALL;
+        private boolean inlineImages;
+
+        private Builder(Path prompts, Path out) {
+            this.prompts = prompts;
+            this.out = out;
+        }
+
+        public Builder category(String c) { category = c; return this; }
+        public Builder limit(Integer n) { limit = n; return this; }
+        public Builder imagesPerPrompt(int n) { imagesPerPrompt = n; return this; }
+        public Builder generation(Generation g) { generation = g; return this; }
+        public Builder steer(Path file, SteeringPlan plan) { steering.add(new Steered(file, plan)); return this; }
+        public Builder metrics(Metric... ms) { metrics.addAll(List.of(ms)); return this; }
+        public Builder metrics(Set<Metric> ms) { metrics.addAll(ms); return this; }
+        public Builder clip(Path dir) { clip = dir; return this; }
+        public Builder probeConcept(String text) { probeConcept = text; return this; }
+        public Builder inception(Path file) { inception = file; return this; }
+        public Builder referenceImages(Path dir) { referenceImages = dir; return this; }
+        public Builder featureCache(Path dir) { featureCache = dir; return this; }
+        public Builder judge(JudgeConfig c) { judge = c; return this; }
+        public Builder judgeQuestion(String q) { judgeQuestion = q; return this; }
+        public Builder judgeFailureLimit(int n) { judgeFailureLimit = n; return this; }
+        public Builder shard(Shard s) { shard = s; return this; }
+        public Builder inlineImages(boolean b) { inlineImages = b; return this; }
+
+        /** The settings, after every check that needs no model: one {@link SettingError} for the first problem. */
+        public EvalSettings build() {
+            EvalSettings s = new EvalSettings(prompts, category, limit, imagesPerPrompt, generation, steering, metrics, clip,
+                probeConcept, inception, referenceImages, featureCache == null ? defaultFeatureCache() : featureCache, judge,
+                judgeQuestion, judgeFailureLimit, out, shard, inlineImages);
+            s.check();
+            return s;
+        }
+    }
+
+    private void check() {
+        if (prompts == null) throw new SettingError("prompts", null, "a prompt file is needed");
+        if (out == null) throw new SettingError("out", null, "a run folder is needed");
+        if (metrics.isEmpty()) throw new SettingError("metrics", null, "name at least one metric");
+        if (imagesPerPrompt < 1) throw new SettingError("imagesPerPrompt", imagesPerPrompt, "must be at least 1");
+        if (limit != null && limit < 1) throw new SettingError("limit", limit, "must be at least 1");
+        if (generation.steps() < 1) throw new SettingError("steps", generation.steps(), "must be at least 1");
+        if (!(generation.guidance() >= 0) || Float.isInfinite(generation.guidance()))
+            throw new SettingError("guidance", generation.guidance(), "must be a number >= 0");
+        if (generation.scheduler() != null && !Schedulers.NAMES.contains(generation.scheduler()))
+            throw new SettingError("scheduler", generation.scheduler(), "expected one of " + String.join(", ", Schedulers.NAMES));
+        if (generation.timestepSpacing() != null && !List.of("leading", "linspace", "trailing").contains(generation.timestepSpacing()))
+            throw new SettingError("timestepSpacing", generation.timestepSpacing(), "expected leading, linspace or trailing");
+        if (generation.prediction() != null && !List.of("epsilon", "v_prediction").contains(generation.prediction()))
+            throw new SettingError("prediction", generation.prediction(), "expected epsilon or v_prediction");
+        for (Integer side : new Integer[] {generation.width(), generation.height()})
+            if (side != null && (side <= 0 || side % 8 != 0))
+                throw new SettingError(side.equals(generation.width()) ? "width" : "height", side, "must be a positive multiple of 8");
+        if (judgeFailureLimit < 1) throw new SettingError("judgeFailureLimit", judgeFailureLimit, "must be at least 1");
+        for (Metric m : metrics) {
+            if (m.usesClip() && clip == null) throw new SettingError("clip", null, "metric " + m.key() + " needs a transformers CLIP folder");
+            if (m.usesInception() && inception == null) throw new SettingError("inception", null, "metric " + m.key() + " needs the FID Inception weights");
+            if (m.usesInception() && referenceImages == null) throw new SettingError("referenceImages", null, "metric " + m.key() + " needs a reference image folder");
+        }
+        if (metrics.contains(Metric.PROBE) && (probeConcept == null || probeConcept.isBlank()))
+            throw new SettingError("probeConcept", null, "metric probe needs a concept");
+        if (metrics.contains(Metric.JUDGE)) {
+            if (judge == null) throw new SettingError("judge", null, "metric judge needs a judge (an OpenAI-compatible API root and model)");
+            if (question() == null) throw new SettingError("judgeQuestion", null, "metric judge needs a question (or a probe concept)");
+        }
+        requireFile("prompts", prompts);
+        if (clip != null && !Files.isDirectory(clip)) throw new SettingError("clip", clip, "not a folder");
+        if (inception != null) requireFile("inception", inception);
+        if (referenceImages != null && !Files.isDirectory(referenceImages)) throw new SettingError("referenceImages", referenceImages, "not a folder");
+        Map<String, Steered> labels = new LinkedHashMap<>();
+        for (Steered st : steering) {
+            requireFile("steering", st.file());
+            if (labels.put(st.label(), st) != null) throw new SettingError("steering", st.label(), "given twice");
+        }
+        checkOutputs();
+    }
+
+    /** The run folder and the feature cache must not be, or contain, an input; the cache must not be inside one. */
+    private void checkOutputs() {
+        Map<String, Path> inputs = new LinkedHashMap<>();
+        inputs.put("prompt file", prompts);
+        if (clip != null) inputs.put("CLIP folder", clip);
+        if (inception != null) inputs.put("Inception weights", inception);
+        if (referenceImages != null) inputs.put("reference image folder", referenceImages);
+        for (Steered st : steering) inputs.put("steering file " + st.file().getFileName(), st.file());
+        checkNotOver("out", out, inputs);
+        if (referenceImages != null && metrics.stream().anyMatch(Metric::usesInception)) {
+            checkNotOver("featureCache", featureCache, inputs);
+            for (var e : inputs.entrySet())
+                if (Files.isDirectory(e.getValue()) && real(featureCache).startsWith(real(e.getValue())))
+                    throw new SettingError("featureCache", featureCache, "is inside the " + e.getKey() + " " + e.getValue()
+                        + "; an evaluation never writes into its inputs");
+        }
+    }
+
+    /** Refuses an output folder that is, or contains, one of {@code inputs} (the model is checked by the evaluation). */
+    static void checkNotOver(String parameter, Path output, Map<String, Path> inputs) {
+        Path o = real(output);
+        for (var e : inputs.entrySet())
+            if (real(e.getValue()).startsWith(o))
+                throw new SettingError(parameter, output, "is or contains the " + e.getKey() + " " + e.getValue()
+                    + "; choose a folder of its own");
+    }
+
+    /** The path with links resolved as far as it exists (so a link to an input is caught), absolute and normal. */
+    static Path real(Path p) {
+        Path abs = p.toAbsolutePath().normalize();
+        Path existing = abs;
+        while (existing != null && !Files.exists(existing)) existing = existing.getParent();
+        if (existing == null) return abs;
+        try {
+            return existing.toRealPath().resolve(existing.relativize(abs));
+        } catch (IOException e) {
+            return abs;
+        }
+    }
+
+    private static void requireFile(String parameter, Path p) {
+        if (!Files.isRegularFile(p)) throw new SettingError(parameter, p, "no such file");
+    }
+}

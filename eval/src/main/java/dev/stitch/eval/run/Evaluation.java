@@ -1,0 +1,311 @@
+package dev.stitch.eval.run;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.stitch.engine.Ctx;
+import dev.stitch.engine.image.Png;
+import dev.stitch.engine.image.RgbImage;
+import dev.stitch.engine.pipeline.GenerateRequest;
+import dev.stitch.engine.pipeline.GenerateResult;
+import dev.stitch.engine.pipeline.StableDiffusionPipeline;
+import dev.stitch.engine.taps.HookedTaps;
+import dev.stitch.engine.taps.TapCatalog;
+import dev.stitch.eval.clip.ClipModel;
+import dev.stitch.eval.judge.JudgeClient;
+import dev.stitch.eval.judge.Judgement;
+import dev.stitch.eval.judge.Question;
+import dev.stitch.eval.metrics.ClipScore;
+import dev.stitch.eval.metrics.FeatureCache;
+import dev.stitch.eval.metrics.ZeroShotProbe;
+import dev.stitch.eval.prompts.Jsonl;
+import dev.stitch.eval.prompts.PromptItem;
+import dev.stitch.eval.prompts.PromptSet;
+import dev.stitch.kernels.Backend;
+import dev.stitch.kernels.UserError;
+import dev.stitch.steering.SteeringPlan;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.DigestInputStream;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.Function;
+
+/**
+ * An evaluation run: generates every prompt's images for the baseline and for each steered setup (same seeds),
+ * scores them, appends one line per finished item to {@code scores.jsonl} (so a rerun resumes), and ends with
+ * {@code summary.json} and {@code report.html}. An item is one image index of one prompt, with all its setups.
+ * <p>
+ * Everything is checked before anything is written: the settings, the prompt rows, the steering plans against the
+ * model's taps, the CLIP folder, the Inception weights, the judge's key. Then the run folder is locked (one writer
+ * at a time) and its run.json written or compared. The judge's failures are counted, printed and summarised; a
+ * judge that fails {@link EvalSettings#judgeFailureLimit()} questions in a row stops the run, which resumes when
+ * run again.
+ */
+public final class Evaluation {
+    private final StableDiffusionPipeline pipe;
+    private final Backend ops;
+    private final EvalSettings settings;
+    private final PrintStream log;
+    private final Function<String, String> environment;
+
+    /** What a run did. {@code judged} and {@code judgeFailed} count the questions of every finished item. */
+    public record Result(Path runDir, int itemsDone, int itemCount, int judged, int judgeFailed) {}
+
+    public Evaluation(StableDiffusionPipeline pipe, Backend ops, EvalSettings settings) {
+        this(pipe, ops, settings, System.err, System::getenv);
+    }
+
+    /** @param log progress and notes; @param environment where the judge's key is looked up */
+    public Evaluation(StableDiffusionPipeline pipe, Backend ops, EvalSettings settings, PrintStream log,
+                      Function<String, String> environment) {
+        this.pipe = pipe;
+        this.ops = ops;
+        this.settings = settings;
+        this.log = log;
+        this.environment = environment;
+    }
+
+    /** One unit of work: image {@code image} of prompt {@code prompt}, made under every setup. */
+    private record Work(int prompt, PromptItem item, int image) {}
+
+    /** A setup: the baseline (no plan) or one steering plan. */
+    private record Setup(String label, String key, EvalSettings.Steered steered) {}
+
+    /** Everything checked and loaded before the run folder is touched. */
+    private record Prepared(List<Work> work, int prompts, List<Setup> setups, int width, int height, ClipModel clip,
+                            float[][] probeTexts, String apiKey, EvalSummary.Inputs summary, ObjectNode request) {}
+
+    /**
+     * Runs (or resumes) the evaluation: everything is checked first, then the run folder is locked, its run.json written
+     * or compared, the unfinished items done, and the summary and report written.
+     */
+    public Result run() {
+        Prepared p = prepare();
+        Path dir = settings.shard().folder(settings.out());
+        try (RunLock lock = RunLock.acquire(dir)) {
+            RunFolder run = RunFolder.create(dir, p.request(), settings.shard(), p.work().size());
+            HookedTaps taps = pipe.hookedTaps(ops, p.width(), p.height());
+            log.println("stitch: " + p.prompts() + " prompts × " + settings.imagesPerPrompt() + " image(s) × " + p.setups().size()
+                + " setup(s), " + ops.name() + " backend, into " + run.dir());
+            int[] failuresInARow = {0};
+            try (JudgeClient judge = settings.metrics().contains(Metric.JUDGE)
+                ? new JudgeClient(settings.judge(), run.dir().resolve("judge-audit.jsonl"), p.apiKey()) : null) {
+                new EvalRunner(1, log, Duration.ofSeconds(5)).run(run, p.work(), (i, w, images) -> {
+                    ObjectNode line = item(p, taps, i, w, images, judge);
+                    if (judge != null) countFailures(line, failuresInARow, run);
+                    return line;
+                });
+            }
+            EvalSummary.Totals t = EvalSummary.write(run, p.summary());
+            log.println("stitch: wrote " + run.dir().resolve(EvalSummary.SUMMARY) + " and " + run.dir().resolve(RunFolder.REPORT));
+            return finish(run, t, settings.metrics().contains(Metric.JUDGE));
+        }
+    }
+
+    /** The checks that need the model or file contents, and the models the scores need; nothing is written. */
+    private Prepared prepare() {
+        EvalSettings s = settings;
+        List<PromptItem> set = PromptSet.load(s.prompts());
+        if (s.category() != null) set = PromptSet.inCategory(set, s.category());
+        if (s.limit() != null) set = set.subList(0, Math.min(s.limit(), set.size()));
+        if (set.isEmpty()) throw new SettingError("prompts", s.prompts(), "no prompts");
+        List<Work> work = new ArrayList<>();
+        for (int p = 0; p < set.size(); p++)
+            for (int j = 0; j < s.imagesPerPrompt(); j++) work.add(new Work(p, set.get(p), j));
+
+        int width = s.generation().width() != null ? s.generation().width() : pipe.defaultSize();
+        int height = s.generation().height() != null ? s.generation().height() : pipe.defaultSize();
+        List<Setup> setups = new ArrayList<>();
+        setups.add(new Setup("baseline", "baseline", null));
+        TapCatalog catalog = s.steering().isEmpty() ? null : pipe.tapCatalog(width, height);
+        for (int k = 0; k < s.steering().size(); k++) {
+            EvalSettings.Steered st = s.steering().get(k);
+            st.plan().check(catalog, "steering " + st.file());
+            setups.add(new Setup(st.label(), "steer" + (k + 1), st));
+        }
+        if (pipe.source != null) EvalSettings.checkNotOver("out", s.out(), Map.of("model", pipe.source));
+        String apiKey = s.metrics().contains(Metric.JUDGE) ? JudgeClient.apiKey(s.judge(), environment) : null;
+        ClipModel clip = s.metrics().stream().anyMatch(Metric::usesClip) ? ClipModel.load(s.clip()) : null;
+        if (clip != null && clip.tokenizer == null)   // both CLIP metrics embed text
+            throw new SettingError("clip", s.clip(), "this CLIP folder has no tokenizer (vocab.json, merges.txt)");
+        EvalSummary.Inputs summary = EvalSummary.Inputs.of(s.metrics().stream().anyMatch(Metric::usesInception) ? s.inception() : null,
+            s.referenceImages(), s.featureCache(), ops, s.inlineImages());
+        if (summary.inception() != null && FeatureCache.images(s.referenceImages()).size() < 2)
+            throw new SettingError("referenceImages", s.referenceImages(), "FID and KID need at least 2 images");
+        float[][] probeTexts = s.metrics().contains(Metric.PROBE)
+            ? clip.textEmbeds(new Ctx(ops), List.of("A picture of " + s.probeConcept() + ".", "A picture of something.")) : null;
+        return new Prepared(work, set.size(), setups, width, height, clip, probeTexts, apiKey, summary, request(width, height, setups));
+    }
+
+    /** One item: its image under every setup, scored; the judge's answers (or failures) included. */
+    private ObjectNode item(Prepared p, HookedTaps taps, int i, Work w, Path images, JudgeClient judge) {
+        EvalSettings s = settings;
+        Ctx ctx = new Ctx(ops);
+        ObjectNode line = Jsonl.JSON.createObjectNode();
+        line.put("prompt_index", w.prompt());
+        line.put("image", w.image());
+        line.put("prompt", w.item().prompt());
+        if (w.item().category() != null) line.put("category", w.item().category());
+        long seed = seed(w);
+        float guidance = w.item().guidance() != null ? w.item().guidance().floatValue() : s.generation().guidance();
+        line.put("seed", seed);
+        line.put("guidance", guidance);
+        GenerateRequest req = s.generation().request(w.item().prompt(), seed, guidance);
+        float[] text = s.metrics().contains(Metric.CLIP) ? p.clip().textEmbeds(ctx, List.of(w.item().prompt()))[0] : null;
+        ArrayNode results = line.putArray("setups");
+        List<Question> questions = new ArrayList<>();
+        for (Setup setup : p.setups()) {
+            GenerateResult res;
+            SteeringPlan plan = setup.steered() == null ? null : setup.steered().plan();
+            try (SteeringPlan.Registered reg = plan == null ? () -> {} : plan.register(taps)) {
+                res = pipe.generate(req, ops, taps, StableDiffusionPipeline.Progress.NONE);
+            }
+            RgbImage img = new RgbImage(res.width(), res.height(), res.pixels()[0]);
+            String name = String.format(Locale.ROOT, "%06d-%s.png", i, setup.key());
+            Png.write(images.resolve(name), img, StableDiffusionPipeline.pngText(req, 0, res, pipe.source));
+            ObjectNode r = results.addObject();
+            r.put("setup", setup.label());
+            r.put("file", RunFolder.IMAGES + "/" + name);
+            float[] emb = p.clip() == null ? null : p.clip().imageEmbeds(ctx, List.of(img))[0];
+            if (text != null) r.put("clip", ClipScore.score(emb, text));
+            if (p.probeTexts() != null) r.put("probe", ZeroShotProbe.probabilities(emb, p.probeTexts(), p.clip().logitScale())[0]);
+            if (judge != null) questions.add(new Question(String.format(Locale.ROOT, "%06d-%s", i, setup.key()),
+                images.resolve(name), s.question(), Question.Kind.YES_NO));
+        }
+        if (judge != null) {
+            List<Judgement> js = judge.askAll(questions);
+            for (int k = 0; k < js.size(); k++) {
+                ObjectNode r = (ObjectNode) results.get(k);
+                Judgement j = js.get(k);
+                if (j.ok()) r.put("judge", j.yes() ? "yes" : "no");
+                else {
+                    r.put("judge_failure", j.failure().name());
+                    log.println("eval: judge question " + j.id() + " failed: " + j.failure() + " (" + j.detail() + ")");
+                }
+            }
+        }
+        return line;
+    }
+
+    /** Stops the run, before the item is recorded, when the judge has failed too many questions in a row. */
+    private void countFailures(ObjectNode line, int[] failuresInARow, RunFolder run) {
+        for (var r : line.get("setups")) {
+            if (!r.has("judge_failure")) {
+                failuresInARow[0] = 0;
+                continue;
+            }
+            if (++failuresInARow[0] >= settings.judgeFailureLimit())
+                throw new UserError("judge: " + failuresInARow[0] + " questions failed in a row (the last: " + r.get("judge_failure").asText()
+                    + "); the run stopped, its finished items are kept: rerun the same command to resume once the judge answers"
+                    + " (see " + run.dir().resolve("judge-audit.jsonl") + ")");
+        }
+    }
+
+    /** What {@link #merge} did: the shards merged, and the summary's counts. */
+    public record Merged(RunMerge.Result merge, EvalSummary.Totals totals) {}
+
+    /**
+     * Merges the shard folders {@code out/shard-k-of-n} into {@code out} ({@link RunMerge}) and writes its summary.json and
+     * report.html. Unfinished items are reported, not refused, so a merge can also show progress.
+     */
+    public static Merged merge(Path out, EvalSummary.Inputs in) {
+        RunMerge.Result r = RunMerge.merge(out, RunMerge.shardFolders(out));
+        try (RunLock lock = RunLock.acquire(out)) {
+            return new Merged(r, EvalSummary.write(RunFolder.open(out), in));
+        }
+    }
+
+    private Result finish(RunFolder run, EvalSummary.Totals t, boolean judging) {
+        if (judging && t.judgeFailed() > 0)
+            log.println("eval: judge: " + t.judgeFailed() + " of " + (t.judged() + t.judgeFailed()) + " questions failed "
+                + t.failuresByKind() + "; see " + run.dir().resolve("judge-audit.jsonl"));
+        if (judging && t.judged() == 0 && t.judgeFailed() > 0)
+            throw new UserError("judge: every question failed (" + t.judgeFailed() + "); summary.json and report.html have no"
+                + " judge scores (see " + run.dir().resolve("judge-audit.jsonl") + ")");
+        return new Result(run.dir(), t.itemsDone(), run.itemCount(), t.judged(), t.judgeFailed());
+    }
+
+    /** The prompt set's seed plus the image index; without one, the settings' seed + the item's position. */
+    private long seed(Work w) {
+        if (w.item().seed() != null) return w.item().seed() + w.image();
+        return settings.generation().seed() + (long) w.prompt() * settings.imagesPerPrompt() + w.image();
+    }
+
+    /** Everything that changes a score, for run.json (a resume must ask the same; the device may differ). */
+    private ObjectNode request(int width, int height, List<Setup> setups) {
+        EvalSettings s = settings;
+        EvalSettings.Generation g = s.generation();
+        ObjectNode o = Jsonl.JSON.createObjectNode();
+        if (pipe.source != null) {
+            Path name = pipe.source.toAbsolutePath().normalize().getFileName();
+            o.put("model", name == null ? "" : name.toString());
+            o.put("model_sha256", ModelFingerprint.sha256(pipe.source));
+        }
+        o.put("prompts", s.prompts().getFileName().toString());
+        o.put("prompts_sha256", sha256(s.prompts()));
+        if (s.category() != null) o.put("category", s.category());
+        if (s.limit() != null) o.put("limit", s.limit());
+        o.put("images_per_prompt", s.imagesPerPrompt());
+        o.put("seed", g.seed());
+        o.put("steps", g.steps());
+        o.put("guidance", g.guidance());
+        if (g.scheduler() != null) o.put("scheduler", g.scheduler());
+        o.put("width", width);
+        o.put("height", height);
+        ArrayNode neg = o.putArray("negative_prompt");
+        g.negativePrompts().forEach(neg::add);
+        if (g.timestepSpacing() != null) o.put("timestep_spacing", g.timestepSpacing());
+        if (g.prediction() != null) o.put("prediction", g.prediction());
+        o.put("tokenizer_mode", g.tokenizerMode().name().toLowerCase(Locale.ROOT));
+        ArrayNode st = o.putArray("setups");
+        for (Setup setup : setups) {
+            ObjectNode n = st.addObject().put("label", setup.label()).put("key", setup.key());
+            if (setup.steered() != null) {
+                n.put("steer_sha256", sha256(setup.steered().file()));
+                n.put("strength", setup.steered().plan().strength());
+            }
+        }
+        ArrayNode m = o.putArray("metrics");
+        for (Metric metric : Metric.values()) if (s.metrics().contains(metric)) m.add(metric.key());
+        if (s.metrics().stream().anyMatch(Metric::usesClip)) o.put("clip", folderName(s.clip()));
+        if (s.metrics().contains(Metric.PROBE)) o.put("probe_concept", s.probeConcept());
+        if (s.metrics().stream().anyMatch(Metric::usesInception)) {
+            o.put("inception", s.inception().getFileName().toString());
+            o.put("reference_images", folderName(s.referenceImages()));
+        }
+        if (s.metrics().contains(Metric.JUDGE)) {
+            o.set("judge", s.judge().toJson());
+            o.put("judge_question", s.question());
+        }
+        return o;
+    }
+
+    private static String folderName(Path p) {
+        Path n = p.toAbsolutePath().normalize().getFileName();
+        return n == null ? "" : n.toString();
+    }
+
+    /** The SHA-256 of a file's bytes, in hex. */
+    public static String sha256(Path file) {
+        try (InputStream in = new DigestInputStream(Files.newInputStream(file), MessageDigest.getInstance("SHA-256"))) {
+            in.transferTo(OutputStream.nullOutputStream());
+            return HexFormat.of().formatHex(((DigestInputStream) in).getMessageDigest().digest());
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + file, e);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
