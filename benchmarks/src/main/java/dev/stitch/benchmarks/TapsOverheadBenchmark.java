@@ -6,7 +6,7 @@ import dev.stitch.engine.taps.Capture;
 import dev.stitch.engine.taps.CaptureKey;
 import dev.stitch.engine.taps.HookedTaps;
 import dev.stitch.engine.taps.Reduction;
-import dev.stitch.engine.taps.ShapeBackend;
+import dev.stitch.kernels.ShapeBackend;
 import dev.stitch.engine.taps.TapCatalog;
 import dev.stitch.engine.taps.TapContext;
 import dev.stitch.engine.taps.TapLayout;

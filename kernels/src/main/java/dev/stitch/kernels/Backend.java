@@ -1,8 +1,10 @@
 package dev.stitch.kernels;
 
 /**
- * The op set (docs/design.md §2): everything the models need, nothing more. Every op returns a new tensor owned by this
- * backend and leaves its inputs untouched. Activations are f32; weights may be any {@link DType} and are read as f32.
+ * The op set (docs/design.md §2): everything the models, the taps' captures and steering's edits need, nothing
+ * more. Every op returns a new tensor owned by this backend and leaves its inputs untouched. Each op's shape rule and
+ * argument checks are in {@link Shapes}, which every backend calls. Activations are f32; weights may be any
+ * {@link DType} and are read as f32.
  *
  * <p>Layouts: images are NCHW, token sequences [B, L, C], all row-major. Weights use PyTorch's layouts
  * (linear [out, in], conv [Cout, Cin, kh, kw]) so that diffusers' tensors are used as they are.
@@ -103,4 +105,30 @@ public interface Backend {
      * {@code [sin(t f), cos(t f)]}, or cos first when {@code flipSinToCos}.
      */
     Tensor timestepEmbedding(float[] t, int dim, boolean flipSinToCos, float downscaleFreqShift);
+
+    // ---- along one axis (captures and steering edits) -------------------------------------------------------
+    // x is seen as [outer, n, inner] with n = x.dim(axis): each (outer, inner) position has a vector of n values
+    // along the axis, e.g. a token's channels (axis 1 of NCHW [B, C, H·W], axis 2 of NLC [B, L, C]) or a channel's
+    // positions (axis 2 of [B, C, H·W]). Sums are fixed-order, so results repeat run to run.
+
+    /** The mean over {@code axis} (negative counts from the end): x's shape without that axis. */
+    Tensor mean(Tensor x, int axis);
+
+    /** The projection on u [n] at every position, {@code Σ_k x[o, k, i]·u[k]}: x's shape without {@code axis}. */
+    Tensor project(Tensor x, int axis, Tensor u);
+
+    /**
+     * Adds a multiple of the direction u [n] to the vectors along {@code axis} ({@code axis ≥ 1}) of the batch rows
+     * {@code rows}: {@code x + (a·g(x·u) + b)·u} with {@code g(p) = max(0, p)} if {@code gate}, else p; with a = 0
+     * a plain {@code x + b·u} (the projection is not formed). With {@code keepNorm} each edited vector is then
+     * rescaled to its length before the edit (unless it became zero). Other rows are copied unchanged.
+     */
+    Tensor addDirection(Tensor x, int axis, Tensor u, float a, float b, boolean gate, boolean keepNorm, int[] rows);
+
+    /**
+     * A per-channel affine map of the values along {@code axis} ({@code axis ≥ 1}, channel k) in the batch rows
+     * {@code rows}: where {@code lo[k] ≤ x ≤ hi[k]}, {@code (1−λ)·x + λ·(ω[k]·x + β[k])}, elsewhere x (AcT's
+     * transport); {@code keepNorm} as in {@link #addDirection}. Other rows are copied unchanged.
+     */
+    Tensor transport(Tensor x, int axis, Tensor omega, Tensor beta, Tensor lo, Tensor hi, float lambda, boolean keepNorm, int[] rows);
 }

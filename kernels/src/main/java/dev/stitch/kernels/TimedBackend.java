@@ -11,7 +11,8 @@ import java.util.function.Supplier;
 /**
  * A backend that runs every op on another one and adds up the wall time and the arithmetic of each op kind: where a
  * model call spends its time. For host backends only, whose ops have finished when they return (a device backend's
- * launches return before the work is done). Not thread-safe: time one caller at a time.
+ * launches return before the work is done). Not thread-safe: time one caller at a time. Operands are checked by the
+ * inner backend, or here with the same {@link Shapes} rules where the arithmetic count reads their sizes first.
  */
 public final class TimedBackend implements Backend {
     /** Calls, nanoseconds and floating-point operations of one op kind (flop 0 where it is not counted). */
@@ -72,7 +73,8 @@ public final class TimedBackend implements Backend {
 
     @Override
     public Tensor linear(Tensor x, Tensor w, Tensor b, Activation act) {
-        return time("linear", 2.0 * (x.numel() / x.dim(-1)) * w.dim(0) * w.dim(1), () -> inner.linear(x, w, b, act));
+        int[] y = Shapes.linear(x, w, b);
+        return time("linear", 2.0 * Tensor.count(y) * w.dim(1), () -> inner.linear(x, w, b, act));
     }
 
     @Override
@@ -101,6 +103,7 @@ public final class TimedBackend implements Backend {
 
     @Override
     public Tensor attention(Tensor q, Tensor k, Tensor v, int heads, float scale, boolean causal) {
+        Shapes.attention(q, k, v, heads);
         // q·kᵀ and p·v: 2 products of Lq × Lk × C each
         double flop = 4.0 * q.dim(0) * q.dim(1) * k.dim(1) * q.dim(2);
         return time("attention", flop, () -> inner.attention(q, k, v, heads, scale, causal));
@@ -142,5 +145,19 @@ public final class TimedBackend implements Backend {
     @Override
     public Tensor timestepEmbedding(float[] t, int dim, boolean flipSinToCos, float downscaleFreqShift) {
         return time("timestepEmbedding", 0, () -> inner.timestepEmbedding(t, dim, flipSinToCos, downscaleFreqShift));
+    }
+
+    @Override public Tensor mean(Tensor x, int axis) { return time("mean", 0, () -> inner.mean(x, axis)); }
+
+    @Override public Tensor project(Tensor x, int axis, Tensor u) { return time("project", 0, () -> inner.project(x, axis, u)); }
+
+    @Override
+    public Tensor addDirection(Tensor x, int axis, Tensor u, float a, float b, boolean gate, boolean keepNorm, int[] rows) {
+        return time("addDirection", 0, () -> inner.addDirection(x, axis, u, a, b, gate, keepNorm, rows));
+    }
+
+    @Override
+    public Tensor transport(Tensor x, int axis, Tensor omega, Tensor beta, Tensor lo, Tensor hi, float lambda, boolean keepNorm, int[] rows) {
+        return time("transport", 0, () -> inner.transport(x, axis, omega, beta, lo, hi, lambda, keepNorm, rows));
     }
 }

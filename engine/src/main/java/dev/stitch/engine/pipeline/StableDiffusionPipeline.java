@@ -12,7 +12,7 @@ import dev.stitch.engine.taps.Cache;
 import dev.stitch.engine.taps.Hook;
 import dev.stitch.engine.taps.HookedTaps;
 import dev.stitch.engine.taps.Reduction;
-import dev.stitch.engine.taps.ShapeBackend;
+import dev.stitch.kernels.ShapeBackend;
 import dev.stitch.engine.taps.TapCatalog;
 import dev.stitch.engine.taps.TapContext;
 import dev.stitch.engine.taps.Taps;

@@ -2,6 +2,7 @@ package dev.stitch.engine.taps;
 
 import dev.stitch.engine.Ctx;
 import dev.stitch.kernels.Backend;
+import dev.stitch.kernels.ShapeBackend;
 import dev.stitch.kernels.UserError;
 
 import java.util.ArrayList;

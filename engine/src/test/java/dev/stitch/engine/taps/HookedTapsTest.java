@@ -1,6 +1,7 @@
 package dev.stitch.engine.taps;
 
 import dev.stitch.engine.Ctx;
+import dev.stitch.kernels.ShapeBackend;
 import dev.stitch.kernels.Tensor;
 import dev.stitch.kernels.UserError;
 import dev.stitch.kernels.reference.ReferenceBackend;

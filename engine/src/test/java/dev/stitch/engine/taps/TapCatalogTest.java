@@ -2,6 +2,7 @@ package dev.stitch.engine.taps;
 
 import dev.stitch.kernels.Activation;
 import dev.stitch.kernels.Backend;
+import dev.stitch.kernels.ShapeBackend;
 import dev.stitch.kernels.Tensor;
 import dev.stitch.kernels.UserError;
 import dev.stitch.kernels.reference.ReferenceBackend;

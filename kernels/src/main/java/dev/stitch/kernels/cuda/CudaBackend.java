@@ -168,19 +168,13 @@ public final class CudaBackend implements Backend {
 
     private static void check(boolean ok, String what) { Shapes.check(ok, what); }
 
-    private static int rows(Tensor x) { return Math.toIntExact(x.numel() / x.dim(-1)); }
-
-    private static int[] withLast(int[] shape, int last) {
-        int[] s = shape.clone();
-        s[s.length - 1] = last;
-        return s;
-    }
+    private static int rows(Tensor x) { return x.dim(-1) == 0 ? 0 : Math.toIntExact(x.numel() / x.dim(-1)); }
 
     // ---- transfer -------------------------------------------------------------------------------------------
 
     @Override
     public Tensor fromHost(float[] data, int... shape) {
-        check(Tensor.count(shape) == data.length, "fromHost: " + data.length + " values for " + Arrays.toString(shape));
+        Shapes.fromHost(data, shape);
         DeviceStorage s = memory.take(DType.F32, data.length);
         if (data.length > 0) driver.upload(s.handle, data);
         return Tensor.wrap(s, DType.F32, shape);
@@ -199,10 +193,9 @@ public final class CudaBackend implements Backend {
 
     @Override
     public Tensor linear(Tensor x, Tensor w, Tensor b, Activation act) {
+        int[] shape = Shapes.linear(x, w, b);
         int k = x.dim(-1), n = w.dim(0), m = rows(x);
-        check(w.rank() == 2 && w.dim(1) == k, "linear: x " + Arrays.toString(x.shape()) + " vs w " + Arrays.toString(w.shape()));
-        check(b == null || b.numel() == n, "linear: bias of " + (b == null ? 0 : b.numel()) + " for " + n + " outputs");
-        Tensor xd = f32(x), y = output(withLast(x.shape(), n));
+        Tensor xd = f32(x), y = output(shape);
         if (m == 0 || n == 0) return y;
         if (precision == DType.F32) {
             gemmF32(storage(xd), matrix(w, DType.F32, k), vector(b), storage(y), m, n, k, act.ordinal(),
@@ -278,9 +271,8 @@ public final class CudaBackend implements Backend {
 
     @Override
     public Tensor groupNorm(Tensor x, int groups, Tensor gamma, Tensor beta, float eps, boolean silu) {
+        Shapes.groupNorm(x, groups, gamma, beta);
         int bn = x.dim(0), c = x.dim(1);
-        check(x.rank() >= 2 && groups > 0 && c % groups == 0, "groupNorm: " + c + " channels in " + groups + " groups");
-        check(gamma.numel() == c && beta.numel() == c, "groupNorm: gamma/beta of " + gamma.numel() + "/" + beta.numel() + " for " + c + " channels");
         int spatial = Math.toIntExact(x.numel() / Math.max(1L, (long) bn * c));
         Tensor xd = f32(x), y = output(x.shape());
         if (x.numel() == 0) return y;
@@ -291,8 +283,8 @@ public final class CudaBackend implements Backend {
 
     @Override
     public Tensor layerNorm(Tensor x, Tensor gamma, Tensor beta, float eps) {
+        Shapes.layerNorm(x, gamma, beta);
         int c = x.dim(-1), m = rows(x);
-        check(gamma.numel() == c && beta.numel() == c, "layerNorm: gamma/beta of " + gamma.numel() + "/" + beta.numel() + " for " + c);
         Tensor xd = f32(x), y = output(x.shape());
         if (m == 0) return y;
         launch(Kernel.LAYER_NORM, ceilDiv(m, 8), 1, 1, 256, 1, 1, 0, storage(xd), vector(gamma), vector(beta), storage(y),
@@ -310,10 +302,8 @@ public final class CudaBackend implements Backend {
 
     @Override
     public Tensor attention(Tensor q, Tensor k, Tensor v, int heads, float scale, boolean causal) {
+        Shapes.attention(q, k, v, heads);
         int bn = q.dim(0), lq = q.dim(1), c = q.dim(2), lk = k.dim(1), d = c / heads;
-        check(q.rank() == 3 && k.rank() == 3 && v.rank() == 3 && heads > 0 && c % heads == 0 && k.dim(2) == c && v.dim(2) == c
-                && k.dim(0) == bn && v.dim(0) == bn && v.dim(1) == lk && lk > 0,
-            "attention: q " + Arrays.toString(q.shape()) + " k " + Arrays.toString(k.shape()) + " v " + Arrays.toString(v.shape()));
         Tensor qd = f32(q), kd = f32(k), vd = f32(v), out = output(bn, lq, c);
         if (bn == 0 || lq == 0) return out;
         Kernel fused = Kernel.attention(d);
@@ -351,7 +341,7 @@ public final class CudaBackend implements Backend {
     // ---- elementwise ----------------------------------------------------------------------------------------
 
     private Tensor map(Kernel kernel, Tensor x) {
-        Tensor xd = f32(x), y = output(x.shape());
+        Tensor xd = f32(x), y = output(Shapes.unary(x));
         launch1(kernel, x.numel(), storage(xd), storage(y), x.numel());
         return y;
     }
@@ -362,36 +352,36 @@ public final class CudaBackend implements Backend {
 
     @Override
     public Tensor geglu(Tensor x) {
-        int c2 = x.dim(-1), c = c2 / 2;
-        check(c2 % 2 == 0, "geglu: odd last dimension " + c2);
+        int[] shape = Shapes.geglu(x);
+        int c = x.dim(-1) / 2;
         long r = rows(x);
-        Tensor xd = f32(x), y = output(withLast(x.shape(), c));
+        Tensor xd = f32(x), y = output(shape);
         launch1(Kernel.GEGLU, r * c, storage(xd), storage(y), r, c);
         return y;
     }
 
-    private Tensor zip(Kernel kernel, Tensor a, Tensor b) {
-        check(Arrays.equals(a.shape(), b.shape()), "shapes " + Arrays.toString(a.shape()) + " vs " + Arrays.toString(b.shape()));
+    private Tensor zip(String op, Kernel kernel, Tensor a, Tensor b) {
+        Shapes.same(op, a, b);
         Tensor ad = f32(a), bd = f32(b), y = output(a.shape());
         launch1(kernel, a.numel(), storage(ad), storage(bd), storage(y), a.numel());
         return y;
     }
 
-    @Override public Tensor add(Tensor a, Tensor b) { return zip(Kernel.ADD, a, b); }
+    @Override public Tensor add(Tensor a, Tensor b) { return zip("add", Kernel.ADD, a, b); }
 
-    @Override public Tensor mul(Tensor a, Tensor b) { return zip(Kernel.MUL, a, b); }
+    @Override public Tensor mul(Tensor a, Tensor b) { return zip("mul", Kernel.MUL, a, b); }
 
     @Override
     public Tensor scale(Tensor a, float s) {
-        Tensor ad = f32(a), y = output(a.shape());
+        Tensor ad = f32(a), y = output(Shapes.unary(a));
         launch1(Kernel.SCALE, a.numel(), storage(ad), s, storage(y), a.numel());
         return y;
     }
 
     @Override
     public Tensor addChannels(Tensor x, Tensor v) {
+        Shapes.addChannels(x, v);
         int bn = x.dim(0), c = x.dim(1);
-        check(v.rank() == 2 && v.dim(0) == bn && v.dim(1) == c, "addChannels: v " + Arrays.toString(v.shape()));
         int sp = Math.toIntExact(x.numel() / Math.max(1L, (long) bn * c));
         Tensor xd = f32(x), vd = f32(v), y = output(x.shape());
         if (sp > 0) launch1(Kernel.ADD_CHANNELS, x.numel(), storage(xd), storage(vd), storage(y), x.numel(), sp);
@@ -401,15 +391,17 @@ public final class CudaBackend implements Backend {
     // ---- pooling --------------------------------------------------------------------------------------------
 
     @Override
-    public Tensor avgPool2d(Tensor x, int kernel, int stride, int pad, boolean countPad) { return pool(x, kernel, stride, pad, false, countPad); }
+    public Tensor avgPool2d(Tensor x, int kernel, int stride, int pad, boolean countPad) {
+        return pool(Shapes.pool2d("avgPool2d", x, kernel, stride, pad), x, kernel, stride, pad, false, countPad);
+    }
 
     @Override
-    public Tensor maxPool2d(Tensor x, int kernel, int stride, int pad) { return pool(x, kernel, stride, pad, true, false); }
+    public Tensor maxPool2d(Tensor x, int kernel, int stride, int pad) {
+        return pool(Shapes.pool2d("maxPool2d", x, kernel, stride, pad), x, kernel, stride, pad, true, false);
+    }
 
-    private Tensor pool(Tensor x, int k, int stride, int pad, boolean max, boolean countPad) {
-        int bn = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3);
-        int ho = (h + 2 * pad - k) / stride + 1, wo = (w + 2 * pad - k) / stride + 1;
-        check(x.rank() == 4 && k > 0 && stride > 0 && ho > 0 && wo > 0, "pool: " + k + "x" + k + " over " + Arrays.toString(x.shape()));
+    private Tensor pool(int[] shape, Tensor x, int k, int stride, int pad, boolean max, boolean countPad) {
+        int bn = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3), ho = shape[2], wo = shape[3];
         long planes = (long) bn * c;
         Tensor xd = f32(x), y = output(bn, c, ho, wo);
         launch1(Kernel.POOL2D, planes * ho * wo, storage(xd), storage(y), planes, h, w, ho, wo, k, stride, pad, max ? 1 : 0, countPad ? 1 : 0);
@@ -420,6 +412,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public Tensor upsampleNearest(Tensor x, int oh, int ow) {
+        Shapes.upsampleNearest(x, oh, ow);
         int bn = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3);
         long planes = (long) bn * c;
         Tensor xd = f32(x), y = output(bn, c, oh, ow);
@@ -462,6 +455,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public Tensor nchwToNlc(Tensor x) {
+        Shapes.nchwToNlc(x);
         int bn = x.dim(0), c = x.dim(1), hw = x.dim(2) * x.dim(3);
         Tensor xd = f32(x), y = output(bn, hw, c);
         transpose(xd, y, bn, c, hw);
@@ -470,8 +464,8 @@ public final class CudaBackend implements Backend {
 
     @Override
     public Tensor nlcToNchw(Tensor x, int h, int w) {
+        Shapes.nlcToNchw(x, h, w);
         int bn = x.dim(0), hw = x.dim(1), c = x.dim(2);
-        check(hw == h * w, "nlcToNchw: " + hw + " tokens for " + h + "x" + w);
         Tensor xd = f32(x), y = output(bn, c, h, w);
         transpose(xd, y, bn, hw, c);
         return y;
@@ -479,8 +473,8 @@ public final class CudaBackend implements Backend {
 
     @Override
     public Tensor embedding(Tensor table, int[] ids) {
-        int v = table.dim(0), c = table.dim(1);
-        for (int id : ids) check(id >= 0 && id < v, "embedding: id " + id + " outside [0, " + v + ")");
+        Shapes.embedding(table, ids);
+        int c = table.dim(1);
         Tensor y = output(ids.length, c);
         if (ids.length == 0 || c == 0) return y;
         DeviceStorage idd = memory.take(DType.F32, ids.length);   // 4-byte slots
@@ -492,12 +486,72 @@ public final class CudaBackend implements Backend {
 
     @Override
     public Tensor timestepEmbedding(float[] t, int dim, boolean flipSinToCos, float downscaleFreqShift) {
+        Shapes.timestepEmbedding(t, dim);
         Tensor y = output(t.length, dim);
         if (t.length == 0 || dim == 0) return y;
         if (dim % 2 != 0) driver.zero(storage(y).handle, (long) t.length * dim * Float.BYTES);   // the last column stays 0
         Tensor td = fromHost(t, t.length);
         launch1(Kernel.TIMESTEP_EMBEDDING, (long) t.length * (dim / 2), storage(td), storage(y), t.length, dim,
             flipSinToCos ? 1 : 0, downscaleFreqShift);
+        return y;
+    }
+
+    // ---- along one axis (along.cu) ------------------------------------------------------------------------------
+
+    @Override
+    public Tensor mean(Tensor x, int axis) {
+        int[] shape = Shapes.mean(x, axis);
+        int ax = Shapes.axis("mean", axis, x.rank());
+        long outer = Shapes.outer(x.shape(), ax), inner = Shapes.inner(x.shape(), ax);
+        Tensor xd = f32(x), y = output(shape);
+        launch1(Kernel.MEAN_AXIS, outer * inner, storage(xd), storage(y), outer, x.dim(ax), inner);
+        return y;
+    }
+
+    @Override
+    public Tensor project(Tensor x, int axis, Tensor u) {
+        int[] shape = Shapes.project(x, axis, u);
+        int ax = Shapes.axis("project", axis, x.rank());
+        long outer = Shapes.outer(x.shape(), ax), inner = Shapes.inner(x.shape(), ax);
+        Tensor xd = f32(x), y = output(shape);
+        if (outer * inner > 0) launch1(Kernel.PROJECT, outer * inner, storage(xd), vector(u), storage(y), outer, x.dim(ax), inner);
+        return y;
+    }
+
+    /** The batch rows to edit as one int flag per row, on the device (freed after the launches queued on it). */
+    private DeviceStorage rowFlags(int batch, int[] rows) {
+        int[] flags = new int[batch];
+        for (int r : rows) flags[r] = 1;
+        DeviceStorage s = memory.take(DType.F32, Math.max(1, batch));   // 4-byte slots
+        if (batch > 0) driver.upload(s.handle, flags);
+        return s;
+    }
+
+    @Override
+    public Tensor addDirection(Tensor x, int axis, Tensor u, float a, float b, boolean gate, boolean keepNorm, int[] rows) {
+        int[] shape = Shapes.alongRows("addDirection", x, axis, rows, u);
+        int ax = Shapes.axis("addDirection", axis, x.rank());
+        long outer = Shapes.outer(shape, ax), inner = Shapes.inner(shape, ax);
+        Tensor xd = f32(x), y = output(shape);
+        if (x.numel() == 0) return y;
+        try (DeviceStorage sel = rowFlags(x.dim(0), rows)) {
+            launch1(Kernel.ADD_DIRECTION, outer * inner, storage(xd), vector(u), sel, storage(y), outer, x.dim(ax), inner,
+                outer / x.dim(0), a, b, gate ? 1 : 0, keepNorm ? 1 : 0);
+        }
+        return y;
+    }
+
+    @Override
+    public Tensor transport(Tensor x, int axis, Tensor omega, Tensor beta, Tensor lo, Tensor hi, float lambda, boolean keepNorm, int[] rows) {
+        int[] shape = Shapes.alongRows("transport", x, axis, rows, omega, beta, lo, hi);
+        int ax = Shapes.axis("transport", axis, x.rank());
+        long outer = Shapes.outer(shape, ax), inner = Shapes.inner(shape, ax);
+        Tensor xd = f32(x), y = output(shape);
+        if (x.numel() == 0) return y;
+        try (DeviceStorage sel = rowFlags(x.dim(0), rows)) {
+            launch1(Kernel.TRANSPORT, outer * inner, storage(xd), vector(omega), vector(beta), vector(lo), vector(hi), sel,
+                storage(y), outer, x.dim(ax), inner, outer / x.dim(0), lambda, keepNorm ? 1 : 0);
+        }
         return y;
     }
 }

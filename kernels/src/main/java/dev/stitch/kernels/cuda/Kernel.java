@@ -51,7 +51,12 @@ enum Kernel {
     ATTENTION_D80("attention", "attention_d80", "ppppiiifi"),
     ATTENTION_D128("attention", "attention_d128", "ppppiiifi"),
     ATTENTION_D160("attention", "attention_d160", "ppppiiifi"),
-    SOFTMAX_ROWS("attention", "softmax_rows_f32", "plifiii");
+    SOFTMAX_ROWS("attention", "softmax_rows_f32", "plifiii"),
+
+    MEAN_AXIS("along", "mean_axis_f32", "pplil"),
+    PROJECT("along", "project_f32", "ppplil"),
+    ADD_DIRECTION("along", "add_direction_f32", "pppplillffii"),
+    TRANSPORT("along", "transport_f32", "ppppppplillfi");
 
     final String module;
     final String entry;

@@ -5,7 +5,6 @@ import dev.stitch.kernels.Backend;
 import dev.stitch.kernels.Shapes;
 import dev.stitch.kernels.Tensor;
 
-import java.util.Arrays;
 
 /**
  * Plain loops, obviously correct: the oracle every other backend is tested against. Sums are accumulated in
@@ -16,24 +15,17 @@ public final class ReferenceBackend implements Backend {
 
     @Override public String name() { return "reference"; }
 
-    @Override public Tensor fromHost(float[] data, int... shape) { return Tensor.of(data, shape); }
+    @Override public Tensor fromHost(float[] data, int... shape) { return Tensor.of(data, Shapes.fromHost(data, shape)); }
 
     @Override public float[] toHost(Tensor t) { return t.data(); }
 
     private static int rows(Tensor x) { return Math.toIntExact(x.numel() / x.dim(-1)); }
 
-    private static int[] withLast(int[] shape, int last) {
-        int[] s = shape.clone();
-        s[s.length - 1] = last;
-        return s;
-    }
-
-    private static void check(boolean ok, String what) { Shapes.check(ok, what); }
 
     @Override
     public Tensor linear(Tensor x, Tensor w, Tensor b, Activation act) {
+        int[] shape = Shapes.linear(x, w, b);
         int k = x.dim(-1), n = w.dim(0), m = rows(x);
-        check(w.rank() == 2 && w.dim(1) == k, "linear: x " + Arrays.toString(x.shape()) + " vs w " + Arrays.toString(w.shape()));
         float[] xd = x.data(), wd = w.data(), bd = b == null ? null : b.data();
         float[] out = new float[m * n];
         for (int i = 0; i < m; i++)
@@ -42,7 +34,7 @@ public final class ReferenceBackend implements Backend {
                 for (int p = 0; p < k; p++) s += (double) xd[i * k + p] * wd[j * k + p];
                 out[i * n + j] = act.apply((float) s);
             }
-        return Tensor.of(out, withLast(x.shape(), n));
+        return Tensor.of(out, shape);
     }
 
     @Override
@@ -95,8 +87,8 @@ public final class ReferenceBackend implements Backend {
 
     @Override
     public Tensor groupNorm(Tensor x, int groups, Tensor gamma, Tensor beta, float eps, boolean silu) {
+        Shapes.groupNorm(x, groups, gamma, beta);
         int bn = x.dim(0), c = x.dim(1);
-        check(c % groups == 0, "groupNorm: " + c + " channels in " + groups + " groups");
         int spatial = Math.toIntExact(x.numel() / ((long) bn * c)), cg = c / groups, len = cg * spatial;
         float[] xd = x.data(), g = gamma.data(), be = beta.data(), out = new float[xd.length];
         for (int n = 0; n < bn; n++)
@@ -119,6 +111,7 @@ public final class ReferenceBackend implements Backend {
 
     @Override
     public Tensor layerNorm(Tensor x, Tensor gamma, Tensor beta, float eps) {
+        Shapes.layerNorm(x, gamma, beta);
         int c = x.dim(-1), m = rows(x);
         float[] xd = x.data(), g = gamma.data(), be = beta.data(), out = new float[xd.length];
         for (int r = 0; r < m; r++) {
@@ -135,9 +128,8 @@ public final class ReferenceBackend implements Backend {
 
     @Override
     public Tensor attention(Tensor q, Tensor k, Tensor v, int heads, float scale, boolean causal) {
+        Shapes.attention(q, k, v, heads);
         int bn = q.dim(0), lq = q.dim(1), c = q.dim(2), lk = k.dim(1), d = c / heads;
-        check(c % heads == 0 && k.dim(2) == c && v.dim(2) == c && k.dim(0) == bn && v.dim(1) == lk,
-            "attention: q " + Arrays.toString(q.shape()) + " k " + Arrays.toString(k.shape()) + " v " + Arrays.toString(v.shape()));
         float[] qd = q.data(), kd = k.data(), vd = v.data(), out = new float[bn * lq * c];
         double[] s = new double[lk];
         for (int n = 0; n < bn; n++)
@@ -166,7 +158,7 @@ public final class ReferenceBackend implements Backend {
     private static Tensor map(Tensor x, java.util.function.DoubleUnaryOperator f) {
         float[] xd = x.data(), out = new float[xd.length];
         for (int i = 0; i < xd.length; i++) out[i] = (float) f.applyAsDouble(xd[i]);
-        return Tensor.of(out, x.shape());
+        return Tensor.of(out, Shapes.unary(x));
     }
 
     @Override public Tensor silu(Tensor x) { return map(x, v -> v / (1 + Math.exp(-v))); }
@@ -175,48 +167,51 @@ public final class ReferenceBackend implements Backend {
 
     @Override
     public Tensor geglu(Tensor x) {
+        int[] shape = Shapes.geglu(x);
         int c2 = x.dim(-1), c = c2 / 2, m = rows(x);
-        check(c2 % 2 == 0, "geglu: odd last dimension " + c2);
         float[] xd = x.data(), out = new float[m * c];
         for (int r = 0; r < m; r++)
             for (int i = 0; i < c; i++) {
                 double gate = xd[r * c2 + c + i];
                 out[r * c + i] = (float) (xd[r * c2 + i] * 0.5 * gate * dev.stitch.kernels.Erf.erfc(-gate / Math.sqrt(2)));
             }
-        return Tensor.of(out, withLast(x.shape(), c));
+        return Tensor.of(out, shape);
     }
 
-    private static Tensor zip(Tensor a, Tensor b, java.util.function.DoubleBinaryOperator f) {
-        check(Arrays.equals(a.shape(), b.shape()), "shapes " + Arrays.toString(a.shape()) + " vs " + Arrays.toString(b.shape()));
+    private static Tensor zip(String op, Tensor a, Tensor b, java.util.function.DoubleBinaryOperator f) {
+        Shapes.same(op, a, b);
         float[] ad = a.data(), bd = b.data(), out = new float[ad.length];
         for (int i = 0; i < ad.length; i++) out[i] = (float) f.applyAsDouble(ad[i], bd[i]);
         return Tensor.of(out, a.shape());
     }
 
-    @Override public Tensor add(Tensor a, Tensor b) { return zip(a, b, Double::sum); }
+    @Override public Tensor add(Tensor a, Tensor b) { return zip("add", a, b, Double::sum); }
 
-    @Override public Tensor mul(Tensor a, Tensor b) { return zip(a, b, (p, q) -> p * q); }
+    @Override public Tensor mul(Tensor a, Tensor b) { return zip("mul", a, b, (p, q) -> p * q); }
 
     @Override public Tensor scale(Tensor a, float s) { return map(a, v -> (float) v * s); }
 
     @Override
     public Tensor addChannels(Tensor x, Tensor v) {
-        int bn = x.dim(0), c = x.dim(1), sp = Math.toIntExact(x.numel() / ((long) bn * c));
-        check(v.rank() == 2 && v.dim(0) == bn && v.dim(1) == c, "addChannels: v " + Arrays.toString(v.shape()));
+        Shapes.addChannels(x, v);
+        int bn = x.dim(0), c = x.dim(1), sp = Math.toIntExact(x.numel() / Math.max(1L, (long) bn * c));
         float[] xd = x.data(), vd = v.data(), out = new float[xd.length];
         for (int i = 0; i < xd.length; i++) out[i] = xd[i] + vd[i / sp];
         return Tensor.of(out, x.shape());
     }
 
     @Override
-    public Tensor avgPool2d(Tensor x, int k, int stride, int pad, boolean countPad) { return pool(x, k, stride, pad, false, countPad); }
+    public Tensor avgPool2d(Tensor x, int k, int stride, int pad, boolean countPad) {
+        return pool(Shapes.pool2d("avgPool2d", x, k, stride, pad), x, k, stride, pad, false, countPad);
+    }
 
     @Override
-    public Tensor maxPool2d(Tensor x, int k, int stride, int pad) { return pool(x, k, stride, pad, true, false); }
+    public Tensor maxPool2d(Tensor x, int k, int stride, int pad) {
+        return pool(Shapes.pool2d("maxPool2d", x, k, stride, pad), x, k, stride, pad, true, false);
+    }
 
-    private static Tensor pool(Tensor x, int k, int stride, int pad, boolean max, boolean countPad) {
-        int bn = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3);
-        int ho = (h + 2 * pad - k) / stride + 1, wo = (w + 2 * pad - k) / stride + 1;
+    private static Tensor pool(int[] shape, Tensor x, int k, int stride, int pad, boolean max, boolean countPad) {
+        int bn = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3), ho = shape[2], wo = shape[3];
         float[] xd = x.data(), out = new float[bn * c * ho * wo];
         for (int p = 0; p < bn * c; p++)
             for (int y = 0; y < ho; y++)
@@ -238,6 +233,7 @@ public final class ReferenceBackend implements Backend {
 
     @Override
     public Tensor upsampleNearest(Tensor x, int oh, int ow) {
+        Shapes.upsampleNearest(x, oh, ow);
         int bn = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3);
         float[] xd = x.data(), out = new float[bn * c * oh * ow];
         for (int p = 0; p < bn * c; p++)
@@ -278,6 +274,7 @@ public final class ReferenceBackend implements Backend {
 
     @Override
     public Tensor nchwToNlc(Tensor x) {
+        Shapes.nchwToNlc(x);
         int bn = x.dim(0), c = x.dim(1), hw = x.dim(2) * x.dim(3);
         float[] xd = x.data(), out = new float[xd.length];
         for (int n = 0; n < bn; n++)
@@ -288,8 +285,8 @@ public final class ReferenceBackend implements Backend {
 
     @Override
     public Tensor nlcToNchw(Tensor x, int h, int w) {
+        Shapes.nlcToNchw(x, h, w);
         int bn = x.dim(0), hw = x.dim(1), c = x.dim(2);
-        check(hw == h * w, "nlcToNchw: " + hw + " tokens for " + h + "x" + w);
         float[] xd = x.data(), out = new float[xd.length];
         for (int n = 0; n < bn; n++)
             for (int ch = 0; ch < c; ch++)
@@ -299,17 +296,16 @@ public final class ReferenceBackend implements Backend {
 
     @Override
     public Tensor embedding(Tensor table, int[] ids) {
-        int v = table.dim(0), c = table.dim(1);
+        Shapes.embedding(table, ids);
+        int c = table.dim(1);
         float[] td = table.data(), out = new float[ids.length * c];
-        for (int i = 0; i < ids.length; i++) {
-            check(ids[i] >= 0 && ids[i] < v, "embedding: id " + ids[i] + " outside [0, " + v + ")");
-            System.arraycopy(td, ids[i] * c, out, i * c, c);
-        }
+        for (int i = 0; i < ids.length; i++) System.arraycopy(td, ids[i] * c, out, i * c, c);
         return Tensor.of(out, ids.length, c);
     }
 
     @Override
     public Tensor timestepEmbedding(float[] t, int dim, boolean flipSinToCos, float shift) {
+        Shapes.timestepEmbedding(t, dim);
         int half = dim / 2;
         float[] out = new float[t.length * dim];
         for (int n = 0; n < t.length; n++)
@@ -323,5 +319,84 @@ public final class ReferenceBackend implements Backend {
                 out[n * dim + half + i] = flipSinToCos ? s : co;
             }
         return Tensor.of(out, t.length, dim);
+    }
+
+    // ---- along one axis ---------------------------------------------------------------------------------------
+
+    @Override
+    public Tensor mean(Tensor x, int axis) {
+        int[] shape = Shapes.mean(x, axis);
+        int ax = Shapes.axis("mean", axis, x.rank()), n = x.dim(ax), outer = Shapes.outer(x.shape(), ax), inner = Shapes.inner(x.shape(), ax);
+        float[] xd = x.data(), out = new float[outer * inner];
+        for (int o = 0; o < outer; o++)
+            for (int i = 0; i < inner; i++) {
+                double s = 0;
+                for (int k = 0; k < n; k++) s += xd[(o * n + k) * inner + i];
+                out[o * inner + i] = (float) (s / n);
+            }
+        return Tensor.of(out, shape);
+    }
+
+    @Override
+    public Tensor project(Tensor x, int axis, Tensor u) {
+        int[] shape = Shapes.project(x, axis, u);
+        int ax = Shapes.axis("project", axis, x.rank()), n = x.dim(ax), outer = Shapes.outer(x.shape(), ax), inner = Shapes.inner(x.shape(), ax);
+        float[] xd = x.data(), ud = u.data(), out = new float[outer * inner];
+        for (int o = 0; o < outer; o++)
+            for (int i = 0; i < inner; i++) {
+                double s = 0;
+                for (int k = 0; k < n; k++) s += (double) xd[(o * n + k) * inner + i] * ud[k];
+                out[o * inner + i] = (float) s;
+            }
+        return Tensor.of(out, shape);
+    }
+
+    /** The edit of one vector along the axis (values v[k], in double), in place. */
+    private interface VectorEdit { void apply(double[] v); }
+
+    /**
+     * Applies {@code edit} to every vector along {@code ax} of the chosen batch rows, then restores each one's length
+     * if asked; the results are rounded to f32 before the length is measured, as a caller holding f32 would.
+     */
+    private static Tensor editRows(Tensor x, int ax, int[] rows, boolean keepNorm, VectorEdit edit) {
+        int n = x.dim(ax), outer = Shapes.outer(x.shape(), ax), inner = Shapes.inner(x.shape(), ax), perRow = outer / x.dim(0);
+        float[] out = x.data().clone();
+        double[] v = new double[n];
+        for (int r : rows)
+            for (int o = r * perRow; o < (r + 1) * perRow; o++)
+                for (int i = 0; i < inner; i++) {
+                    double before = 0, after = 0;
+                    for (int k = 0; k < n; k++) { v[k] = out[(o * n + k) * inner + i]; before += v[k] * v[k]; }
+                    edit.apply(v);
+                    for (int k = 0; k < n; k++) { v[k] = (float) v[k]; after += v[k] * v[k]; }
+                    double f = keepNorm && after > 0 ? Math.sqrt(before) / Math.sqrt(after) : 1;
+                    for (int k = 0; k < n; k++) out[(o * n + k) * inner + i] = (float) (v[k] * f);
+                }
+        return Tensor.of(out, x.shape());
+    }
+
+    @Override
+    public Tensor addDirection(Tensor x, int axis, Tensor u, float a, float b, boolean gate, boolean keepNorm, int[] rows) {
+        Shapes.alongRows("addDirection", x, axis, rows, u);
+        float[] ud = u.data();
+        return editRows(x, Shapes.axis("addDirection", axis, x.rank()), rows, keepNorm, v -> {
+            double coef = b;
+            if (a != 0) {
+                double p = 0;
+                for (int k = 0; k < v.length; k++) p += v[k] * ud[k];
+                coef = a * (gate ? Math.max(0, p) : p) + b;
+            }
+            for (int k = 0; k < v.length; k++) v[k] += coef * ud[k];
+        });
+    }
+
+    @Override
+    public Tensor transport(Tensor x, int axis, Tensor omega, Tensor beta, Tensor lo, Tensor hi, float lambda, boolean keepNorm, int[] rows) {
+        Shapes.alongRows("transport", x, axis, rows, omega, beta, lo, hi);
+        float[] w = omega.data(), be = beta.data(), l = lo.data(), h = hi.data();
+        return editRows(x, Shapes.axis("transport", axis, x.rank()), rows, keepNorm, v -> {
+            for (int k = 0; k < v.length; k++)
+                if (!(v[k] < l[k] || v[k] > h[k])) v[k] = (1 - lambda) * v[k] + lambda * (w[k] * v[k] + be[k]);
+        });
     }
 }

@@ -318,4 +318,78 @@ class CpuParityTest {
                 assertIdentical("timestepEmbedding dim " + dim + " flip " + flip,
                     REF.timestepEmbedding(t, dim, flip, 1f), CPU.timestepEmbedding(t, dim, flip, 1f));
     }
+
+    // ---- along one axis: [B, C, H·W] (strided vectors, lanes over positions) and [B, L, C] (contiguous vectors) ---
+
+    /** Shapes with the axis of the vectors: both layouts, sizes off the vector width, one position, one channel. */
+    private static final int[][] ALONG = {
+        {2, 20, 35, 1}, {3, 7, 9, 1}, {2, 1, 17, 1}, {1, 64, 1, 1}, {2, 320, 64, 1},   // [B, C, S], axis 1
+        {2, 35, 20, 2}, {3, 9, 7, 2}, {2, 17, 1, 2}, {1, 1, 64, 2}, {2, 77, 1029, 2},  // [B, L, C], axis 2
+    };
+
+    @Test
+    void meanAndProjectionAlongAnAxis() {
+        Random r = rng("along");
+        for (int[] s : ALONG) {
+            Tensor x = randn(r, 1.5, 0.3, s[0], s[1], s[2]);
+            String shape = java.util.Arrays.toString(s);
+            for (int axis : new int[] {1, 2, -1, 0})
+                assertClose("mean " + shape + " axis " + axis, REF.mean(x, axis), CPU.mean(x, axis));
+            int ax = s[3];
+            Tensor u = randn(r, x.dim(ax));
+            assertClose("project " + shape, REF.project(x, ax, u), CPU.project(x, ax, u));
+        }
+        // thousands of positions: the f32 partial sums must not drift from the double reference
+        Tensor big = randn(r, 3, 5, 2, 40_000);
+        assertClose("mean over 40 000 positions", REF.mean(big, 2), CPU.mean(big, 2));
+        Tensor tokens = randn(r, 3, 5, 2, 4_097, 7);
+        assertClose("mean over 4 097 tokens", REF.mean(tokens, 1), CPU.mean(tokens, 1));
+    }
+
+    @Test
+    void addDirectionInEveryFormOnChosenRows() {
+        Random r = rng("addDirection");
+        int i = 0;
+        for (int[] s : ALONG) {
+            Tensor x = randn(r, s[0], s[1], s[2]);
+            int ax = s[3];
+            Tensor u = randn(r, 0.5, 0, x.dim(ax));
+            int[] rows = i % 3 == 0 ? new int[] {s[0] - 1} : i % 3 == 1 ? allRows(s[0]) : new int[] {0};
+            String shape = java.util.Arrays.toString(s) + " rows " + java.util.Arrays.toString(rows);
+            boolean keep = i++ % 2 == 0;
+            // add, ablate, gated and clamp, as steering forms them
+            assertClose("add " + shape, REF.addDirection(x, ax, u, 0, 2.5f, false, keep, rows),
+                CPU.addDirection(x, ax, u, 0, 2.5f, false, keep, rows));
+            assertClose("ablate " + shape, REF.addDirection(x, ax, u, -0.7f, 0, false, keep, rows),
+                CPU.addDirection(x, ax, u, -0.7f, 0, false, keep, rows));
+            assertClose("gated " + shape, REF.addDirection(x, ax, u, -1, 0, true, !keep, rows),
+                CPU.addDirection(x, ax, u, -1, 0, true, !keep, rows));
+            assertClose("clamp " + shape, REF.addDirection(x, ax, u, -0.5f, 1.25f, false, !keep, rows),
+                CPU.addDirection(x, ax, u, -0.5f, 1.25f, false, !keep, rows));
+        }
+        Tensor x = randn(r, 2, 5, 3, 4);
+        assertIdentical("no rows chosen: a copy", x, CPU.addDirection(x, 1, randn(r, 5), -1, 0.5f, true, true, new int[0]));
+    }
+
+    @Test
+    void transportOnChosenRows() {
+        Random r = rng("transport");
+        int i = 0;
+        for (int[] s : ALONG) {
+            Tensor x = randn(r, s[0], s[1], s[2]);
+            int ax = s[3], c = x.dim(ax);
+            Tensor omega = randn(r, 0.3, 1, c), beta = randn(r, 0.5, 0, c);
+            Tensor lo = randn(r, 0.5, -1, c), hi = randn(r, 0.5, 1, c);   // about a third of the values fall outside
+            int[] rows = i % 2 == 0 ? allRows(s[0]) : new int[] {s[0] - 1};
+            boolean keep = i++ % 3 == 0;
+            assertClose("transport " + java.util.Arrays.toString(s) + " keepNorm " + keep,
+                REF.transport(x, ax, omega, beta, lo, hi, 0.8f, keep, rows), CPU.transport(x, ax, omega, beta, lo, hi, 0.8f, keep, rows));
+        }
+    }
+
+    private static int[] allRows(int b) {
+        int[] rows = new int[b];
+        for (int i = 0; i < b; i++) rows[i] = b - 1 - i;   // any order
+        return rows;
+    }
 }

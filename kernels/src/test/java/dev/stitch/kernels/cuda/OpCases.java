@@ -143,6 +143,24 @@ final class OpCases {
         add("timestepEmbedding 320 flip", false, be -> be.timestepEmbedding(new float[] {1, 500.5f, 999}, 320, true, 0));
         add("timestepEmbedding 33 shift 1", false, be -> be.timestepEmbedding(new float[] {0, 42, 981}, 33, false, 1));
 
+        // ---- along one axis: strided ([B, C, H·W], axis 1) and contiguous ([B, L, C], axis 2) vectors
+        for (int[] sh : new int[][] {{2, 37, 45, 1}, {2, 45, 37, 2}}) {
+            Tensor x = rand(sh[0], sh[1], sh[2]);
+            int ax = sh[3], c = x.dim(ax);
+            Tensor u = rand(c), omega = rand(c), beta = rand(c), lo = rand(c), hi = rand(c);
+            for (int i = 0; i < c; i++) hi.data()[i] = lo.data()[i] + 1;
+            String l = " axis " + ax;
+            add("mean" + l, false, be -> be.mean(x, ax));
+            add("mean over positions" + l, false, be -> be.mean(x, 3 - ax));
+            add("project" + l, false, be -> be.project(x, ax, u));
+            add("addDirection add" + l, false, be -> be.addDirection(x, ax, u, 0, 1.5f, false, false, new int[] {1}));
+            add("addDirection ablate keepNorm" + l, false, be -> be.addDirection(x, ax, u, -1, 0, false, true, new int[] {0, 1}));
+            add("addDirection gated" + l, false, be -> be.addDirection(x, ax, u, -0.5f, 0, true, false, new int[] {0}));
+            add("addDirection clamp" + l, false, be -> be.addDirection(x, ax, u, -1, 0.75f, false, false, new int[] {1, 0}));
+            add("transport" + l, false, be -> be.transport(x, ax, omega, beta, lo, hi, 0.7f, false, new int[] {0, 1}));
+            add("transport keepNorm" + l, false, be -> be.transport(x, ax, omega, beta, lo, hi, 1f, true, new int[] {1}));
+        }
+
         // ---- a chain that keeps its tensors on the device between ops (a miniature transformer block)
         { Tensor x = rand(2, 16, 6, 6), gn = rand(16), gb = rand(16), cw = rand(32, 16, 3, 3), cb = rand(32), temb = rand(2, 32);
           Tensor lg = rand(32), lb = rand(32), wq = rand(32, 32), wk = rand(32, 32), wv = rand(32, 32), wo = rand(32, 32), ob = rand(32);
