@@ -6,7 +6,6 @@ import dev.stitch.engine.taps.HookedTaps;
 import dev.stitch.engine.taps.StepSet;
 import dev.stitch.engine.taps.TapCatalog;
 import dev.stitch.engine.taps.TapContext;
-import dev.stitch.engine.taps.TapLayout;
 import dev.stitch.kernels.Tensor;
 import dev.stitch.kernels.UserError;
 
@@ -14,6 +13,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * How a steering file is applied (the schedule of docs/design.md §5): operator, strength (with per-tap overrides),
@@ -124,18 +124,17 @@ public record SteeringPlan(SteeringFile file, Operator operator, float strength,
     }
 
     Editor editor(SteeringFile.TapVector v, float s) {
+        // one intervention per vector row, kept, so that a device backend uploads each vector once
+        Map<Object, Intervention> made = new ConcurrentHashMap<>();
         return (tap, value, ctx) -> {
             if (ctx.inDenoising() && !window.contains(ctx.step())) return value;
             int[] rows = rows(ctx);
             if (rows.length == 0) return value;
             int step = ctx.step();
             Intervention iv = operator == Operator.ACT
-                ? new Intervention(Operator.ACT, null, v.transport(step), s, preserveNorm)
-                : new Intervention(operator, v.vector(step), null, s, preserveNorm);
-            float[] x = ctx.ops().toHost(value).clone();
-            int[] shape = value.shape();
-            apply(iv, x, shape, ctx.layout(), rows);
-            return ctx.ops().fromHost(x, shape);
+                ? made.computeIfAbsent(v.transport(step), t -> new Intervention(Operator.ACT, null, (Transport) t, s, preserveNorm))
+                : made.computeIfAbsent(v.vector(step), x -> new Intervention(operator, (float[]) x, null, s, preserveNorm));
+            return iv.apply(ctx.ops(), value, ctx.layout(), rows);
         };
     }
 
@@ -145,17 +144,4 @@ public record SteeringPlan(SteeringFile file, Operator operator, float strength,
         return r.stream().mapToInt(Integer::intValue).toArray();
     }
 
-    /** Edits the channel vectors of the selected batch rows of {@code x} in place. */
-    static void apply(Intervention iv, float[] x, int[] shape, TapLayout layout, int[] rows) {
-        int c = shape[layout.channelAxis];
-        if (c != iv.channels()) throw new IllegalStateException("tap has " + c + " channels, vector " + iv.channels());
-        int per = x.length / shape[0];                 // values per batch row
-        int tokens = per / c;
-        int stride = layout == TapLayout.NCHW ? tokens : 1;
-        int[] bases = new int[rows.length * tokens];
-        int k = 0;
-        for (int row : rows)
-            for (int t = 0; t < tokens; t++) bases[k++] = row * per + (layout == TapLayout.NCHW ? t : t * c);
-        iv.apply(x, bases, stride);
-    }
 }

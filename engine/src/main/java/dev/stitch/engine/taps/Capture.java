@@ -8,7 +8,8 @@ import java.util.Set;
 /**
  * An observer that reduces a tap's value per CFG half and hands the result to a {@link Sink} (a {@link Cache} in
  * memory or a {@link TraceWriter} on disk), one tensor per (tap, step, half) holding that half's rows in batch
- * order. Settings are immutable: each {@code with}-style method returns a new capture.
+ * order. The reduction runs on the backend that holds the value; only its result is copied to the host. Settings
+ * are immutable: each {@code with}-style method returns a new capture.
  *
  * <pre>{@code
  * Capture c = cache.capture(Reduction.MEAN).halves(CfgHalf.COND).steps(StepSet.range(10, 29)).meanOverSteps();
@@ -59,12 +60,12 @@ public final class Capture implements Observer {
     @Override
     public void observe(String tap, Tensor value, TapContext ctx) {
         if (!steps.contains(ctx.step())) return;
-        Tensor host = null;
         for (CfgHalf half : halves) {
             int[] rows = ctx.rowsOf(half);
             if (rows.length == 0) continue;
-            if (host == null) host = value.isHost() ? value : Tensor.of(ctx.ops().toHost(value), value.shape());
-            Tensor r = reduction.reduce(tap, host, rows, ctx);
+            // reduced where the value lives; the one copy is of the reduced rows, to the host where the sink keeps them
+            Tensor reduced = reduction.reduce(tap, value, rows, ctx);
+            Tensor r = reduced.isHost() ? reduced : Tensor.of(ctx.ops().toHost(reduced), reduced.shape());
             if (meanOverSteps && ctx.inDenoising()) sink.accumulate(new CaptureKey(tap, -1, half), r);
             else sink.put(new CaptureKey(tap, ctx.step(), half), r);
         }

@@ -1,5 +1,6 @@
 package dev.stitch.engine.taps;
 
+import dev.stitch.kernels.Backend;
 import dev.stitch.kernels.Tensor;
 import dev.stitch.kernels.UserError;
 
@@ -7,7 +8,8 @@ import java.util.Arrays;
 
 /**
  * How a captured value is cut down before it is kept, so that capture over many taps and steps need not store
- * whole maps. Applied to the rows of one CFG half of a host copy of the value; always returns fresh numbers.
+ * whole maps. Applied to the rows of one CFG half, by the backend that holds the value ({@code ctx.ops()}): only
+ * the reduced result is new, and it is always fresh numbers that the caller may keep.
  *
  * <ul>
  * <li>{@link #NONE}: the rows as they are, [n, ...].</li>
@@ -62,53 +64,46 @@ public final class Reduction {
     public boolean keepsLayout() { return kind == Kind.NONE; }
 
     /**
-     * Reduces rows {@code rows} of {@code value} (host f32, [B, ...], laid out as {@code ctx.layout()}); the result
-     * owns its array.
+     * Reduces rows {@code rows} of {@code value} ([B, ...], laid out as {@code ctx.layout()}) on {@code ctx.ops()};
+     * the result is a new tensor of that backend.
      */
     public Tensor reduce(String tap, Tensor value, int[] rows, TapContext ctx) {
-        float[] x = value.data();
+        Backend ops = ctx.ops();
         int[] shape = value.shape();
-        int n = rows.length, rowSize = Math.toIntExact(value.numel() / shape[0]);
+        int n = rows.length, b = shape[0], rowSize = Math.toIntExact(value.numel() / Math.max(1, b));
         TapLayout layout = ctx.layout();
         return switch (kind) {
             case NONE -> {
-                float[] out = new float[n * rowSize];
-                for (int i = 0; i < n; i++) System.arraycopy(x, rows[i] * rowSize, out, i * rowSize, rowSize);
                 int[] s = shape.clone();
                 s[0] = n;
-                yield Tensor.of(out, s);
+                yield ops.embedding(value.reshape(b, rowSize), rows).reshape(s);   // the rows, gathered
             }
             case MEAN -> {
-                int c = shape[layout.channelAxis], positions = rowSize / c;
-                float[] out = new float[n * c];
-                for (int i = 0; i < n; i++) {
-                    int base = rows[i] * rowSize;
-                    for (int ch = 0; ch < c; ch++) {
-                        double sum = 0;
-                        // NCHW: a channel's positions are contiguous; NLC: channels are interleaved
-                        if (layout == TapLayout.NLC) for (int p = 0; p < positions; p++) sum += x[base + p * c + ch];
-                        else for (int p = 0; p < positions; p++) sum += x[base + ch * positions + p];
-                        out[i * c + ch] = (float) (sum / positions);
-                    }
-                }
-                yield Tensor.of(out, n, c);
+                int c = shape[layout.channelAxis];
+                Tensor perRow = switch (layout) {
+                    case NCHW -> ops.mean(value.reshape(b, c, -1), 2);   // a channel's positions are contiguous
+                    case NLC -> ops.mean(value, 1);                       // channels interleaved: mean over the tokens
+                    case NC -> value;
+                };
+                yield ops.embedding(perRow, rows);
             }
             case LAST, EOS, POSITIONS -> {
                 if (layout != TapLayout.NLC || !ctx.rows().hasTokens())
                     throw new UserError("tap " + tap + ": token selection '" + this + "' applies to text-encoder taps [B, L, C] only");
                 int l = shape[1], c = shape[2];
                 int p = kind == Kind.POSITIONS ? positions.length : 1;
-                float[] out = new float[n * p * c];
+                int[] tokenRows = new int[n * p];   // rows of value as [B·L, C]
                 for (int i = 0; i < n; i++) {
                     int[] ids = ctx.rows().tokens(rows[i]);
                     if (ids.length != l) throw new IllegalStateException("tap " + tap + ": " + ids.length + " token ids for " + l + " positions");
                     int[] pick = kind == Kind.POSITIONS ? positions : new int[] {kind == Kind.EOS ? eos(ids) : Math.max(0, eos(ids) - 1)};
                     for (int j = 0; j < p; j++) {
                         if (pick[j] >= l) throw new UserError("token position " + pick[j] + " is past the " + l + " tokens of " + tap);
-                        System.arraycopy(x, rows[i] * rowSize + pick[j] * c, out, (i * p + j) * c, c);
+                        tokenRows[i * p + j] = rows[i] * l + pick[j];
                     }
                 }
-                yield kind == Kind.POSITIONS ? Tensor.of(out, n, p, c) : Tensor.of(out, n, c);
+                Tensor picked = ops.embedding(value.reshape(b * l, c), tokenRows);
+                yield kind == Kind.POSITIONS ? picked.reshape(n, p, c) : picked;
             }
         };
     }

@@ -102,4 +102,19 @@ class CacheTest {
             assertThrows(IllegalStateException.class, () -> generate(1));
         }
     }
+
+    /** A capture reduces on the backend that holds the value: the only copy is of the reduced rows. */
+    @Test
+    void capturesReduceOnTheBackend() {
+        var timed = new dev.stitch.kernels.TimedBackend(new dev.stitch.kernels.cpu.CpuBackend(1, true));
+        Cache cache = new Cache();
+        Tensor x = SyntheticModel.random(new Random(9), 4, 3, 5, 2);
+        TapContext ctx = new TapContext("unet", TapLayout.NCHW, 0, 999, TapContext.Rows.cfg(2), timed);
+        cache.capture(Reduction.MEAN).observe(MID, x, ctx);
+        assertEquals(List.of("mean", "embedding"), timed.entries().stream().map(e -> e.op).sorted().toList().reversed());
+        float[] d = x.data();
+        double s = 0;
+        for (int i = 0; i < 10; i++) s += d[3 * 30 + 10 + i];   // cond row 1 (batch row 3), channel 1
+        assertEquals(s / 10, cache.get(MID, 0, CfgHalf.COND).data()[1 * 3 + 1], 1e-6);
+    }
 }
