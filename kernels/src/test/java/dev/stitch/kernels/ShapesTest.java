@@ -62,4 +62,16 @@ class ShapesTest {
         assertThrows(IllegalArgumentException.class, () -> Shapes.conv2d(t(1, 3, 2, 2), t(4, 3, 5, 5), null, 1, 1, 1, 1, 1));
         assertThrows(IllegalArgumentException.class, () -> Shapes.conv2d(t(1, 3, 5, 5), t(4, 3, 3, 3), null, 0, 1, 1, 1, 1));
     }
+
+    @Test
+    void opsAlongAnAxisDropItOrKeepTheShape() {
+        assertArrayEquals(new int[] {2, 5}, Shapes.mean(t(2, 3, 5), 1));
+        assertArrayEquals(new int[] {2, 3}, Shapes.mean(t(2, 3, 5), -1));
+        assertArrayEquals(new int[] {2, 5}, Shapes.project(t(2, 3, 5), 1, t(3)));
+        assertArrayEquals(new int[] {2, 3, 5}, Shapes.alongRows("addDirection", t(2, 3, 5), 2, new int[] {1, 0}, t(5)));
+        assertArrayEquals(new int[] {2, 3, 5}, Shapes.alongRows("addDirection", t(2, 3, 5), 1, new int[0], t(3)));
+        assertThrows(IllegalArgumentException.class, () -> Shapes.mean(t(2, 0, 5), 1));
+        var e = assertThrows(IllegalArgumentException.class, () -> Shapes.alongRows("transport", t(2, 3, 5), 1, new int[] {-1}, t(3)));
+        assertEquals("transport: rows [-1] of a batch of 2", e.getMessage());
+    }
 }
