@@ -1,14 +1,12 @@
 package dev.stitch.engine.unet;
 
+import dev.stitch.engine.io.JsonConfig;
 import dev.stitch.engine.io.JsonFiles;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.stitch.kernels.UserError;
 
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -105,17 +103,7 @@ public record UNetConfig(
     public int midTransformerLayers() { return transformerLayersDown.getLast().getFirst(); }
 
     /** Reads {@code config.json}; any problem is one line naming the file and the key. */
-    public static UNetConfig load(Path file) {
-        String text;
-        try {
-            text = Files.readString(file);
-        } catch (NoSuchFileException e) {
-            throw new UserError(file + ": no such file");
-        } catch (IOException e) {
-            throw new UserError(file + ": " + JsonFiles.reason(e));
-        }
-        return parse(file.toString(), text);
-    }
+    public static UNetConfig load(Path file) { return new Reader(JsonConfig.read(file)).config(); }
 
     /** Parses config JSON; {@code origin} names it in error messages. */
     public static UNetConfig parse(String origin, String json) {
@@ -126,11 +114,16 @@ public record UNetConfig(
             throw new UserError(origin + ": " + JsonFiles.reason(e));
         }
         if (root == null || !root.isObject()) throw new UserError(origin + ": expected a JSON object");
-        return new Reader(origin, root).config();
+        return new Reader(new JsonConfig(origin, root)).config();
     }
 
-    /** Reads one config object, with the origin at hand for messages. */
-    private record Reader(String origin, JsonNode root) {
+    /**
+     * Reads one config object: plain keys through {@link JsonConfig}; the per-block lists, whose diffusers forms
+     * (one number or one per block, per-layer lists) are the UNet's own, here.
+     */
+    private record Reader(JsonConfig json, String origin, JsonNode root) {
+        Reader(JsonConfig json) { this(json, json.origin(), json.root()); }
+
         UNetConfig config() {
             for (Iterator<String> it = root.fieldNames(); it.hasNext(); ) {
                 String key = it.next();
@@ -144,9 +137,9 @@ public record UNetConfig(
                 }
             }
 
-            List<String> down = strings("down_block_types",
-                List.of(CROSS_ATTN_DOWN, CROSS_ATTN_DOWN, CROSS_ATTN_DOWN, DOWN));
-            List<String> up = strings("up_block_types", List.of(UP, CROSS_ATTN_UP, CROSS_ATTN_UP, CROSS_ATTN_UP));
+            List<String> down = List.copyOf(json.strings("down_block_types",
+                List.of(CROSS_ATTN_DOWN, CROSS_ATTN_DOWN, CROSS_ATTN_DOWN, DOWN)));
+            List<String> up = List.copyOf(json.strings("up_block_types", List.of(UP, CROSS_ATTN_UP, CROSS_ATTN_UP, CROSS_ATTN_UP)));
             int n = down.size();
             for (String t : down) if (!t.equals(CROSS_ATTN_DOWN) && !t.equals(DOWN)) throw unsupported("down_block_types", t);
             for (String t : up) if (!t.equals(CROSS_ATTN_UP) && !t.equals(UP)) throw unsupported("up_block_types", t);
@@ -157,13 +150,13 @@ public record UNetConfig(
 
             List<Integer> channels = perBlock("block_out_channels", List.of(320, 640, 1280, 1280), n, false);
             List<Integer> layers = perBlock("layers_per_block", 2, n);
-            JsonNode headsNode = present("num_attention_heads") ? root.get("num_attention_heads") : null;
+            JsonNode headsNode = json.node("num_attention_heads");
             List<Integer> heads = headsNode != null ? perBlock("num_attention_heads", null, n)
                                                     : perBlock("attention_head_dim", 8, n);
             List<Integer> crossDim = perBlock("cross_attention_dim", 1280, n);
             if (root.has("norm_num_groups") && root.get("norm_num_groups").isNull())   // diffusers: no norms at all
                 throw unsupported("norm_num_groups", root.get("norm_num_groups"));
-            int groups = integer("norm_num_groups", 32);
+            int groups = json.integer("norm_num_groups", 32);
 
             for (int i = 0; i < n; i++) {
                 String headsKey = headsNode != null ? "num_attention_heads" : "attention_head_dim";
@@ -198,60 +191,24 @@ public record UNetConfig(
                 tUp = layerCounts("reverse_transformer_layers_per_block", rev, upLayers);
             }
 
-            int convIn = integer("conv_in_kernel", 3), convOut = integer("conv_out_kernel", 3);
+            int convIn = json.integer("conv_in_kernel", 3), convOut = json.integer("conv_out_kernel", 3);
             if (convIn % 2 == 0 || convIn <= 0) throw bad("conv_in_kernel", "an odd size");
             if (convOut % 2 == 0 || convOut <= 0) throw bad("conv_out_kernel", "an odd size");
-            int pad = integer("downsample_padding", 1);
+            int pad = json.integer("downsample_padding", 1);
             if (pad < 0) throw bad("downsample_padding", "0 or more");
-            JsonNode ted = root.get("time_embedding_dim");
-            int timeEmbedDim = ted == null || ted.isNull() ? channels.getFirst() * 4 : integer("time_embedding_dim", 0);
+            int timeEmbedDim = json.integer("time_embedding_dim", channels.getFirst() * 4);
             if (channels.getFirst() % 2 != 0) throw bad("block_out_channels", "an even first entry (sinusoidal embedding)");
 
-            return new UNetConfig(integer("in_channels", 4), integer("out_channels", 4),
-                bool("flip_sin_to_cos", true), (float) number("freq_shift", 0),
+            return new UNetConfig(json.integer("in_channels", 4), json.integer("out_channels", 4),
+                json.bool("flip_sin_to_cos", true), (float) json.number("freq_shift", 0),
                 down, up, channels, layers, heads, crossDim, tDown, tUp,
-                bool("use_linear_projection", false), bool("upcast_attention", false),
-                groups, (float) number("norm_eps", 1e-5), pad, timeEmbedDim, convIn, convOut, integer("sample_size", 64));
-        }
-
-        boolean present(String key) { return root.has(key) && !root.get(key).isNull(); }
-
-        int integer(String key, int dflt) {
-            if (!present(key)) return dflt;
-            JsonNode v = root.get(key);
-            if (!v.isIntegralNumber() || !v.canConvertToInt()) throw bad(key, v, "an integer");
-            return v.intValue();
-        }
-
-        double number(String key, double dflt) {
-            if (!present(key)) return dflt;
-            JsonNode v = root.get(key);
-            if (!v.isNumber()) throw bad(key, v, "a number");
-            return v.doubleValue();
-        }
-
-        boolean bool(String key, boolean dflt) {
-            if (!present(key)) return dflt;
-            JsonNode v = root.get(key);
-            if (!v.isBoolean()) throw bad(key, v, "true or false");
-            return v.booleanValue();
-        }
-
-        List<String> strings(String key, List<String> dflt) {
-            if (!present(key)) return dflt;
-            JsonNode v = root.get(key);
-            if (!v.isArray()) throw bad(key, v, "a list of block names");
-            List<String> out = new ArrayList<>();
-            for (JsonNode e : v) {
-                if (!e.isTextual()) throw bad(key, v, "a list of block names");
-                out.add(e.asText());
-            }
-            return List.copyOf(out);
+                json.bool("use_linear_projection", false), json.bool("upcast_attention", false),
+                groups, (float) json.number("norm_eps", 1e-5), pad, timeEmbedDim, convIn, convOut, json.integer("sample_size", 64));
         }
 
         /** An int or a list of n ints (positive); {@code expand} false keeps a list's own length. */
         List<Integer> perBlock(String key, Object dflt, int n, boolean expand) {
-            JsonNode v = present(key) ? root.get(key) : JSON.valueToTree(dflt);
+            JsonNode v = json.node(key) != null ? json.node(key) : JSON.valueToTree(dflt);
             List<Integer> out = new ArrayList<>();
             if (v.isIntegralNumber() && expand) out.addAll(Collections.nCopies(n, v.intValue()));
             else if (v.isArray()) for (JsonNode e : v) {
