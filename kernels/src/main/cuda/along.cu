@@ -28,6 +28,13 @@ extern "C" __global__ void project_f32(const float* __restrict__ x, const float*
     }
 }
 
+// Copies the vector v to w (stride inner) when its row is not chosen; true if it did.
+__device__ __forceinline__ bool copied_unchosen(const float* v, float* w, int n, long long inner, int chosen) {
+    if (!chosen)
+        for (int k = 0; k < n; k++) w[k * inner] = v[k * inner];
+    return !chosen;
+}
+
 // Rescales the edited vector y (stride inner) to the length sqrt(before), unless it is zero (or NaN).
 __device__ __forceinline__ void keep_norm(float* y, int n, long long inner, double before) {
     double after = 0.0;
@@ -46,10 +53,7 @@ extern "C" __global__ void add_direction_f32(const float* __restrict__ x, const 
         long long o = idx / inner, i = idx - o * inner;
         const float* v = x + o * n * inner + i;
         float* w = y + o * n * inner + i;
-        if (!sel[o / perRow]) {
-            for (int k = 0; k < n; k++) w[k * inner] = v[k * inner];
-            continue;
-        }
+        if (copied_unchosen(v, w, n, inner, sel[o / perRow])) continue;
         double p = 0.0, before = 0.0;
         for (int k = 0; k < n; k++) {
             double e = v[k * inner];
@@ -74,10 +78,7 @@ extern "C" __global__ void transport_f32(const float* __restrict__ x, const floa
         long long o = idx / inner, i = idx - o * inner;
         const float* v = x + o * n * inner + i;
         float* w = y + o * n * inner + i;
-        if (!sel[o / perRow]) {
-            for (int k = 0; k < n; k++) w[k * inner] = v[k * inner];
-            continue;
-        }
+        if (copied_unchosen(v, w, n, inner, sel[o / perRow])) continue;
         double before = 0.0;
         for (int k = 0; k < n; k++) {
             double e = v[k * inner];

@@ -68,6 +68,12 @@ final class Along {
         return sel;
     }
 
+    /** Copies the vectors of outer index o (size values) unchanged when its batch row is not chosen; true if it did. */
+    private static boolean copiedUnchosen(float[] x, float[] out, int o, int size, boolean chosen) {
+        if (!chosen) System.arraycopy(x, o * size, out, o * size, size);
+        return !chosen;
+    }
+
     /** The coefficient of u: a·g(p) + b, or b alone when a = 0 (Math.max keeps NaN, as the reference). */
     private static float coefficient(float p, float a, float b, boolean gate) {
         return a == 0 ? b : a * (gate ? Math.max(0f, p) : p) + b;
@@ -76,11 +82,8 @@ final class Along {
     static void addDirection(float[] x, float[] u, float[] out, int n, int inner, int perRow, boolean[] sel, float a,
                              float b, boolean gate, boolean keepNorm, int from, int to) {
         for (int o = from; o < to; o++) {
+            if (copiedUnchosen(x, out, o, n * inner, sel[o / perRow])) continue;
             int base = o * n * inner;
-            if (!sel[o / perRow]) {
-                System.arraycopy(x, base, out, base, n * inner);
-                continue;
-            }
             if (inner == 1) {
                 float before = keepNorm ? dot(x, base, x, base, n) : 0;
                 float coef = coefficient(a == 0 ? 0 : dot(x, base, u, 0, n), a, b, gate);
@@ -114,11 +117,8 @@ final class Along {
     static void transport(float[] x, float[] omega, float[] beta, float[] lo, float[] hi, float lambda, float[] out,
                           int n, int inner, int perRow, boolean[] sel, boolean keepNorm, int from, int to) {
         for (int o = from; o < to; o++) {
+            if (copiedUnchosen(x, out, o, n * inner, sel[o / perRow])) continue;
             int base = o * n * inner;
-            if (!sel[o / perRow]) {
-                System.arraycopy(x, base, out, base, n * inner);
-                continue;
-            }
             if (inner == 1) {
                 float before = keepNorm ? dot(x, base, x, base, n) : 0;
                 for (int k = 0; k < n; k += L) {
