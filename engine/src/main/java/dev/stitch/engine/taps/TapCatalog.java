@@ -84,8 +84,10 @@ public final class TapCatalog {
         Entry e = byName.get(name);
         if (e == null) return List.of();
         String root = e.aliasOf() != null ? e.aliasOf() : name;
-        return entries.stream().filter(x -> !x.name().equals(name) && (x.name().equals(root) || root.equals(x.aliasOf())))
-            .map(Entry::name).toList();
+        List<String> out = new ArrayList<>();
+        if (!root.equals(name) && !byName.containsKey(root)) out.add(root);   // a catalog filtered to some taps still names it
+        entries.stream().filter(x -> !x.name().equals(name) && (x.name().equals(root) || root.equals(x.aliasOf()))).forEach(x -> out.add(x.name()));
+        return out;
     }
 
     /** The entry for {@code name}, or null. */
