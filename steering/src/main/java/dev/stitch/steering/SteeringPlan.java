@@ -98,7 +98,7 @@ public record SteeringPlan(SteeringFile file, Operator operator, float strength,
      */
     public void check(TapCatalog catalog, String origin) {
         if (operator == Operator.ACT && file.taps().values().iterator().next().transports() == null)
-            throw new UserError(origin + ": operator act needs a transport file (extract with --method act-linear or act-mean)");
+            throw new UserError(origin + ": operator act needs a transport file (extracted with method act-linear or act-mean)");
         if (operator != Operator.ACT && file.taps().values().iterator().next().vectors() == null)
             throw new UserError(origin + ": this file holds AcT transports; use operator act");
         for (SteeringFile.TapVector v : file.taps().values()) {
