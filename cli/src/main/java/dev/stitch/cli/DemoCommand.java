@@ -4,16 +4,19 @@ import dev.stitch.engine.image.Png;
 import dev.stitch.engine.pipeline.GenerateRequest;
 import dev.stitch.engine.pipeline.RandomModel;
 import dev.stitch.engine.pipeline.StableDiffusionPipeline;
-import dev.stitch.eval.PromptPairs;
 import dev.stitch.kernels.Backend;
 import dev.stitch.kernels.DType;
 import dev.stitch.kernels.UserError;
 import dev.stitch.steering.LayerScore;
+import dev.stitch.steering.LayerScores;
+import dev.stitch.steering.LayerSet;
 import dev.stitch.steering.Method;
 import dev.stitch.steering.Operator;
 import dev.stitch.steering.PairedActivations;
+import dev.stitch.steering.PromptPairs;
 import dev.stitch.steering.SteeringFile;
 import dev.stitch.steering.SteeringPlan;
+import dev.stitch.steering.Sweep;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -84,16 +87,16 @@ final class DemoCommand implements Callable<Integer> {
         GenerateRequest base = new GenerateRequest(List.of(PROMPT), List.of(), steps, 7.5f, null, 0, null, null, null, null, null, null, null, 1f);
         PairedActivations acts = o.capture(pipe, ops, base, pairs, false);
         Map<String, LayerScore> scores = acts.scores();
-        SteeringFile file = acts.extract(Method.MEAN_DIFF, ExtractCommand.metadata(Method.MEAN_DIFF, pipe, base, pairs, o, false, scores));
+        SteeringFile file = acts.extract(Method.MEAN_DIFF);
         Path vectors = out.resolve("winter.safetensors");
         file.write(vectors);
         long tExtract = System.nanoTime();
 
         // 3. layer scores
-        String table = LayersCommand.table(scores, 10);
+        String table = LayerScores.table(scores, 10);
         LayersCommand.writeText(out.resolve("layers.txt"), table);
-        LayersCommand.writeJson(out.resolve("layers.json"), scores);
-        Png.write(out.resolve("layers.png"), LayersCommand.plot(scores, "LayerNavigator scores, demo pairs (winter vs plain), all " + steps + " steps"),
+        LayersCommand.writeText(out.resolve("layers.json"), LayerScores.json(scores));
+        Png.write(out.resolve("layers.png"), LayerScores.plot(scores, "LayerNavigator scores, demo pairs (winter vs plain), all " + steps + " steps"),
             Map.of("software", "Stitch"));
         System.out.print(table);
         long tLayers = System.nanoTime();
@@ -101,9 +104,10 @@ final class DemoCommand implements Callable<Integer> {
         // 4. sweep: the best three taps, each UNet third, all taps; add at a few strengths
         GenerateRequest req = new GenerateRequest(List.of(PROMPT), List.of(), steps, 7.5f, null, 7, null, null, null, null, null, null, null, 1f);
         SteeringPlan plan = SteeringPlan.defaults(file, null);
-        var sets = SweepCommand.layerSets(List.of("top3", "early", "middle", "late", "all"), file, 3);
-        var cells = SweepCommand.run(pipe, ops, req, plan, List.of(Operator.ADD), sets, strengths, vectors.getFileName().toString(),
-            out.resolve("sweep.png"), out.resolve("sweep.json"));
+        var sets = LayerSet.parse(List.of("top3", "early", "middle", "late", "all"), file, 3);
+        Sweep.Result sweep = new Sweep(strengths, sets, List.of(Operator.ADD)).run(pipe, ops, req, plan, vectors.getFileName().toString(), Sweep.Progress.NONE);
+        sweep.write(out.resolve("sweep.png"), out.resolve("sweep.json"));
+        var cells = sweep.cells();
         long tSweep = System.nanoTime();
 
         StringBuilder md = new StringBuilder();
@@ -121,11 +125,11 @@ final class DemoCommand implements Callable<Integer> {
             (tModel - t0) / 1e9, (tExtract - tModel) / 1e9, (tLayers - tExtract) / 1e9, cells.size() + 1, (tSweep - tLayers) / 1e9, (tSweep - t0) / 1e9));
         md.append("## Layer scores\n\nEarly = conv_in and the down blocks, middle = the mid block, late = the up blocks.\n\n```\n").append(table).append("```\n\n");
         md.append("## Sweep\n\nPixel RMS difference from the unsteered image (0-255 scale):\n\n| layer set | taps |");
-        for (float s : strengths) md.append(" ").append(SweepCommand.fmt(s)).append(" |");
+        for (float s : strengths) md.append(" ").append(Sweep.format(s)).append(" |");
         md.append("\n| --- | --- |").append(" --- |".repeat(strengths.size())).append('\n');
         for (var set : sets) {
             md.append("| ").append(set.label()).append(" | ").append(set.taps().size()).append(" |");
-            for (var c : cells) if (c.set() == set) md.append(String.format(Locale.ROOT, " %.2f |", c.rms()));
+            for (var c : cells) if (c.layerSet() == set) md.append(String.format(Locale.ROOT, " %.2f |", c.pixelRms()));
             md.append('\n');
         }
         md.append("\n## The same with the CLI\n\n```\n");
@@ -136,7 +140,7 @@ final class DemoCommand implements Callable<Integer> {
             .append("' --steps ").append(steps).append(" --plot layers.png\n");
         md.append("stitch sweep   --model ").append(m).append(" --prompt '").append(PROMPT).append("' --seed 7 --steps ").append(steps)
             .append(" --steer winter.safetensors --layer-sets top3,early,middle,late,all --strengths ")
-            .append(String.join(",", strengths.stream().map(SweepCommand::fmt).toList())).append(" --out sweep.png\n");
+            .append(String.join(",", strengths.stream().map(Sweep::format).toList())).append(" --out sweep.png\n");
         md.append("stitch generate --model ").append(m).append(" --prompt '").append(PROMPT).append("' --seed 7 --steps ").append(steps)
             .append(" --steer winter.safetensors@4 --steer-window 0-4 --out steered.png\n```\n");
         LayersCommand.writeText(out.resolve("README.md"), md.toString());

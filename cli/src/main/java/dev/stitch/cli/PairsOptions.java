@@ -3,15 +3,18 @@ package dev.stitch.cli;
 import dev.stitch.engine.pipeline.GenerateRequest;
 import dev.stitch.engine.pipeline.StableDiffusionPipeline;
 import dev.stitch.engine.taps.StepSet;
-import dev.stitch.eval.PromptPairs;
 import dev.stitch.kernels.Backend;
 import dev.stitch.kernels.UserError;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
 import dev.stitch.steering.PairedActivations;
+import dev.stitch.steering.PromptPairs;
 import dev.stitch.steering.SteeringPlan;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 
 /** The flags that say which activations of which prompt pairs extract and layers read (they share the capture). */
 final class PairsOptions {
@@ -33,7 +36,29 @@ final class PairsOptions {
     @Option(names = "--batch", paramLabel = "N", defaultValue = "4", description = "pairs per model call (default ${DEFAULT-VALUE})")
     int batch;
 
-    PromptPairs read() { return PromptPairs.read(pairs); }
+    /** The library's parameters these flags (and generate's) set. */
+    static final Map<String, String> FLAGS = Map.of("taps", "--taps", "steps", "--at-steps", "half", "--half", "tokens", "--tokens",
+        "batch", "--batch", "method", "--method", "initImage", "--init-image", "initLatents", "--init-latents", "negativePrompts", "--negative-prompt");
+
+    /** The pairs file, its errors told as {@code --pairs}'. */
+    PromptPairs read() {
+        try {
+            return PromptPairs.read(pairs);
+        } catch (UserError e) {
+            throw new UserError("--pairs " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * extract and layers default the seed to 0 (pair i starts from the noise of seed + i), so the same inputs give
+     * the same result; generate's flags, shared with them, say "random, printed". Their help says what they do.
+     */
+    static void seedDefaultsToZero(CommandSpec spec) {
+        OptionSpec seed = spec.findOption("--seed");
+        if (seed == null) throw new IllegalStateException("no --seed option");
+        spec.remove(seed);
+        spec.addOption(OptionSpec.builder(seed).description("noise seed of the first pair, as torch.manual_seed on CPU; pair i uses seed + i (default 0)").build());
+    }
 
     /**
      * The generation settings every pair runs with: generate's flags without prompts. The seed defaults to 0 so that
@@ -52,14 +77,25 @@ final class PairsOptions {
     }
 
     PairedActivations.Options options(boolean perStep) {
-        return new PairedActivations.Options(StepSet.parse(atSteps), perStep, SteeringPlan.Half.parse(half), tokens, batch);
+        return ParameterFlags.mapped(FLAGS, () -> new PairedActivations.Options(StepSet.parse(atSteps), perStep, half(), tokens, batch));
+    }
+
+    private SteeringPlan.Half half() {
+        try {
+            return SteeringPlan.Half.parse(half);
+        } catch (UserError e) {
+            throw new UserError("--half " + half + ": expected cond, uncond or both", e);
+        }
     }
 
     PairedActivations capture(StableDiffusionPipeline pipe, Backend ops, GenerateRequest base, PromptPairs p, boolean perStep) {
         long t0 = System.nanoTime();
         boolean console = System.console() != null;
-        PairedActivations acts = PairedActivations.capture(pipe, ops, base, p.positives(), p.negatives(), taps, options(perStep),
-            (done, total) -> { if (console) System.err.printf("\r  pairs %d/%d%s", done, total, done == total ? "\n" : ""); });
+        PairedActivations.Options o = options(perStep);
+        PairedActivations acts = ParameterFlags.mapped(FLAGS, () -> PairedActivations.capture(pipe, ops, base, p, taps, o,
+            (done, total) -> { if (console) System.err.printf("\r  pairs %d/%d%s", done, total, done == total ? "\n" : ""); }));
+        acts.aliasesSkipped().forEach((skipped, kept) ->
+            System.err.println("stitch: note: " + skipped + " is the same tensor as " + kept + "; read once, as " + kept));
         System.err.printf("stitch: %d pairs, %d taps captured in %.1f s (%s backend)%n", p.size(), acts.taps().size(),
             (System.nanoTime() - t0) / 1e9, ops.name());
         return acts;

@@ -39,17 +39,29 @@ final class SteeringOptions {
     @Option(names = "--steer-tap", paramLabel = "TAP=S", description = "strength S for the taps the glob TAP selects, overriding --steer's; repeatable")
     List<String> tapStrengths = new ArrayList<>();
 
-    /** One parsed {@code --steer} value. */
+    /** One parsed {@code --steer} value (generate, trace and eval all read it here). */
     record Spec(Path file, Float strength) {
         static Spec parse(String s) {
             int at = s.lastIndexOf('@');
             if (at < 0) return new Spec(Path.of(s), null);
-            try {
-                return new Spec(Path.of(s.substring(0, at)), Float.parseFloat(s.substring(at + 1)));
-            } catch (NumberFormatException e) {
-                throw new UserError("--steer " + s + ": strength after '@' must be a number");
-            }
+            return new Spec(Path.of(s.substring(0, at)), SteeringOptions.strength("--steer " + s + ": the strength after '@'", s.substring(at + 1)));
         }
+    }
+
+    /**
+     * A strength flag's number: finite, since NaN or an infinity (also what a number past float's range, like 1e39,
+     * rounds to) would make every steered value NaN.
+     */
+    static float strength(String what, String text) {
+        float f;
+        try {
+            f = Float.parseFloat(text.strip());
+        } catch (NumberFormatException e) {
+            throw new UserError(what + " must be a number");
+        }
+        if (!Float.isFinite(f))
+            throw new UserError(what + " must be a finite number" + (text.strip().matches("[+-]?[0-9.]+([eE][+-]?[0-9]+)?[fFdD]?") ? " (it is beyond float's range, ±3.4e38)" : ""));
+        return f;
     }
 
     /** Reads, configures and checks every {@code --steer} file against the model's taps at this image size. */
@@ -64,7 +76,7 @@ final class SteeringOptions {
         Map<String, String> model = pipe.source == null ? Map.of() : SteeringFile.modelIdentity(pipe.source);
         for (String s : steer) {
             Spec spec = Spec.parse(s);
-            SteeringFile file = SteeringFile.read(spec.file());
+            SteeringFile file = read(spec.file());
             SteeringPlan plan = apply(SteeringPlan.defaults(file, spec.strength()), steps);
             plan.check(catalog, "--steer " + spec.file());
             String sha = file.meta(SteeringFile.MODEL_SHA, null);
@@ -79,6 +91,15 @@ final class SteeringOptions {
             if (!any) throw new UserError("--steer-tap " + ts + ": '" + glob + "' selects no tap of the --steer file(s)");
         }
         return plans;
+    }
+
+    /** A steering file, its errors told as {@code --steer}'s. */
+    static SteeringFile read(Path file) {
+        try {
+            return SteeringFile.read(file);
+        } catch (UserError e) {
+            throw new UserError("--steer " + e.getMessage(), e);
+        }
     }
 
     /** The command-line schedule on top of a file's defaults. */
@@ -102,11 +123,7 @@ final class SteeringOptions {
     }
 
     private static float tapStrength(String ts) {
-        try {
-            return Float.parseFloat(ts.substring(ts.lastIndexOf('=') + 1).strip());
-        } catch (NumberFormatException e) {
-            throw new UserError("--steer-tap " + ts + ": the strength after '=' must be a number");
-        }
+        return strength("--steer-tap " + ts + ": the strength after '='", ts.substring(ts.lastIndexOf('=') + 1));
     }
 
     /** Installs every plan; closing the result removes them all. */

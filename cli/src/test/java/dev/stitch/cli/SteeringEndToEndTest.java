@@ -237,7 +237,7 @@ class SteeringEndToEndTest {
         assertEquals("pca-diff", md.get("method"));
         assertEquals("add", md.get("operator"));
         assertEquals("tiny", md.get("model"));
-        assertEquals(dev.stitch.eval.PromptPairs.read(pairs).sha256(), md.get("prompt_set_sha256"));
+        assertEquals(dev.stitch.steering.PromptPairs.read(pairs).sha256(), md.get("prompt_set_sha256"));
         TapCatalog catalog = pipe(tiny).tapCatalog(64, 64);
         assertEquals(List.of(TAPS.split(",")).stream().sorted().toList(), st.names().stream().sorted().toList());
         for (String t : st.names()) {
@@ -315,14 +315,14 @@ class SteeringEndToEndTest {
         Path file = extract(tiny, "flags.safetensors", "--at-steps", "0");
         String[] common = {"generate", "--model", tiny.toString(), "--prompt", "a dog", "--steps", "2", "--seed", "4", "--device", "cpu"};
         RgbImage plain = generate(common, "plain.png");
-        assertEquals(0, SweepCommand.rms(plain, generate(common, "zero.png", "--steer", file + "@0")), "strength 0 is unsteered");
-        assertEquals(0, SweepCommand.rms(plain, generate(common, "tapzero.png", "--steer", file + "@3", "--steer-tap", "*=0")),
+        assertEquals(0, dev.stitch.steering.Sweep.pixelRms(plain, generate(common, "zero.png", "--steer", file + "@0")), "strength 0 is unsteered");
+        assertEquals(0, dev.stitch.steering.Sweep.pixelRms(plain, generate(common, "tapzero.png", "--steer", file + "@3", "--steer-tap", "*=0")),
             "--steer-tap overrides every tap");
         RgbImage steered = generate(common, "steered.png", "--steer", file + "@3", "--steer-op", "add", "--steer-half", "cond",
             "--steer-preserve-norm", "--steer-window", "0-1");
-        assertTrue(SweepCommand.rms(plain, steered) > 0, "steering changes the image");
+        assertTrue(dev.stitch.steering.Sweep.pixelRms(plain, steered) > 0, "steering changes the image");
         RgbImage unguided = generate(common, "unguided.png", "--guidance", "1");
-        assertEquals(0, SweepCommand.rms(unguided, generate(common, "uncond-only.png", "--steer", file + "@3", "--steer-half", "uncond",
+        assertEquals(0, dev.stitch.steering.Sweep.pixelRms(unguided, generate(common, "uncond-only.png", "--steer", file + "@3", "--steer-half", "uncond",
             "--guidance", "1")), "no uncond rows without guidance");
         var r = CliRunner.run(concat(common, "--steer", file.toString(), "--steer-window", "5", "--out", dir.resolve("bad.png").toString()));
         assertEquals(2, r.code());
@@ -354,7 +354,7 @@ class SteeringEndToEndTest {
             {"--method", "svd", "--method svd: expected one of mean-diff"},
             {"--tokens", "first", "--tokens first"},
             {"--prompt", "a cat", "prompts come from --pairs"},
-            {"--half", "neither", "half 'neither'"},
+            {"--half", "neither", "--half neither: expected cond, uncond or both"},
         };
         for (String[] c : cases) {
             List<String> args = new ArrayList<>(List.of("extract", "--model", tiny.toString(), "--pairs", pairs.toString(), "--steps", "2",

@@ -11,13 +11,13 @@ import static org.junit.jupiter.api.Assertions.*;
 class TapsCommandTest {
     static List<String> names(String table) {
         List<String> lines = table.strip().lines().toList();
-        assertTrue(lines.getFirst().matches("tap\\s+layout\\s+channels\\s+shape"), lines.getFirst());
+        assertTrue(lines.getFirst().matches("tap\\s+layout\\s+channels\\s+shape\\s+same tensor as"), lines.getFirst());
         assertEquals((lines.size() - 2) + " taps", lines.getLast());
         return lines.subList(1, lines.size() - 1).stream().map(l -> l.split("\\s+")[0]).toList();
     }
 
     static void assertRow(String out, String tap, String layout, int channels, String shape) {
-        var row = Pattern.compile("(?m)^" + Pattern.quote(tap) + "\\s+" + layout + "\\s+" + channels + "\\s+" + Pattern.quote(shape) + "$");
+        var row = Pattern.compile("(?m)^" + Pattern.quote(tap) + "\\s+" + layout + "\\s+" + channels + "\\s+" + Pattern.quote(shape) + "(\\s{2,}\\S.*)?$");
         assertTrue(row.matcher(out).find(), tap + " " + layout + " " + channels + " " + shape + " not in:\n" + out);
     }
 

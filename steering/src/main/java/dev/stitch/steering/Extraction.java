@@ -144,7 +144,7 @@ public final class Extraction {
             double[] grad = new double[c];
             for (int i = 0; i < 2 * n; i++) {
                 double m = y[i] * dot(w, x[i]);
-                double s = -y[i] / (1 + Math.exp(m)) / (2 * n);   // d/dz of log(1 + e^{-y z}), averaged
+                double s = -y[i] / (1 + StrictMath.exp(m)) / (2 * n);   // d/dz of log(1 + e^{-y z}), averaged; StrictMath: the same bits on every JVM
                 for (int j = 0; j < c; j++) grad[j] += s * x[i][j];
             }
             for (int j = 0; j < c; j++) {

@@ -1,6 +1,6 @@
 package dev.stitch.steering;
 
-import dev.stitch.kernels.UserError;
+import dev.stitch.kernels.ParameterError;
 
 import java.util.Arrays;
 import java.util.stream.Collectors;
@@ -30,7 +30,7 @@ public enum Method {
 
     public static Method parse(String s) {
         for (Method m : values()) if (m.cliName.equals(s)) return m;
-        throw new UserError("--method " + s + ": expected one of "
+        throw new ParameterError("method", s, "expected one of "
             + Arrays.stream(values()).map(m -> m.cliName).collect(Collectors.joining(", ")));
     }
 }

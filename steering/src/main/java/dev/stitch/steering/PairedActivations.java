@@ -3,6 +3,7 @@ package dev.stitch.steering;
 import dev.stitch.engine.pipeline.GenerateRequest;
 import dev.stitch.engine.pipeline.StableDiffusionPipeline;
 import dev.stitch.engine.random.TorchGenerator;
+import dev.stitch.engine.schedulers.Schedulers;
 import dev.stitch.engine.taps.Cache;
 import dev.stitch.engine.taps.CaptureKey;
 import dev.stitch.engine.taps.CfgHalf;
@@ -12,12 +13,14 @@ import dev.stitch.engine.taps.StepSet;
 import dev.stitch.engine.taps.TapCatalog;
 import dev.stitch.kernels.Backend;
 import dev.stitch.kernels.Tensor;
-import dev.stitch.kernels.UserError;
+import dev.stitch.kernels.ParameterError;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.stream.IntStream;
 
@@ -28,7 +31,8 @@ import java.util.stream.IntStream;
  * UNet taps ([B, C, H, W] over H·W, [B, L, C] over L), and for text-encoder taps the mean over all 77 positions or
  * the positions {@code tokens} names. Rows come from the conditional half by default; {@code both} averages the two
  * halves. UNet taps are kept per recorded step, or averaged over the recorded steps; the denoising loop stops after
- * the last recorded step (docs/design.md §5).
+ * the last recorded step (docs/design.md §5). A tensor two selected taps name (see {@link TapCatalog.Entry#aliasOf})
+ * is read once, under the first name in call order, so that a file made from it never steers one tensor twice.
  */
 public final class PairedActivations {
     /**
@@ -43,7 +47,7 @@ public final class PairedActivations {
      */
     public record Options(StepSet steps, boolean perStep, SteeringPlan.Half half, String tokens, int batch) {
         public Options {
-            if (batch < 1) throw new UserError("--batch " + batch + ": must be at least 1");
+            if (batch < 1) throw new ParameterError("batch", batch, "must be at least 1");
         }
 
         public static Options defaults() { return new Options(StepSet.ALL, false, SteeringPlan.Half.COND, "all", 4); }
@@ -53,14 +57,18 @@ public final class PairedActivations {
     private final Map<String, int[]> sliceSteps;        // per tap: the step of each slice, {-1} for one slice
     private final Map<String, float[][][]> pos, neg;    // per tap: [slice][pair][C]
     private final int pairs;
+    private final Map<String, String> provenance;       // how they were taken, as steering-file metadata
+    private final Map<String, String> aliasesSkipped;
 
     private PairedActivations(List<String> taps, Map<String, int[]> sliceSteps, Map<String, float[][][]> pos,
-                              Map<String, float[][][]> neg, int pairs) {
+                              Map<String, float[][][]> neg, int pairs, Map<String, String> provenance, Map<String, String> aliasesSkipped) {
         this.taps = taps;
         this.sliceSteps = sliceSteps;
         this.pos = pos;
         this.neg = neg;
         this.pairs = pairs;
+        this.provenance = provenance;
+        this.aliasesSkipped = aliasesSkipped;
     }
 
     /** Receives progress: {@code done} of {@code total} pairs captured. */
@@ -76,22 +84,38 @@ public final class PairedActivations {
      */
     public static PairedActivations capture(StableDiffusionPipeline pipe, Backend ops, GenerateRequest base, List<String> positives,
                                             List<String> negatives, String tapPattern, Options o, Progress progress) {
+        if (positives.isEmpty() || negatives.size() != positives.size())
+            throw new IllegalArgumentException(positives.size() + " positives, " + negatives.size() + " negatives");
+        List<PromptPairs.Pair> p = new ArrayList<>();
+        for (int i = 0; i < positives.size(); i++) p.add(new PromptPairs.Pair(positives.get(i), negatives.get(i)));
+        return capture(pipe, ops, base, new PromptPairs(p), tapPattern, o, progress);
+    }
+
+    /** {@link #capture(StableDiffusionPipeline, Backend, GenerateRequest, List, List, String, Options, Progress)} of these pairs. */
+    public static PairedActivations capture(StableDiffusionPipeline pipe, Backend ops, GenerateRequest base, PromptPairs pairs,
+                                            String tapPattern, Options o, Progress progress) {
+        List<String> positives = pairs.positives(), negatives = pairs.negatives();
         int n = positives.size();
-        if (n == 0 || negatives.size() != n) throw new IllegalArgumentException(n + " positives, " + negatives.size() + " negatives");
-        if (base.initImage() != null) throw new UserError("--init-image: extraction runs text-to-image only");
-        if (base.negativePrompts().size() > 1) throw new UserError("--negative-prompt: give at most one (it applies to every prompt of every pair)");
+        if (base.initImage() != null) throw new ParameterError("initImage", base.initImage(), "extraction runs text-to-image only");
+        if (base.negativePrompts().size() > 1) throw new ParameterError("negativePrompts", base.negativePrompts().size(), "give at most one (it applies to every prompt of every pair)");
         int width = base.width() != null ? base.width() : pipe.defaultSize(), height = base.height() != null ? base.height() : pipe.defaultSize();
         TapCatalog catalog = pipe.tapCatalog(width, height);
-        List<String> taps = catalog.resolve(tapPattern);
+        List<String> taps = new ArrayList<>();
+        Map<String, String> aliasesSkipped = new LinkedHashMap<>();
+        for (String t : catalog.resolve(tapPattern)) {
+            String kept = catalog.aliases(t).stream().filter(taps::contains).findFirst().orElse(null);
+            if (kept != null) aliasesSkipped.put(t, kept);
+            else taps.add(t);
+        }
         List<String> text = taps.stream().filter(t -> LayerGroup.of(t) == LayerGroup.TEXT).toList();
         List<String> unet = taps.stream().filter(t -> t.startsWith("unet.")).toList();
         List<String> other = taps.stream().filter(t -> !text.contains(t) && !unet.contains(t)).toList();
         if (!other.isEmpty())
-            throw new UserError("--taps " + tapPattern + ": selects " + other.get(0) + (other.size() > 1 ? " and " + (other.size() - 1) + " more" : "")
+            throw new ParameterError("taps", tapPattern, "selects " + other.get(0) + (other.size() > 1 ? " and " + (other.size() - 1) + " more" : "")
                 + "; extraction reads text_encoder and unet taps only (the VAE runs after denoising)");
         StepSet steps = o.steps().within(base.steps());
         int[] recorded = IntStream.range(0, base.steps()).filter(steps::contains).toArray();
-        if (!unet.isEmpty() && recorded.length == 0) throw new UserError("--at-steps " + steps + ": records no step of " + base.steps());
+        if (!unet.isEmpty() && recorded.length == 0) throw new ParameterError("steps", steps, "records no step of " + base.steps());
         int lastStep = unet.isEmpty() ? -1 : recorded[recorded.length - 1];
         Reduction textReduction = textReduction(o.tokens());
 
@@ -99,7 +123,7 @@ public final class PairedActivations {
         int latent = ch * h * w;
         Tensor init = base.initLatents();
         if (init != null && !(init.rank() == 4 && (init.dim(0) == 1 || init.dim(0) == n) && init.dim(1) == ch && init.dim(2) == h && init.dim(3) == w))
-            throw new UserError("--init-latents: tensor 'latents' has shape " + Arrays.toString(init.shape()) + ", expected [1 or "
+            throw new ParameterError("initLatents", Arrays.toString(init.shape()), "tensor 'latents' has this shape, expected [1 or "
                 + n + " (one per pair), " + ch + ", " + h + ", " + w + "]");
 
         Map<String, int[]> sliceSteps = new LinkedHashMap<>();
@@ -116,7 +140,7 @@ public final class PairedActivations {
             case BOTH -> new CfgHalf[] {CfgHalf.COND, CfgHalf.UNCOND};
         };
         if (o.half() == SteeringPlan.Half.UNCOND && !base.guided())
-            throw new UserError("--half uncond: guidance " + base.guidance() + " runs no unconditional pass");
+            throw new ParameterError("half", "uncond", "guidance " + base.guidance() + " runs no unconditional pass");
 
         for (int first = 0; first < n; first += o.batch()) {
             int m = Math.min(o.batch(), n - first);
@@ -154,7 +178,29 @@ public final class PairedActivations {
             for (AutoCloseable a : regs) try { a.close(); } catch (Exception e) { throw new IllegalStateException(e); }
             progress.pairs(first + m, n);
         }
-        return new PairedActivations(taps, sliceSteps, pos, neg, n);
+        return new PairedActivations(taps, sliceSteps, pos, neg, n, provenance(pipe, base, pairs, tapPattern, o, width, height), aliasesSkipped);
+    }
+
+    /** What a steering file records of how its activations were taken (docs/steering.md, the steering file). */
+    private static Map<String, String> provenance(StableDiffusionPipeline pipe, GenerateRequest base, PromptPairs pairs, String tapPattern,
+                                                  Options o, int width, int height) {
+        Map<String, String> md = new LinkedHashMap<>();
+        if (pipe.source != null) md.putAll(SteeringFile.modelIdentity(pipe.source));
+        md.put(SteeringFile.PROMPTS, pairs.sha256());
+        md.put("pairs", Integer.toString(pairs.size()));
+        md.put("taps", tapPattern);
+        md.put("at_steps", o.steps().toString());
+        md.put("per_step", Boolean.toString(o.perStep()));
+        md.put("extract_half", o.half().name().toLowerCase(Locale.ROOT));
+        md.put("tokens", o.tokens());
+        md.put("seed", Long.toString(base.seed()));
+        md.put("steps", Integer.toString(base.steps()));
+        md.put("guidance", Float.toString(base.guidance()));
+        md.put("scheduler", base.scheduler() != null ? base.scheduler() : Schedulers.nameOf(pipe.schedulerConfig));
+        md.put("width", Integer.toString(width));
+        md.put("height", Integer.toString(height));
+        md.put("negative_prompt", base.negative(0));
+        return md;
     }
 
     /** The starting noise of pair {@code i}: the given latents (one for all pairs, or one per pair), else seed + i. */
@@ -174,7 +220,7 @@ public final class PairedActivations {
                 try {
                     yield Reduction.tokens(Arrays.stream(tokens.split(",")).map(String::strip).mapToInt(Integer::parseInt).toArray());
                 } catch (NumberFormatException e) {
-                    throw new UserError("--tokens " + tokens + ": expected all, last, eos or token positions like 0,5,6");
+                    throw new ParameterError("tokens", tokens, "expected all, last, eos or token positions like 0,5,6");
                 }
             }
         };
@@ -206,6 +252,9 @@ public final class PairedActivations {
     public List<String> taps() { return taps; }
 
     public int pairs() { return pairs; }
+
+    /** Taps the pattern selected but that name a tensor already read under another name: skipped name → the name kept. */
+    public Map<String, String> aliasesSkipped() { return Collections.unmodifiableMap(aliasesSkipped); }
 
     /** The denoising step of each slice of {@code tap}: the recorded steps with {@code perStep}, else {−1}. */
     public int[] steps(String tap) { return sliceSteps.get(tap).clone(); }
@@ -239,6 +288,25 @@ public final class PairedActivations {
         for (String t : taps) out.put(t, LayerScore.of(positive(t), negative(t)));
         return out;
     }
+
+    /**
+     * The metadata {@link #extract(Method)} writes: how the file applies by default (the method's operator at
+     * strength 1, every step, both CFG halves), how the activations were taken, and the layer scores.
+     */
+    public Map<String, String> metadata(Method method) {
+        Map<String, String> md = new LinkedHashMap<>();
+        md.put(SteeringFile.METHOD, method.cliName);
+        md.put(SteeringFile.OPERATOR, method.isTransport() ? Operator.ACT.cliName : Operator.ADD.cliName);
+        md.put(SteeringFile.STRENGTH, "1");
+        md.put(SteeringFile.WINDOW, "all");
+        md.put(SteeringFile.HALF, "both");
+        md.putAll(provenance);
+        md.put(SteeringFile.SCORES, SteeringFile.scoresJson(scores()));
+        return md;
+    }
+
+    /** The steering file {@code stitch extract} writes: every tap's vector (or transport) and {@link #metadata}. */
+    public SteeringFile extract(Method method) { return extract(method, metadata(method)); }
 
     /**
      * One vector (or transport) per tap and slice with {@code method}; {@code metadata} goes into the file as is.

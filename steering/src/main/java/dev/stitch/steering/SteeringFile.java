@@ -16,6 +16,7 @@ import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -89,20 +90,37 @@ public record SteeringFile(Map<String, String> metadata, Map<String, TapVector> 
     }
 
     /** The layer scores recorded at extraction, in tap order; empty if the file has none. */
-    public Map<String, LayerScore> layerScores() {
+    public Map<String, LayerScore> layerScores() { return layerScores(null); }
+
+    private Map<String, LayerScore> layerScores(Path file) {
         Map<String, LayerScore> out = new LinkedHashMap<>();
         String json = metadata.get(SCORES);
         if (json == null) return out;
+        String where = (file == null ? "steering file" : file.toString()) + ": metadata '" + SCORES + "'";
         try {
             JsonNode root = JSON.readTree(json);
+            if (root == null || !root.isObject()) throw new UserError(where + " is not a JSON object");
             for (var it = root.fields(); it.hasNext(); ) {
                 var e = it.next();
-                out.put(e.getKey(), new LayerScore(e.getValue().path("D").asDouble(), e.getValue().path("C").asDouble()));
+                out.put(e.getKey(), new LayerScore(number(e.getValue(), "D", where), number(e.getValue(), "C", where)));
             }
         } catch (IOException e) {
-            throw new UserError("steering file: metadata '" + SCORES + "' is not valid JSON");
+            throw new UserError(where + " is not valid JSON");
         }
         return out;
+    }
+
+    /** A score component: a JSON number, or a string Jackson wrote for NaN or an infinity (refused by the reader). */
+    private static double number(JsonNode score, String key, String where) {
+        JsonNode v = score.path(key);
+        if (v.isNumber()) return v.asDouble();
+        if (v.isTextual()) return switch (v.asText()) {
+            case "NaN" -> Double.NaN;
+            case "Infinity" -> Double.POSITIVE_INFINITY;
+            case "-Infinity" -> Double.NEGATIVE_INFINITY;
+            default -> throw new UserError(where + ": '" + key + "' = '" + v.asText() + "' is not a number");
+        };
+        throw new UserError(where + ": a score lacks its number '" + key + "'");
     }
 
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -130,7 +148,7 @@ public record SteeringFile(Map<String, String> metadata, Map<String, TapVector> 
     }
 
     public static SteeringFile read(Path file) {
-        if (!Files.isRegularFile(file)) throw new UserError("--steer " + file + ": no such file");
+        if (!Files.isRegularFile(file)) throw new UserError(file + ": no such steering file");
         SafeTensors st = SafeTensors.open(file);
         if (!st.metadata().containsKey(FORMAT))
             throw new UserError(file + ": not a Stitch steering file (no '" + FORMAT + "' in its metadata)");
@@ -153,6 +171,7 @@ public record SteeringFile(Map<String, String> metadata, Map<String, TapVector> 
             }
         }
         if (taps.isEmpty()) throw new UserError(file + ": the steering file has no vectors");
+        checkFinite(file, st.metadata(), taps);
         int[] rowSteps = rowSteps(st.metadata().get(STEPS), file);
         for (var e : taps.entrySet()) {
             TapVector v = e.getValue();
@@ -162,6 +181,43 @@ public record SteeringFile(Map<String, String> metadata, Map<String, TapVector> 
             e.setValue(new TapVector(v.tap(), v.vectors(), v.transports(), rowSteps));
         }
         return new SteeringFile(st.metadata(), taps);
+    }
+
+    /**
+     * NaN or an infinity in a vector, a transport's map or the default strength would turn steered values into NaN
+     * (a black image) without a word: refused by name. Only a transport's support may be infinite (Mean-AcT's is).
+     */
+    private static void checkFinite(Path file, Map<String, String> metadata, Map<String, TapVector> taps) {
+        for (TapVector v : taps.values()) {
+            if (v.vectors() != null) for (float[] row : v.vectors()) checkFinite(file, v.tap(), row);
+            else
+                for (Transport t : v.transports()) {
+                    checkFinite(file, v.tap() + "/omega", t.omega());
+                    checkFinite(file, v.tap() + "/beta", t.beta());
+                    for (int j = 0; j < t.channels(); j++)
+                        if (Float.isNaN(t.lo()[j]) || Float.isNaN(t.hi()[j]))
+                            throw new UserError(file + ": tensor '" + v.tap() + "/" + (Float.isNaN(t.lo()[j]) ? "lo" : "hi") + "' holds NaN at channel " + j);
+                }
+        }
+        String strength = metadata.get(STRENGTH);
+        if (strength != null) {
+            float f;
+            try {
+                f = Float.parseFloat(strength);
+            } catch (NumberFormatException e) {
+                throw new UserError(file + ": metadata '" + STRENGTH + "' = '" + strength + "' is not a number");
+            }
+            if (!Float.isFinite(f)) throw new UserError(file + ": metadata '" + STRENGTH + "' = '" + strength + "' is not a finite number");
+        }
+        SteeringFile f = new SteeringFile(metadata, taps);
+        for (var e : f.layerScores(file).entrySet())
+            if (!Double.isFinite(e.getValue().discriminability()) || !Double.isFinite(e.getValue().consistency()))
+                throw new UserError(file + ": metadata '" + SCORES + "' gives tap '" + e.getKey() + "' a score that is not a finite number");
+    }
+
+    private static void checkFinite(Path file, String tensor, float[] x) {
+        for (int j = 0; j < x.length; j++)
+            if (!Float.isFinite(x[j])) throw new UserError(file + ": tensor '" + tensor + "' holds " + x[j] + " at index " + j + "; steering values must be finite");
     }
 
     private static int[] rowSteps(String text, Path file) {
@@ -191,4 +247,36 @@ public record SteeringFile(Map<String, String> metadata, Map<String, TapVector> 
     }
 
     public String meta(String key, String fallback) { return metadata.getOrDefault(key, fallback); }
+
+    /**
+     * One line per tap, what {@code stitch extract} prints: channels, the size of the edit — the vector's norm
+     * {@code |v|}, or for a transport the mean {@code |ω − 1|} and mean {@code |β|} over channels — and the layer
+     * score. Per-step files show their first row.
+     */
+    public String table() {
+        int w = Math.max(3, taps.keySet().stream().mapToInt(String::length).max().orElse(3));
+        Map<String, LayerScore> scores = layerScores();
+        boolean transport = taps.values().iterator().next().vectors() == null;
+        StringBuilder s = new StringBuilder(transport
+            ? String.format("%-" + w + "s  %8s  %10s  %10s  %8s%n", "tap", "channels", "mean|w-1|", "mean|b|", "score")
+            : String.format("%-" + w + "s  %8s  %10s  %8s%n", "tap", "channels", "|v|", "score"));
+        for (TapVector v : taps.values()) {
+            LayerScore sc = scores.get(v.tap());
+            double score = sc == null ? Double.NaN : sc.score();
+            if (transport) {
+                Transport t = v.transport(0);
+                double dw = 0, b = 0;
+                for (int j = 0; j < t.channels(); j++) {
+                    dw += Math.abs(t.omega()[j] - 1.0) / t.channels();
+                    b += Math.abs(t.beta()[j]) / t.channels();
+                }
+                s.append(String.format(Locale.ROOT, "%-" + w + "s  %8d  %10.4g  %10.4g  %8.3f%n", v.tap(), v.channels(), dw, b, score));
+            } else {
+                double n = 0;
+                for (float x : v.vector(0)) n += (double) x * x;
+                s.append(String.format(Locale.ROOT, "%-" + w + "s  %8d  %10.4g  %8.3f%n", v.tap(), v.channels(), Math.sqrt(n), score));
+            }
+        }
+        return s.toString();
+    }
 }

@@ -6,6 +6,8 @@ import dev.stitch.engine.taps.HookedTaps;
 import dev.stitch.engine.taps.StepSet;
 import dev.stitch.engine.taps.TapCatalog;
 import dev.stitch.engine.taps.TapContext;
+import dev.stitch.engine.taps.TapLayout;
+import dev.stitch.kernels.ParameterError;
 import dev.stitch.kernels.Tensor;
 import dev.stitch.kernels.UserError;
 
@@ -22,6 +24,16 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 public record SteeringPlan(SteeringFile file, Operator operator, float strength, Map<String, Float> tapStrength,
                            StepSet window, Half half, boolean preserveNorm) {
+    public SteeringPlan {
+        checkStrength("strength", strength);
+        tapStrength.forEach((tap, s) -> checkStrength("tapStrength " + tap, s));
+    }
+
+    /** A strength must be a finite number: NaN or an infinity would turn every steered value into NaN. */
+    public static void checkStrength(String parameter, float s) {
+        if (!Float.isFinite(s)) throw new ParameterError(parameter, s, "must be a finite number");
+    }
+
     /** Which CFG rows are edited. */
     public enum Half {
         BOTH, COND, UNCOND;
@@ -88,7 +100,7 @@ public record SteeringPlan(SteeringFile file, Operator operator, float strength,
      */
     public void check(TapCatalog catalog, String origin) {
         if (operator == Operator.ACT && file.taps().values().iterator().next().transports() == null)
-            throw new UserError(origin + ": operator act needs a transport file (extract with --method act-linear or act-mean)");
+            throw new UserError(origin + ": operator act needs a transport file (extracted with method act-linear or act-mean)");
         if (operator != Operator.ACT && file.taps().values().iterator().next().vectors() == null)
             throw new UserError(origin + ": this file holds AcT transports; use operator act");
         for (SteeringFile.TapVector v : file.taps().values()) {
@@ -101,7 +113,16 @@ public record SteeringPlan(SteeringFile file, Operator operator, float strength,
                 throw new UserError(origin + ": tap '" + v.tap() + "' has " + c + " channels in this model but " + v.channels()
                     + " in the steering file (made for another model?)");
         }
+        // Two names of one tensor would both edit it, the second on top of the first: refused, not merged, since
+        // which name's vector and strength should win is the user's call.
+        for (SteeringFile.TapVector v : file.taps().values())
+            for (String other : catalog.aliases(v.tap()))
+                if (file.taps().containsKey(other) && strengthOf(v.tap()) != 0 && strengthOf(other) != 0)
+                    throw new UserError(origin + ": taps '" + v.tap() + "' and '" + other + "' are the same tensor, which would be steered twice;"
+                        + " steer one of them (set the other's strength to 0)");
     }
+
+    private float strengthOf(String tap) { return tapStrength.getOrDefault(tap, strength); }
 
     /** Installed editors: closing removes them (and throws nothing, so try-with-resources needs no catch). */
     public interface Registered extends AutoCloseable {
@@ -116,7 +137,7 @@ public record SteeringPlan(SteeringFile file, Operator operator, float strength,
     public Registered register(HookedTaps taps) {
         List<HookedTaps.Registration> regs = new ArrayList<>();
         for (SteeringFile.TapVector v : file.taps().values()) {
-            float s = tapStrength.getOrDefault(v.tap(), strength);
+            float s = strengthOf(v.tap());
             if (s == 0) continue;   // exactly unsteered
             regs.add(taps.register(v.tap(), editor(v, s)));
         }

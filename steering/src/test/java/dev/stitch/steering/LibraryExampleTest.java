@@ -68,6 +68,24 @@ class LibraryExampleTest {
         return new Outcome(plain, mid, winter, steered);
     }
 
+    /** The page's sweep: the file {@link #example} wrote, at two strengths, over its layer sets, two operators. */
+    static Sweep.Result sweepExample(Path modelDir, Path outDir) {
+        // BEGIN sweep
+        StableDiffusionPipeline pipe = StableDiffusionPipeline.load(modelDir);
+        Backend ops = Backends.byName("cpu");
+        SteeringFile winter = SteeringFile.read(outDir.resolve("winter.safetensors"));   // or `stitch extract`'s file
+        GenerateRequest request = GenerateRequest.of("a fox in a field", 8, 42);
+
+        // Rows: each operator on all taps, then the early / middle / late ones the file has; columns: the strengths.
+        Sweep sweep = new Sweep(List.of(4f, 8f), LayerSet.defaults(winter), List.of(Operator.ADD, Operator.ABLATE));
+        Sweep.Result grid = sweep.run(pipe, ops, request, SteeringPlan.defaults(winter, null), "winter", Sweep.Progress.NONE);
+        grid.write(outDir.resolve("sweep.png"), outDir.resolve("sweep.json"));   // what `stitch sweep` writes
+        for (Sweep.Cell cell : grid.cells())
+            System.out.printf("%s / %s at %s: pixel RMS %.2f%n", cell.operator().cliName, cell.layerSet().label(), cell.strength(), cell.pixelRms());
+        // END sweep
+        return grid;
+    }
+
     @Test
     void theLibraryPageRunsAsWritten() throws IOException {
         Path model = dir.resolve("tiny"), out = Files.createDirectories(dir.resolve("out"));
@@ -87,16 +105,38 @@ class LibraryExampleTest {
         assertArrayEquals(o.vector().taps().get("unet.mid_block").vector(0), back.taps().get("unet.mid_block").vector(0));
 
         assertFalse(Arrays.equals(o.plain().pixels()[0], o.steered().pixels()[0]), "steering changed the image");
+
+        Sweep.Result grid = sweepExample(model, out);
+        assertEquals(List.of("add / all (2 taps)", "add / middle", "add / late", "ablate / all (2 taps)", "ablate / middle", "ablate / late"),
+            grid.rowLabels(), "early is skipped: the file has no early taps");
+        assertEquals(6 * 2, grid.cells().size());
+        assertArrayEquals(o.plain().pixels()[0], grid.baseline().rgb(), "column 0 is the unsteered image");
+        assertTrue(grid.cells().stream().anyMatch(c -> c.pixelRms() > 0), "steering changed some cell");
+        RgbImage sheet = Png.read(out.resolve("sweep.png"));
+        assertTrue(sheet.width() > 3 * 128 && sheet.height() > 6 * 128, sheet.width() + "x" + sheet.height());
+        assertTrue(Files.readString(out.resolve("sweep.json")).contains("\"layer_set\" : \"middle\""));
     }
 
     @Test
     void theLibraryPageShowsThisProgram() throws IOException {
         String page = Files.readString(Path.of("../docs/library.md"));
-        int start = page.indexOf("```java\n") + "```java\n".length();
-        String shown = page.substring(start, page.indexOf("```", start));
+        assertEquals(normalized(program("example")), normalized(block(page, 0)), "docs/library.md and LibraryExampleTest.example differ");
+        int sweep = page.indexOf("\n## A sweep from Java");
+        assertTrue(sweep > 0, "docs/library.md has a section '## A sweep from Java'");
+        assertEquals(normalized(program("sweep")), normalized(block(page, sweep)), "docs/library.md's sweep and LibraryExampleTest.sweepExample differ");
+    }
+
+    /** The first ```java block of the page after {@code from}. */
+    private static String block(String page, int from) {
+        int start = page.indexOf("```java\n", from) + "```java\n".length();
+        return page.substring(start, page.indexOf("```", start));
+    }
+
+    /** The lines of this file between {@code // BEGIN name} and {@code // END name}. */
+    private static String program(String name) throws IOException {
         String source = Files.readString(Path.of("src/test/java/dev/stitch/steering/LibraryExampleTest.java"));
-        String program = source.substring(source.indexOf("// BEGIN example\n") + "// BEGIN example\n".length(), source.indexOf("        // END example"));
-        assertEquals(normalized(program), normalized(shown), "docs/library.md and LibraryExampleTest.example differ");
+        String begin = "// BEGIN " + name + "\n";
+        return source.substring(source.indexOf(begin) + begin.length(), source.indexOf("        // END " + name));
     }
 
     private static String normalized(String code) {

@@ -3,12 +3,14 @@ package dev.stitch.engine.taps;
 import dev.stitch.engine.Ctx;
 import dev.stitch.kernels.Backend;
 import dev.stitch.kernels.ShapeBackend;
+import dev.stitch.kernels.Tensor;
 import dev.stitch.kernels.UserError;
 
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.Comparator;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -20,11 +22,17 @@ import java.util.function.Consumer;
  * a mistyped name is an error that lists the names meant, not a trace that silently records nothing.
  */
 public final class TapCatalog {
-    /** One tap: its name, layout and the shape of its value in the recorded call. */
-    public record Entry(String name, TapLayout layout, int[] shape) {
+    /**
+     * One tap: its name, layout and the shape of its value in the recorded call, and {@code aliasOf}, the first tap
+     * that received the very same tensor (a block's output is its last layer's output: {@code unet.mid_block} is
+     * {@code unet.mid_block.resnets.1}), or null. Editing both names would edit that tensor twice.
+     */
+    public record Entry(String name, TapLayout layout, int[] shape, String aliasOf) {
         public Entry {
             shape = shape.clone();
         }
+
+        public Entry(String name, TapLayout layout, int[] shape) { this(name, layout, shape, null); }
 
         @Override public int[] shape() { return shape.clone(); }
 
@@ -50,8 +58,10 @@ public final class TapCatalog {
      */
     public static TapCatalog record(Backend ops, Consumer<Ctx> forward) {
         List<Entry> seen = new ArrayList<>();
+        Map<Tensor, String> firstName = new IdentityHashMap<>();   // the same object twice: no op ran between the taps
         forward.accept(new Ctx(ops, (name, layout, value) -> {
-            seen.add(new Entry(name, layout, value.shape()));
+            String first = firstName.putIfAbsent(value, name);
+            seen.add(new Entry(name, layout, value.shape(), first == null || first.equals(name) ? null : first));
             return value;
         }));
         return new TapCatalog(seen);
@@ -69,6 +79,17 @@ public final class TapCatalog {
     public List<String> names() { return List.copyOf(byName.keySet()); }
 
     public boolean contains(String name) { return byName.containsKey(name); }
+
+    /** The other names of the tensor {@code name} taps (see {@link Entry#aliasOf}), in call order; empty if none. */
+    public List<String> aliases(String name) {
+        Entry e = byName.get(name);
+        if (e == null) return List.of();
+        String root = e.aliasOf() != null ? e.aliasOf() : name;
+        List<String> out = new ArrayList<>();
+        if (!root.equals(name) && !byName.containsKey(root)) out.add(root);   // a catalog filtered to some taps still names it
+        entries.stream().filter(x -> !x.name().equals(name) && (x.name().equals(root) || root.equals(x.aliasOf()))).forEach(x -> out.add(x.name()));
+        return out;
+    }
 
     /** The entry for {@code name}, or null. */
     public Entry entry(String name) { return byName.get(name); }
@@ -113,13 +134,16 @@ public final class TapCatalog {
         return i;
     }
 
-    /** The table {@code stitch taps} prints: name, layout, channels, shape. */
+    /** The table {@code stitch taps} prints: name, layout, channels, shape, and the tap's other names. */
     public String table() {
         int w = Math.max(3, entries.stream().mapToInt(e -> e.name().length()).max().orElse(0));
+        int sw = Math.max(5, entries.stream().mapToInt(e -> Arrays.toString(e.shape()).length()).max().orElse(0));
         StringBuilder s = new StringBuilder();
-        s.append(String.format("%-" + w + "s  %-6s  %8s  %s%n", "tap", "layout", "channels", "shape"));
+        s.append(String.format("%-" + w + "s  %-6s  %8s  %-" + sw + "s  %s%n", "tap", "layout", "channels", "shape", "same tensor as").stripTrailing())
+            .append(System.lineSeparator());
         for (Entry e : entries)
-            s.append(String.format("%-" + w + "s  %-6s  %8d  %s%n", e.name(), e.layout(), e.channels(), Arrays.toString(e.shape())));
+            s.append(String.format("%-" + w + "s  %-6s  %8d  %-" + sw + "s  %s", e.name(), e.layout(), e.channels(), Arrays.toString(e.shape()),
+                String.join(", ", aliases(e.name()))).stripTrailing()).append(System.lineSeparator());
         s.append(entries.size()).append(" taps").append(System.lineSeparator());
         return s.toString();
     }

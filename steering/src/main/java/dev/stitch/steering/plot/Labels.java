@@ -1,4 +1,4 @@
-package dev.stitch.eval.plot;
+package dev.stitch.steering.plot;
 
 import java.awt.Color;
 import java.awt.Font;

@@ -1,4 +1,4 @@
-package dev.stitch.eval.plot;
+package dev.stitch.steering.plot;
 
 import dev.stitch.engine.image.RgbImage;
 

@@ -1,4 +1,4 @@
-package dev.stitch.eval;
+package dev.stitch.steering;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -45,18 +45,18 @@ public record PromptPairs(List<Pair> pairs) {
 
     /** Reads a pairs file, choosing the format by extension ({@code .jsonl}, {@code .csv}, {@code .json}). */
     public static PromptPairs read(Path file) {
-        if (!Files.isRegularFile(file)) throw new UserError("--pairs " + file + ": no such file");
+        if (!Files.isRegularFile(file)) throw new UserError(file + ": no such file");
         String text;
         try {
             text = StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(Files.readAllBytes(file))).toString();
         } catch (CharacterCodingException e) {
-            throw new UserError("--pairs " + file + ": not UTF-8 text");
+            throw new UserError(file + ": not UTF-8 text");
         } catch (IOException e) {
-            throw new UserError("--pairs " + file + ": cannot read (" + e.getMessage() + ")");
+            throw new UserError(file + ": cannot read (" + e.getMessage() + ")");
         }
         if (text.startsWith("\uFEFF")) text = text.substring(1);
         String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
-        String origin = "--pairs " + file;
+        String origin = file.toString();
         if (name.endsWith(".jsonl")) return parseJsonl(text, origin);
         if (name.endsWith(".csv")) return parseCsv(text, origin);
         if (name.endsWith(".json")) return parseTemplate(text, origin);

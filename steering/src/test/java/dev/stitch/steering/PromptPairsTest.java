@@ -1,4 +1,4 @@
-package dev.stitch.eval;
+package dev.stitch.steering;
 
 import dev.stitch.kernels.UserError;
 import org.junit.jupiter.api.Test;
