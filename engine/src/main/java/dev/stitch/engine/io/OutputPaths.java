@@ -27,7 +27,7 @@ public final class OutputPaths {
         for (Input in : inputs) {
             if (in == null || in.path() == null) continue;
             Path src = real(in.path());
-            String what = out.equals(src) ? "is the same file as"
+            String what = out.equals(src) || sameFile(out, src) ? "is the same file as"
                 : src.startsWith(out) ? "would replace a folder that holds"
                 : out.startsWith(src) && Files.isDirectory(src) ? "lies inside"
                 : null;
@@ -39,6 +39,15 @@ public final class OutputPaths {
 
     /** {@link #check} with the inputs given inline. */
     public static void check(String flag, Path output, Input... inputs) { check(flag, output, List.of(inputs)); }
+
+    /** Two names of one file (a hard link): only existing files can be. */
+    private static boolean sameFile(Path a, Path b) {
+        try {
+            return Files.isRegularFile(a) && Files.isRegularFile(b) && Files.isSameFile(a, b);
+        } catch (IOException e) {
+            return false;
+        }
+    }
 
     /**
      * The real path of {@code p}, whether or not it exists: the deepest existing ancestor resolved (links followed),

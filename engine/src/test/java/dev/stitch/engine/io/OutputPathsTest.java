@@ -27,6 +27,8 @@ class OutputPathsTest {
         refused(link, input("--steer", w));
         Path linkedDir = Files.createSymbolicLink(dir.resolve("alias"), dir);
         refused(linkedDir.resolve("w.safetensors"), input("--steer", w));
+        Path hard = Files.createLink(dir.resolve("hard.safetensors"), w);
+        refused(hard, input("--steer", w));
     }
 
     @Test
