@@ -382,28 +382,19 @@ public final class StableDiffusionPipeline {
         if (finite(out))
             return new UserError("non-finite values (NaN or infinity) in " + at + ": the UNet's output was finite, the "
                 + schedulerName(r) + " scheduler's step was not (check " + schedulerConfig.source() + ")");
-        String[] first = new String[2];
         Taps base = taps instanceof HookedTaps h ? h.editorsOnly() : taps;
         Taps watch = (name, layout, value) -> {
-            if (!finite(ops.toHost(value))) {
-                first[0] = name;
-                first[1] = "the module's own output";
-                throw new FoundNonFinite();
-            }
+            if (!finite(ops.toHost(value))) throw new FoundNonFinite(name, "the module's own output");
             Tensor edited = base.at(name, layout, value);
-            if (edited != value && !finite(ops.toHost(edited))) {
-                first[0] = name;
-                first[1] = "a hook registered there (a steering edit?) made it so";
-                throw new FoundNonFinite();
-            }
+            if (edited != value && !finite(ops.toHost(edited)))
+                throw new FoundNonFinite(name, "a hook registered there (a steering edit?) made it so");
             return edited;
         };
         try {
-            int rows = t.length, ch = unet.config.inChannels();
-            int h = vae.downscale();
-            unet.forward(new Ctx(ops, watch), ops.fromHost(x, rows, ch, height(r) / h, width(r) / h), t, embeds);
+            int down = vae.downscale();
+            unet.forward(new Ctx(ops, watch), ops.fromHost(x, t.length, unet.config.inChannels(), height(r) / down, width(r) / down), t, embeds);
         } catch (FoundNonFinite found) {
-            return new UserError("non-finite values (NaN or infinity) in " + at + ", first at tap " + first[0] + " (" + first[1] + ")");
+            return new UserError("non-finite values (NaN or infinity) in " + at + ", first at tap " + found.tap + " (" + found.why + ")");
         }
         return new UserError("non-finite values (NaN or infinity) in " + at + " (the UNet's output; the model's weights may hold"
             + " NaN or infinity: " + source + ")");
@@ -411,7 +402,13 @@ public final class StableDiffusionPipeline {
 
     /** Stops the re-run of {@link #nonFiniteStep} at the first non-finite tap. */
     private static final class FoundNonFinite extends RuntimeException {
-        FoundNonFinite() { super(null, null, false, false); }
+        final String tap, why;
+
+        FoundNonFinite(String tap, String why) {
+            super(null, null, false, false);
+            this.tap = tap;
+            this.why = why;
+        }
     }
 
     private static float[] latentsOf(Tensor t, int b, int ch, int h, int w) {
