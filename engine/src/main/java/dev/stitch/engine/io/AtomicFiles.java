@@ -128,25 +128,32 @@ public final class AtomicFiles {
     /**
      * Puts the finished folder {@code tmp} (from {@link #tempDirBeside}) in place of {@code target}. An existing
      * target is first renamed to {@code .NAME.old-PID} and deleted once the new one is in place; if the second rename
-     * fails it is moved back. A run killed between the renames leaves the old copy, which {@link #cleanStale} restores.
+     * fails it is moved back. The old copy is deleted only when the new folder is in place: a run killed between the
+     * renames, or one that cannot move it back, leaves it for {@link #cleanStale} to restore.
      */
     public static void replaceFolder(Path tmp, Path target) throws IOException {
         Path old = null;
+        if (Files.isDirectory(target)) {
+            old = oldCopy(target);
+            Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
+        }
         try {
-            if (Files.isDirectory(target)) {
-                old = oldCopy(target);
-                Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
-            }
             Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {
-            if (old != null && !Files.exists(target)) {
-                Files.move(old, target, StandardCopyOption.ATOMIC_MOVE);
-                old = null;
-            }
+            if (old != null)
+                try {
+                    Files.move(old, target, StandardCopyOption.ATOMIC_MOVE);
+                } catch (IOException again) {
+                    e.addSuppressed(again);
+                }
             throw e;
-        } finally {
-            if (old != null) deleteTree(old);
         }
+        if (old != null)
+            try {
+                deleteTree(old);
+            } catch (IOException ignored) {
+                // the new folder is in place; what is left of the old one is stale once this process ends
+            }
     }
 
     /** Renames {@code tmp} over {@code target} in one step (where the file system cannot, in the closest it can). */

@@ -102,4 +102,20 @@ class AtomicFilesTest {
         AtomicFiles.cleanStale(dir.resolve("x.png"));
         assertTrue(Files.exists(t), "a live writer's temporary is never removed");
     }
+
+    @Test
+    void replaceFolderSwapsWholeFoldersAndKeepsTheOldOneWhenTheNewCannotMove() throws Exception {
+        Path target = Files.createDirectories(dir.resolve("model"));
+        Files.writeString(target.resolve("w"), "old");
+        Path tmp = AtomicFiles.tempDirBeside(target);
+        Files.writeString(tmp.resolve("w"), "new");
+        AtomicFiles.replaceFolder(tmp, target);
+        assertEquals("new", Files.readString(target.resolve("w")));
+        assertEquals(1, entries(), "neither the temporary nor the old copy is left");
+
+        IOException e = assertThrows(IOException.class, () -> AtomicFiles.replaceFolder(dir.resolve("missing"), target));
+        assertNotNull(e);
+        assertEquals("new", Files.readString(target.resolve("w")), "a failed swap moves the old folder back");
+        assertEquals(1, entries());
+    }
 }
