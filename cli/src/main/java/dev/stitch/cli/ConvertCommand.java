@@ -3,6 +3,7 @@ package dev.stitch.cli;
 import dev.stitch.convert.DiffusersToLdm;
 import dev.stitch.convert.LdmToDiffusers;
 import dev.stitch.convert.Prediction;
+import dev.stitch.engine.io.OutputPaths;
 import dev.stitch.kernels.DType;
 import dev.stitch.kernels.UserError;
 import picocli.CommandLine.Command;
@@ -51,6 +52,9 @@ final class ConvertCommand implements Callable<Integer> {
             case "bf16", "bfloat16" -> DType.BF16;
             default -> throw new UserError("--dtype: expected fp32, fp16 or bf16, got '" + dtype + "'");
         };
+        // --force replaces the target whole: it must not be, or hold, what is read
+        OutputPaths.check("--to", to, OutputPaths.input("--from", from), OutputPaths.input("--tokenizer", tokenizer),
+            OutputPaths.input("--config", config));
         var bar = ProgressBar.bytes();
         if (toLdm) {
             if (prediction != null || tokenizer != null || config != null)
@@ -68,6 +72,7 @@ final class ConvertCommand implements Callable<Integer> {
         if (tok == null)
             throw new UserError("no tokenizer: pass --tokenizer DIR (a CLIP tokenizer folder with vocab.json and merges.txt, such as the "
                 + "tokenizer/ of any SD2 diffusers model) or put a tokenizer/ folder next to " + from.getFileName());
+        OutputPaths.check("--to", to, OutputPaths.input("the tokenizer", tok));   // also the one found beside the checkpoint
         var plan = LdmToDiffusers.plan(from, config, pred);
         System.out.println("converting " + from + " (" + plan.checkpoint().format().name().toLowerCase(java.util.Locale.ROOT).replace('_', ' ') + ")");
         for (String d : plan.decisions()) System.out.println("  " + d);

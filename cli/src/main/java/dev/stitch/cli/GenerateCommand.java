@@ -2,6 +2,7 @@ package dev.stitch.cli;
 
 import dev.stitch.engine.image.Png;
 import dev.stitch.engine.image.RgbImage;
+import dev.stitch.engine.io.OutputPaths;
 import dev.stitch.engine.io.SafeTensorsWriter;
 import dev.stitch.engine.pipeline.GenerateRequest;
 import dev.stitch.engine.pipeline.GenerateResult;
@@ -32,6 +33,10 @@ final class GenerateCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         checkOut(out);
+        var inputs = gen.inputs(steering);
+        OutputPaths.check("--out", out, inputs);
+        for (int i = 1; i < gen.prompts.size(); i++) OutputPaths.check("--out", numbered(out, i), inputs);
+        OutputPaths.check("--save-latents", saveLatents, inputs);
         GenerateRequest req = gen.request();
         Backend ops = Devices.backend(gen.device);
         StableDiffusionPipeline pipe = gen.pipeline();

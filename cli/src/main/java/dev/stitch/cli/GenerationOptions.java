@@ -3,6 +3,7 @@ package dev.stitch.cli;
 import dev.stitch.engine.image.Images;
 import dev.stitch.engine.image.Png;
 import dev.stitch.engine.image.RgbImage;
+import dev.stitch.engine.io.OutputPaths;
 import dev.stitch.engine.io.SafeTensors;
 import dev.stitch.engine.pipeline.GenerateRequest;
 import dev.stitch.engine.pipeline.StableDiffusionPipeline;
@@ -73,6 +74,18 @@ final class GenerationOptions {
     @Option(names = "--device", paramLabel = "D", defaultValue = "auto", description = "cpu, cuda or auto (default ${DEFAULT-VALUE})")
     String device;
 
+    /**
+     * What these flags (and {@code steering}'s {@code --steer} files, if given) read: every output is checked against
+     * them with {@link OutputPaths#check} before anything is loaded or written.
+     */
+    List<OutputPaths.Input> inputs(SteeringOptions steering) {
+        List<OutputPaths.Input> in = new ArrayList<>(List.of(OutputPaths.input("--model", model), OutputPaths.input("--tokenizer", tokenizer),
+            OutputPaths.input("--init-latents", initLatents), OutputPaths.input("--init-image", initImage)));
+        if (steering != null)
+            for (String s : steering.steer) in.add(OutputPaths.input("--steer", SteeringOptions.Spec.parse(s).file()));
+        return in;
+    }
+
     /** The model {@code --model} names (see {@link Models#open}). */
     StableDiffusionPipeline pipeline() { return Models.open(model, tokenizer, prediction); }
 
@@ -117,7 +130,7 @@ final class GenerationOptions {
     }
 
     static Tensor readLatents(Path file) {
-        if (!Files.isRegularFile(file)) throw new UserError("--init-latents " + file + ": no such file");
+        if (!Files.exists(file)) throw new UserError("--init-latents " + file + ": no such file");
         SafeTensors st = SafeTensors.open(file);
         if (!st.contains("latents")) throw new UserError("--init-latents " + file + ": no tensor named 'latents' (found " + st.names() + ")");
         return Tensor.of(st.floats("latents"), st.entry("latents").intShape());

@@ -24,7 +24,7 @@ final class InspectCommand implements Callable<Integer> {
         List<Path> files;
         if (Files.isDirectory(target)) {
             try (Stream<Path> s = Files.walk(target)) {
-                files = s.filter(p -> p.toString().endsWith(".safetensors")).sorted().toList();
+                files = s.filter(p -> p.toString().endsWith(".safetensors") && Files.isRegularFile(p)).sorted().toList();
             }
             if (files.isEmpty()) throw new UserError(target + ": no .safetensors files in this folder");
         } else files = List.of(target);

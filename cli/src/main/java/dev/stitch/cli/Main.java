@@ -4,6 +4,9 @@ import dev.stitch.kernels.UserError;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
+
 /**
  * The {@code stitch} command. Exit codes: 0 success, 2 user error (one line on stderr), 1 internal error.
  * Set STITCH_DEBUG=1 to see stack traces.
@@ -36,6 +39,7 @@ public final class Main implements Runnable {
     /** Runs the CLI and returns its exit code (tests call this directly). */
     public static int run(String... args) {
         CommandLine cl = new CommandLine(new Main());
+        cl.registerConverter(Path.class, Main::path);
         cl.setParameterExceptionHandler((ex, a) -> {
             CommandLine c = ex.getCommandLine();
             String hint = ex instanceof CommandLine.UnmatchedArgumentException u && !u.getSuggestions().isEmpty()
@@ -64,6 +68,21 @@ public final class Main implements Runnable {
                 + " or use a smaller image or batch%n", Runtime.getRuntime().maxMemory() / 1e9);
             if (debug()) e.printStackTrace();
             return 1;
+        }
+    }
+
+    /**
+     * A path flag's value. Under a locale whose charset cannot spell the name (LANG=C and a non-ASCII name), the JDK
+     * cannot turn it into a file name at all: say so and how to fix it, instead of an InvalidPathException.
+     */
+    static Path path(String value) {
+        try {
+            return Path.of(value);
+        } catch (InvalidPathException e) {
+            throw new CommandLine.TypeConversionException("'" + value + "' is not a file name this system can use: "
+                + (value.chars().allMatch(c -> c < 128) ? e.getReason()
+                    : "the locale's file name encoding (" + System.getProperty("sun.jnu.encoding") + ") cannot spell its non-ASCII characters;"
+                        + " run with a UTF-8 locale, e.g. LC_ALL=C.UTF-8"));
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.stitch.cli;
 
+import dev.stitch.engine.io.OutputPaths;
 import dev.stitch.engine.pipeline.RandomModel;
 import dev.stitch.kernels.DType;
 import dev.stitch.kernels.UserError;
@@ -35,6 +36,7 @@ final class MakeRandomModelCommand implements Callable<Integer> {
             case "bf16" -> DType.BF16;
             default -> throw new UserError("--dtype " + dtype + ": expected fp32, fp16 or bf16");
         };
+        OutputPaths.check("--out", out, OutputPaths.input("--tokenizer", tokenizer));
         long t0 = System.nanoTime();
         RandomModel.write(config, out, seed, dt, tokenizer);
         System.err.printf("stitch: wrote %s model to %s (%.1f s)%n", config, out, (System.nanoTime() - t0) / 1e9);

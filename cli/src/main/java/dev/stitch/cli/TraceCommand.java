@@ -2,6 +2,7 @@ package dev.stitch.cli;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.stitch.engine.io.OutputPaths;
 import dev.stitch.engine.pipeline.GenerateRequest;
 import dev.stitch.engine.pipeline.StableDiffusionPipeline;
 import dev.stitch.engine.schedulers.Schedulers;
@@ -59,6 +60,8 @@ final class TraceCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         if (!out.getFileName().toString().endsWith(".safetensors")) throw new UserError("--out " + out + ": must end in .safetensors");
+        if (Files.isDirectory(out)) throw new UserError("--out " + out + ": is a folder, expected a .safetensors file name");
+        OutputPaths.check("--out", out, gen.inputs(steerOptions));
         Reduction reduction = switch (reduce) {
             case "none" -> Reduction.NONE;
             case "mean" -> Reduction.MEAN;

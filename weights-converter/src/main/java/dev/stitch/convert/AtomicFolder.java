@@ -1,5 +1,6 @@
 package dev.stitch.convert;
 
+import dev.stitch.engine.io.AtomicFiles;
 import dev.stitch.kernels.UserError;
 
 import java.io.IOException;
@@ -7,14 +8,14 @@ import java.io.UncheckedIOException;
 import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.Comparator;
 import java.util.stream.Stream;
 
 /**
  * A folder that appears whole or not at all: everything is written into a hidden temporary folder beside the target,
  * which is renamed onto the target at the end. A failure, or Ctrl-C (a shutdown hook), removes the temporary folder,
- * so an interrupted conversion leaves no half-written model behind.
+ * so an interrupted conversion leaves no half-written model behind; what a kill -9 leaves is removed by the next
+ * conversion to the same target ({@link AtomicFiles#cleanStale}).
  */
 final class AtomicFolder implements AutoCloseable {
     private final Path target;
@@ -31,11 +32,11 @@ final class AtomicFolder implements AutoCloseable {
 
     /** Checks that {@code target} may be written (absent, empty, or {@code force}) and creates the temporary folder. */
     static AtomicFolder create(Path target, boolean force) {
-        checkTarget(target, force);
         Path abs = target.toAbsolutePath();
+        AtomicFiles.cleanStale(abs);   // first: it may move back a model that a killed run had set aside
+        checkTarget(target, force);
         try {
-            Files.createDirectories(abs.getParent());
-            return new AtomicFolder(abs, Files.createTempDirectory(abs.getParent(), "." + abs.getFileName() + ".partial-"));
+            return new AtomicFolder(abs, AtomicFiles.tempDirBeside(abs));
         } catch (IOException e) {
             throw new UserError(target + ": cannot create a folder beside it (" + e.getMessage() + ")");
         }
@@ -53,20 +54,12 @@ final class AtomicFolder implements AutoCloseable {
 
     /** Moves the finished folder into place, replacing an existing target. */
     void commit() {
-        Path old = null;
         try {
-            if (Files.isDirectory(target)) {
-                old = target.resolveSibling("." + target.getFileName() + ".old-" + ProcessHandle.current().pid());
-                Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
-            }
             openUp(temp);
-            Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
+            AtomicFiles.replaceFolder(temp, target);
             committed = true;
         } catch (IOException e) {
-            if (old != null && !Files.exists(target)) try { Files.move(old, target, StandardCopyOption.ATOMIC_MOVE); old = null; } catch (IOException ignored) {}
-            throw new UncheckedIOException("cannot move the converted model into " + target + ": " + e.getMessage(), e);
-        } finally {
-            if (old != null) deleteTree(old);
+            throw new UserError("cannot move the converted model into " + target + ": " + e.getMessage(), e);
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.stitch.convert;
 
+import dev.stitch.engine.io.InputFiles;
 import dev.stitch.engine.io.SafeTensors;
 import dev.stitch.kernels.UserError;
 
@@ -31,7 +32,7 @@ public final class Checkpoint {
 
     public static Checkpoint open(Path file) {
         if (Files.isDirectory(file)) throw new UserError(file + ": is a folder; expected a checkpoint file (.safetensors, .ckpt, .pt, .pth)");
-        if (!Files.isRegularFile(file)) throw new UserError(file + ": no such file");
+        InputFiles.regular(file);
         byte[] head;
         try (InputStream in = Files.newInputStream(file)) {
             head = in.readNBytes(9);

@@ -166,7 +166,8 @@ public final class ConfigInference {
         Object imageSize = yaml("model.params.image_size");
         int sampleSize = 0;                                   // 0: follows from the prediction type
         if (imageSize instanceof Long l) {
-            sampleSize = Math.toIntExact(l);
+            if (l < 1 || l > 1 << 16) throw new UserError(yamlName + ": model.params.image_size is " + l + ", expected a latent size from 1 to 65536");
+            sampleSize = l.intValue();
             decisions.add("sample size: " + sampleSize + " latents (" + yamlName + " image_size)");
         }
         double scale = number("model.params.scale_factor", 0.18215);

@@ -55,6 +55,12 @@ public final class RestrictedUnpickler {
     private static final String REBUILD_PARAMETER = "torch._utils._rebuild_parameter";
     private static final String CODECS_ENCODE = "_codecs.encode";
 
+    /**
+     * How deeply tuples, lists and dicts may nest. A state dict needs a handful of levels; a hostile file could nest
+     * thousands, and Java's recursive hashCode and toString of such a value would overflow the stack.
+     */
+    static final int MAX_DEPTH = 100;
+
     private static final Object MARK = new Object() {
         @Override public String toString() { return "MARK"; }
     };
@@ -64,6 +70,7 @@ public final class RestrictedUnpickler {
     private final Function<Tuple, Object> persistentLoad;
     private final ArrayList<Object> stack = new ArrayList<>();
     private final Map<Long, Object> memo = new HashMap<>();
+    private final Map<Object, Integer> depths = new java.util.IdentityHashMap<>();   // nesting depth of each container
     private int pos;
 
     private RestrictedUnpickler(String source, byte[] in, Function<Tuple, Object> persistentLoad) {
@@ -105,23 +112,24 @@ public final class RestrictedUnpickler {
                 case '0' -> pop();                                         // POP
                 case '1' -> popMark();                                     // POP_MARK
                 case '2' -> push(peek());                                  // DUP
-                case '}' -> push(new LinkedHashMap<>());                   // EMPTY_DICT
+                case '}' -> push(nested(new LinkedHashMap<>(), List.of()));   // EMPTY_DICT
                 case 'd' -> push(dictOf(popMark()));                       // DICT
-                case ']' -> push(new ArrayList<>());                       // EMPTY_LIST
-                case 'l' -> push(new ArrayList<>(popMark()));              // LIST
-                case ')' -> push(new Tuple(List.of()));                    // EMPTY_TUPLE
+                case ']' -> push(nested(new ArrayList<>(), List.of()));    // EMPTY_LIST
+                case 'l' -> { List<Object> items = popMark(); push(nested(new ArrayList<>(items), items)); }   // LIST
+                case ')' -> push(tuple(List.of()));                        // EMPTY_TUPLE
                 case 't' -> push(tuple(popMark()));                        // TUPLE
                 case 0x85 -> push(tuple(List.of(pop())));                  // TUPLE1
                 case 0x86 -> { Object b = pop(), a = pop(); push(tuple(Arrays.asList(a, b))); }
                 case 0x87 -> { Object c = pop(), b = pop(), a = pop(); push(tuple(Arrays.asList(a, b, c))); }
-                case 'a' -> { Object v = pop(); list(peek(), "APPEND").add(v); }
-                case 'e' -> { List<Object> items = popMark(); list(peek(), "APPENDS").addAll(items); }
-                case 's' -> { Object v = pop(), k = pop(); dict(peek(), "SETITEM").put(k, v); }
+                case 'a' -> { Object v = pop(); Object l = peek(); list(l, "APPEND").add(v); grown(l, List.of(v)); }
+                case 'e' -> { List<Object> items = popMark(); Object l = peek(); list(l, "APPENDS").addAll(items); grown(l, items); }
+                case 's' -> { Object v = pop(), k = pop(); Object d = peek(); dict(d, "SETITEM").put(key(k), v); grown(d, List.of(v)); }
                 case 'u' -> {                                              // SETITEMS
                     List<Object> kv = popMark();
                     if (kv.size() % 2 != 0) throw bad("SETITEMS with an odd number of values");
                     Map<Object, Object> d = dict(peek(), "SETITEMS");
-                    for (int i = 0; i < kv.size(); i += 2) d.put(kv.get(i), kv.get(i + 1));
+                    for (int i = 0; i < kv.size(); i += 2) d.put(key(kv.get(i)), kv.get(i + 1));
+                    grown(d, kv);
                 }
                 case 'X' -> push(utf8(len(u32())));                        // BINUNICODE
                 case 0x8c -> push(utf8(u8()));                             // SHORT_BINUNICODE
@@ -202,8 +210,10 @@ public final class RestrictedUnpickler {
         long[] size = longs(a.get(2), "size"), stride = longs(a.get(3), "stride");
         if (size.length != stride.length) throw bad("tensor size " + Arrays.toString(size) + " and stride " + Arrays.toString(stride) + " differ in rank");
         if (!(a.get(1) instanceof Long offset) || offset < 0) throw bad("tensor storage offset is not a non-negative integer");
-        for (int i = 0; i < size.length; i++)
+        for (int i = 0; i < size.length; i++) {
             if (size[i] < 0 || stride[i] < 0) throw bad("negative size or stride " + Arrays.toString(size) + " / " + Arrays.toString(stride));
+            if (size[i] > Integer.MAX_VALUE) throw bad("tensor size " + Arrays.toString(size) + " has an axis longer than " + Integer.MAX_VALUE);
+        }
         return new TensorRef(a.get(0), offset, size, stride);
     }
 
@@ -242,13 +252,54 @@ public final class RestrictedUnpickler {
         return memo.get(key);
     }
 
-    private static Tuple tuple(List<Object> items) { return new Tuple(java.util.Collections.unmodifiableList(new ArrayList<>(items))); }
+    private Tuple tuple(List<Object> items) {
+        return nested(new Tuple(java.util.Collections.unmodifiableList(new ArrayList<>(items))), items);
+    }
 
     private Map<Object, Object> dictOf(List<Object> kv) {
         if (kv.size() % 2 != 0) throw bad("DICT with an odd number of values");
         Map<Object, Object> d = new LinkedHashMap<>();
-        for (int i = 0; i < kv.size(); i += 2) d.put(kv.get(i), kv.get(i + 1));
-        return d;
+        for (int i = 0; i < kv.size(); i += 2) d.put(key(kv.get(i)), kv.get(i + 1));
+        return nested(d, kv);
+    }
+
+    /** Records the depth of a new container holding {@code items}; deeper than {@link #MAX_DEPTH} is refused. */
+    private <T> T nested(T container, List<Object> items) {
+        depths.put(container, 1);
+        grown(container, items);
+        return container;
+    }
+
+    /** {@code container} now also holds {@code items}: its depth is at least one more than theirs. */
+    private void grown(Object container, List<Object> items) {
+        int d = depths.getOrDefault(container, 1);
+        for (Object o : items) d = Math.max(d, depth(o) + 1);
+        if (d > MAX_DEPTH) throw bad("values nested more than " + MAX_DEPTH + " levels deep");
+        depths.put(container, d);
+    }
+
+    private int depth(Object o) {
+        Integer d = depths.get(o);
+        return d == null ? 0 : d;
+    }
+
+    /**
+     * A dict key as Python allows one: a string, number, bool, None or a tuple of those (lists and dicts are
+     * unhashable there, and a self-containing list would make Java's hashCode recurse forever).
+     */
+    private Object key(Object k) {
+        if (hashable(k)) return k;
+        throw bad("a dict key is a " + typeName(k) + ", which Python cannot hash");
+    }
+
+    private static boolean hashable(Object k) {
+        if (k == null || k instanceof String || k instanceof Long || k instanceof BigInteger || k instanceof Double
+            || k instanceof Boolean || k instanceof byte[] || k instanceof Global) return true;
+        if (k instanceof Tuple t) {   // depth is bounded by MAX_DEPTH, so this recursion is too
+            for (Object o : t.items()) if (!hashable(o)) return false;
+            return true;
+        }
+        return false;
     }
 
     @SuppressWarnings("unchecked")
@@ -345,6 +396,8 @@ public final class RestrictedUnpickler {
             case Global g -> "global " + g.qualified();
             case Tuple t -> "tuple";
             case TensorRef t -> "tensor";
+            case List<?> l -> "list";
+            case Map<?, ?> m -> "dict";
             default -> o.getClass().getSimpleName();
         };
     }

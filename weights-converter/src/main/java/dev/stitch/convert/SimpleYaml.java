@@ -1,5 +1,6 @@
 package dev.stitch.convert;
 
+import dev.stitch.engine.io.InputFiles;
 import dev.stitch.kernels.UserError;
 
 import java.io.IOException;
@@ -21,8 +22,12 @@ public final class SimpleYaml {
     private record Line(int number, int indent, String text) {}
 
     private final Path file;
+    /** LDM configs nest about six levels. */
+    static final int MAX_DEPTH = 100;
+
     private final List<Line> lines = new ArrayList<>();
     private int at;
+    private int depth;
 
     private SimpleYaml(Path file, String text) {
         this.file = file;
@@ -39,7 +44,9 @@ public final class SimpleYaml {
 
     public static Map<String, Object> read(Path file) {
         try {
-            return parse(file, Files.readString(file, StandardCharsets.UTF_8));
+            return parse(file, Files.readString(InputFiles.regular(file), StandardCharsets.UTF_8));
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new UserError(file + ": not valid UTF-8 (expected a YAML text file)");
         } catch (IOException e) {
             throw new UserError(file + ": cannot read (" + e.getMessage() + ")");
         }
@@ -68,7 +75,13 @@ public final class SimpleYaml {
 
     private Object block(int indent) {
         Line first = lines.get(at);
-        return first.text().startsWith("- ") || first.text().equals("-") ? sequence(indent) : mapping(indent);
+        // each level is a Java call: a hostile file nesting thousands deep must not overflow the stack
+        if (++depth > MAX_DEPTH) throw err(first.number(), "nested more than " + MAX_DEPTH + " levels deep");
+        try {
+            return first.text().startsWith("- ") || first.text().equals("-") ? sequence(indent) : mapping(indent);
+        } finally {
+            depth--;
+        }
     }
 
     private Map<String, Object> mapping(int indent) {

@@ -3,6 +3,7 @@ package dev.stitch.convert;
 import dev.stitch.convert.RestrictedUnpickler.Global;
 import dev.stitch.convert.RestrictedUnpickler.TensorRef;
 import dev.stitch.convert.RestrictedUnpickler.Tuple;
+import dev.stitch.engine.io.InputFiles;
 import dev.stitch.engine.io.SafeDType;
 import dev.stitch.kernels.UserError;
 
@@ -33,7 +34,7 @@ public final class TorchZip {
 
     public static Checkpoint read(Path file) {
         MemorySegment all;
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+        try (FileChannel ch = FileChannel.open(InputFiles.regular(file), StandardOpenOption.READ)) {
             all = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), Arena.ofAuto());
         } catch (IOException e) {
             throw new UserError(file + ": cannot read (" + e.getMessage() + ")");
@@ -78,7 +79,8 @@ public final class TorchZip {
     private static Storage storage(Path file, ZipIndex zip, String prefix, Tuple pid) {
         if (pid.size() != 5 || !"storage".equals(pid.get(0)) || !(pid.get(1) instanceof Global type)
             || !(pid.get(2) instanceof String key) || !(pid.get(4) instanceof Long numel))
-            throw new UserError(file + ": unexpected persistent id " + pid.items() + " in data.pkl");
+            throw new UserError(file + ": unexpected persistent id in data.pkl (a tuple of " + pid.size()
+                + " values, expected ('storage', type, key, location, size))");
         SafeDType dtype = RestrictedUnpickler.STORAGE_TYPES.get(type.qualified());
         if (dtype == null) throw new UserError(file + ": storage type " + type.qualified() + " is not a tensor storage");
         ZipIndex.Entry e = zip.entries.get(prefix + "data/" + key);
@@ -91,9 +93,15 @@ public final class TorchZip {
     private static StoredTensor tensor(Path file, String name, TensorRef t, boolean bigEndian, ZipIndex zip) {
         if (!(t.storage() instanceof Storage s)) throw new UserError(file + ": tensor '" + name + "' has no storage");
         long numel = 1, last = t.offset();
-        for (int i = 0; i < t.size().length; i++) {
-            numel *= t.size()[i];
-            if (t.size()[i] > 0) last += (t.size()[i] - 1) * t.stride()[i];
+        try {   // a hostile size or stride must not wrap around past the bounds check below
+            for (int i = 0; i < t.size().length; i++) {
+                numel = Math.multiplyExact(numel, t.size()[i]);
+                if (t.size()[i] > 0) last = Math.addExact(last, Math.multiplyExact(t.size()[i] - 1, t.stride()[i]));
+            }
+            Math.multiplyExact(Math.max(last, numel), (long) s.dtype().bytes);
+        } catch (ArithmeticException e) {
+            throw new UserError(file + ": tensor '" + name + "' " + Arrays.toString(t.size()) + " with stride " + Arrays.toString(t.stride())
+                + " at offset " + t.offset() + " reaches past any storage (damaged file?)");
         }
         if (numel > 0 && last >= s.numel())
             throw new UserError(file + ": tensor '" + name + "' " + Arrays.toString(t.size()) + " at offset " + t.offset()

@@ -155,7 +155,7 @@ public final class Png {
      */
     public static RgbImage read(Path file) {
         BufferedImage img;
-        try (InputStream in = Files.newInputStream(file)) {
+        try (InputStream in = Files.newInputStream(dev.stitch.engine.io.InputFiles.regular(file))) {
             img = ImageIO.read(in);
         } catch (NoSuchFileException e) {
             throw new UserError(file + ": no such file");

@@ -17,7 +17,6 @@ import java.util.List;
 public record JsonConfig(String origin, JsonNode root) {
 
     public static JsonConfig read(Path file) {
-        if (!Files.isRegularFile(file)) throw new UserError(file + ": no such file");
         return new JsonConfig(file.toString(), JsonFiles.readObject(file));
     }
 

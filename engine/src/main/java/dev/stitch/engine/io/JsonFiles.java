@@ -23,7 +23,7 @@ public final class JsonFiles {
     public static JsonNode readObject(Path file) {
         JsonNode root;
         try {
-            root = JSON.readTree(Files.readString(file));
+            root = JSON.readTree(Files.readString(InputFiles.regular(file)));
         } catch (NoSuchFileException e) {
             throw new UserError(file + ": no such file");
         } catch (IOException e) {

@@ -76,6 +76,8 @@ public final class SafeTensors {
     public static SafeTensors open(Path file) {
         long size;
         MemorySegment all;
+        if (!Files.exists(file)) throw new SafeTensorsException(file + ": no such file");
+        if (!Files.isRegularFile(file)) throw new SafeTensorsException(file + ": not a regular file (expected a .safetensors file)");
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             size = ch.size();
             all = size == 0 ? MemorySegment.NULL : ch.map(FileChannel.MapMode.READ_ONLY, 0, size, Arena.ofAuto());
@@ -155,6 +157,9 @@ public final class SafeTensors {
             JsonNode d = sh.get(i);
             if (!d.canConvertToLong() || !d.isIntegralNumber() || d.asLong() < 0)
                 throw err(file, "tensor '" + name + "': shape " + sh + " is not a list of non-negative integers");
+            // tensors are indexed with ints: a longer axis cannot be held, even with no elements
+            if (d.asLong() > Integer.MAX_VALUE)
+                throw err(file, "tensor '" + name + "': shape " + sh + " has an axis longer than " + Integer.MAX_VALUE);
             shape[i] = d.asLong();
             numel = Math.multiplyHigh(numel, shape[i]) != 0 ? -1 : numel * shape[i];
             if (numel < 0 || numel > (1L << 50)) throw err(file, "tensor '" + name + "': shape " + sh + " is too large");

@@ -66,6 +66,7 @@ public final class RandomModel {
 
     private static void write(ConfigSource configs, Path out, long seed, DType dtype, Path tokenizerDir) {
         try {
+            AtomicFiles.cleanStale(out);
             if (Files.exists(out) && (!Files.isDirectory(out) || !isEmpty(out)))
                 throw new UserError(out + ": already exists and is not an empty folder");
             Path tmp = AtomicFiles.tempDirBeside(out);   // default permissions, unlike Files.createTempDirectory
@@ -97,7 +98,7 @@ public final class RandomModel {
                 if (tmp != null) deleteTree(tmp);
             }
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot write model to " + out + ": " + e.getMessage(), e);
+            throw new UserError("cannot write model to " + out + ": " + e.getMessage(), e);
         }
     }
 

@@ -80,7 +80,13 @@ public final class StableDiffusionPipeline {
     }
 
     /** Default image size: the UNet's sample size times the VAE's downscale. */
-    public int defaultSize() { return unet.config.sampleSize() * vae.downscale(); }
+    public int defaultSize() {
+        long size = (long) unet.config.sampleSize() * vae.downscale();
+        if (size > Integer.MAX_VALUE)
+            throw new UserError(source + ": unet sample_size " + unet.config.sampleSize() + " times the VAE's downscale " + vae.downscale()
+                + " is not a usable image size");
+        return (int) size;
+    }
 
     /**
      * Every tap of the three components with its layout and shape for one image of {@code width} × {@code height}
@@ -173,6 +179,7 @@ public final class StableDiffusionPipeline {
         int b = r.batch(), down = vae.downscale(), width = width(r), height = height(r);
         if (width % down != 0 || height % down != 0)
             throw new UserError("--width/--height " + width + "x" + height + ": must be multiples of " + down + " for this model's VAE");
+        checkSize(b, width, height, r.guided());
         Scheduler sched = scheduler(r, new TorchGenerator(r.seed()));
         if (r.initLatents() != null) latentsOf(r.initLatents(), b, unet.config.inChannels(), height / down, width / down);
         if (r.initImage() != null) {
@@ -182,6 +189,29 @@ public final class StableDiffusionPipeline {
                     + Arrays.toString(img.shape()));
             firstStep(r, sched.timesteps().length);
         }
+    }
+
+    /**
+     * Refuses an image size whose arrays would not fit: tensors hold at most 2^31 − 1 values, and a size that wraps
+     * around int arithmetic must be a clear message, not a negative array size deep inside a model.
+     */
+    private void checkSize(int batch, int width, int height, boolean guided) {
+        int down = vae.downscale();
+        int[] channels = vae.config.blockOutChannels();
+        try {
+            long rows = guided ? 2L * batch : batch, largest = 0;
+            largest = Math.max(largest, Math.multiplyExact(Math.multiplyExact(rows, unet.config.blockOutChannels().getFirst()),
+                Math.multiplyExact((long) width / down, height / down)));
+            for (int i = 0; i < channels.length; i++)   // the VAE at each of its resolutions
+                largest = Math.max(largest, Math.multiplyExact(Math.multiplyExact((long) batch, channels[i]),
+                    Math.multiplyExact((long) width >> i, height >> i)));
+            largest = Math.max(largest, Math.multiplyExact(3L * batch, Math.multiplyExact((long) width, height)));
+            if (largest <= Integer.MAX_VALUE - 8) return;
+        } catch (ArithmeticException e) {
+            // too large, as below
+        }
+        throw new UserError("--width/--height " + width + "x" + height + ": too large for " + batch + " image(s) at once (the model's"
+            + " activations would need arrays of more than 2^31 - 1 values); use a smaller size or fewer prompts");
     }
 
     /** The model's scheduler config with the request's spacing and prediction overrides. */
@@ -225,6 +255,7 @@ public final class StableDiffusionPipeline {
         int[] shape = {d.batch, unet.config.inChannels(), d.height / vae.downscale(), d.width / vae.downscale()};
         Tensor raw = vae.decode(c, ops.fromHost(z, shape));
         Tensor rawHost = Tensor.of(ops.toHost(raw).clone(), raw.shape());
+        if (!finite(rawHost.data())) throw nonFinite("the VAE decoder's output (the image)");
         return new GenerateResult(Tensor.of(d.latents, shape), rawHost, Images.toUint8(rawHost), d.width, d.height, d.scheduler,
             d.timesteps);
     }
@@ -269,6 +300,7 @@ public final class StableDiffusionPipeline {
             if (hooked != null) hooked.setRows(TapContext.Rows.cond(b).withTokens(cond));
             embeds = textEncoder.forward(c, cond);
         }
+        if (!finite(ops.toHost(embeds))) throw nonFinite("the text encoder's output (the prompt embeddings)");
 
         // 2. scheduler and starting latents
         TorchGenerator gen = new TorchGenerator(r.seed());
@@ -286,6 +318,7 @@ public final class StableDiffusionPipeline {
             float sf = vae.config.scalingFactor();
             float[] init = new float[n];
             for (int i = 0; i < n; i++) init[i] = sample[i] * sf;
+            if (!finite(init)) throw nonFinite("the VAE encoder's latents of --init-image");
             first = firstStep(r, ts.length);
             float[] noise = r.initLatents() != null ? latentsOf(r.initLatents(), b, ch, h, w) : gen.randn(n);
             latents = sched.addNoise(init, noise, first);
@@ -317,10 +350,65 @@ public final class StableDiffusionPipeline {
                 }
             } else model = out.clone();
             latents = sched.step(model, i, latents);
+            // once per step, on the host copy at hand: NaN weights, a steering edit or a broken schedule stop here
+            if (!finite(latents)) throw nonFiniteStep(r, i, ts.length, ops, taps, x, t, embeds, out, model);
             progress.step(i - first + 1, end - first);
         }
         if (hooked != null) hooked.clearStep();
         return new Denoised(latents, b, width, height, schedulerName(r), ts);
+    }
+
+    private static boolean finite(float[] v) {
+        for (float x : v) if (!Float.isFinite(x)) return false;
+        return true;
+    }
+
+    private UserError nonFinite(String where) {
+        return new UserError("non-finite values (NaN or infinity) in " + where + "; the model's weights may hold NaN or infinity ("
+            + source + ")");
+    }
+
+    /**
+     * The error for latents that turned non-finite at denoising step {@code i}, naming where: the first UNet tap whose
+     * value is non-finite (found by running this step's UNet call again, editors applied, observers skipped, so
+     * nothing is recorded twice), or else guidance or the scheduler's step. Runs only on this failure path.
+     */
+    private UserError nonFiniteStep(GenerateRequest r, int i, int steps, Backend ops, Taps taps, float[] x, float[] t, Tensor embeds,
+                                    float[] out, float[] model) {
+        String at = "the latents after denoising step " + i + " (0-based) of " + steps;
+        if (finite(out) && !finite(model))
+            return new UserError("non-finite values (NaN or infinity) in " + at + ": classifier-free guidance at --guidance "
+                + r.guidance() + " overflowed");
+        if (finite(out))
+            return new UserError("non-finite values (NaN or infinity) in " + at + ": the UNet's output was finite, the "
+                + schedulerName(r) + " scheduler's step was not (check " + schedulerConfig.source() + ")");
+        Taps base = taps instanceof HookedTaps h ? h.editorsOnly() : taps;
+        Taps watch = (name, layout, value) -> {
+            if (!finite(ops.toHost(value))) throw new FoundNonFinite(name, "the module's own output");
+            Tensor edited = base.at(name, layout, value);
+            if (edited != value && !finite(ops.toHost(edited)))
+                throw new FoundNonFinite(name, "a hook registered there (a steering edit?) made it so");
+            return edited;
+        };
+        try {
+            int down = vae.downscale();
+            unet.forward(new Ctx(ops, watch), ops.fromHost(x, t.length, unet.config.inChannels(), height(r) / down, width(r) / down), t, embeds);
+        } catch (FoundNonFinite found) {
+            return new UserError("non-finite values (NaN or infinity) in " + at + ", first at tap " + found.tap + " (" + found.why + ")");
+        }
+        return new UserError("non-finite values (NaN or infinity) in " + at + " (the UNet's output; the model's weights may hold"
+            + " NaN or infinity: " + source + ")");
+    }
+
+    /** Stops the re-run of {@link #nonFiniteStep} at the first non-finite tap. */
+    private static final class FoundNonFinite extends RuntimeException {
+        final String tap, why;
+
+        FoundNonFinite(String tap, String why) {
+            super(null, null, false, false);
+            this.tap = tap;
+            this.why = why;
+        }
     }
 
     private static float[] latentsOf(Tensor t, int b, int ch, int h, int w) {

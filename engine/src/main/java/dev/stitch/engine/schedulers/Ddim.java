@@ -22,6 +22,8 @@ public final class Ddim implements Scheduler {
         prediction = Prediction.from(cfg);
         clipSample = cfg.bool("clip_sample", true);
         clipRange = (float) cfg.number("clip_sample_range", 1.0);
+        if (!(clipRange > 0) || Float.isInfinite(clipRange))
+            throw cfg.unsupported("clip_sample_range", String.valueOf(clipRange), "expected a positive number");
         finalAlphaCumprod = cfg.bool("set_alpha_to_one", true) ? 1f : schedule.alphasCumprod[0];
         int trainSteps = schedule.numTrainTimesteps;
         Schedulers.checkSteps(steps, trainSteps);

@@ -20,17 +20,22 @@ final class NoiseSchedule {
         for (int t = 0; t < sigmas.length; t++) sigmas[t] = sqrt((1f - alphasCumprod[t]) / alphasCumprod[t]);
     }
 
+    /** Models train with 1000; the bound keeps a damaged config from allocating gigabytes of tables. */
+    static final int MAX_TRAIN_TIMESTEPS = 100_000;
+
     /** Reads num_train_timesteps, beta_start, beta_end, beta_schedule, trained_betas (diffusers' defaults). */
     static NoiseSchedule from(SchedulerConfig cfg) {
         cfg.requireBool("rescale_betas_zero_snr", false, false);
         int n = cfg.integer("num_train_timesteps", 1000);
-        if (n < 2) throw cfg.unsupported("num_train_timesteps", String.valueOf(n), "expected at least 2");
-        double start = cfg.number("beta_start", 0.0001), end = cfg.number("beta_end", 0.02);
+        if (n < 2 || n > MAX_TRAIN_TIMESTEPS)
+            throw cfg.unsupported("num_train_timesteps", String.valueOf(n), "expected 2 to " + MAX_TRAIN_TIMESTEPS);
+        double start = beta(cfg, "beta_start", cfg.number("beta_start", 0.0001)), end = beta(cfg, "beta_end", cfg.number("beta_end", 0.02));
         float[] betas;
         double[] trained = cfg.numbers("trained_betas");
         if (trained != null) {
+            if (trained.length < 2) throw cfg.unsupported("trained_betas", trained.length + " values", "expected at least 2");
             betas = new float[trained.length];
-            for (int i = 0; i < betas.length; i++) betas[i] = (float) trained[i];
+            for (int i = 0; i < betas.length; i++) betas[i] = (float) beta(cfg, "trained_betas", trained[i]);
         } else {
             betas = switch (cfg.choice("beta_schedule", "linear", "scaled_linear", "squaredcos_cap_v2")) {
                 case "linear" -> Np.torchLinspace(start, end, n);
@@ -48,7 +53,17 @@ final class NoiseSchedule {
             product *= 1f - betas[i];
             ac[i] = (float) product;
         }
+        // every noise level divides by alphas_cumprod: a schedule that reaches 0 gives infinite sigmas
+        if (!(ac[ac.length - 1] > 0))
+            throw cfg.unsupported(trained != null ? "trained_betas" : "beta_end", trained != null ? "these values" : String.valueOf(end),
+                "the schedule's alphas_cumprod reach 0, so its noise levels are infinite");
         return new NoiseSchedule(ac);
+    }
+
+    /** A beta is a variance fraction: a finite number in [0, 1). NaN, negative or 1+ values give NaN latents. */
+    private static double beta(SchedulerConfig cfg, String key, double v) {
+        if (!(v >= 0 && v < 1)) throw cfg.unsupported(key, String.valueOf(v), "expected a number from 0 up to, not including, 1");
+        return v;
     }
 
     /** "squaredcos_cap_v2": the Glide cosine schedule, in double, capped at 0.999. */

@@ -109,7 +109,15 @@ public final class HookedTaps implements Taps {
     }
 
     @Override
-    public Tensor at(String name, TapLayout layout, Tensor value) {
+    public Tensor at(String name, TapLayout layout, Tensor value) { return run(name, layout, value, true); }
+
+    /**
+     * These taps with their editors only, observers skipped: for running a model call a second time (to find where
+     * values went non-finite) without recording anything twice.
+     */
+    public Taps editorsOnly() { return (name, layout, value) -> run(name, layout, value, false); }
+
+    private Tensor run(String name, TapLayout layout, Tensor value, boolean observers) {
         if (registrations.isEmpty()) return value;
         Site site = sites.get(name);
         if (site == null) sites.put(name, site = resolve(name));
@@ -118,7 +126,7 @@ public final class HookedTaps implements Taps {
         int[] shape = value.shape();
         for (Hook h : site.hooks) {
             switch (h) {
-                case Observer o -> o.observe(name, value, ctx);
+                case Observer o -> { if (observers) o.observe(name, value, ctx); }
                 case Editor e -> {
                     Tensor edited = e.edit(name, value, ctx);
                     if (edited == null || !Arrays.equals(edited.shape(), shape))

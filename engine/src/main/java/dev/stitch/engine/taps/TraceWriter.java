@@ -4,6 +4,7 @@ import dev.stitch.engine.io.AtomicFiles;
 import dev.stitch.engine.io.SafeDType;
 import dev.stitch.engine.io.SafeTensorsWriter;
 import dev.stitch.kernels.Tensor;
+import dev.stitch.kernels.UserError;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -55,13 +56,17 @@ public final class TraceWriter implements Capture.Sink, AutoCloseable {
         this.out = out;
         this.metadata = Map.copyOf(metadata);
         Path dir = out.toAbsolutePath().getParent();
+        AtomicFiles.cleanStale(out);   // the data file of a killed run is as big as its trace
+        Path df = null;
         try {
             Files.createDirectories(dir);
-            dataFile = AtomicFiles.tempBeside(out, ".data.tmp");
-            data = FileChannel.open(dataFile, StandardOpenOption.READ, StandardOpenOption.WRITE);
+            df = AtomicFiles.tempBeside(out, ".data.tmp");
+            data = FileChannel.open(df, StandardOpenOption.READ, StandardOpenOption.WRITE);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot start trace " + out + ": " + e.getMessage(), e);
+            if (df != null) try { Files.deleteIfExists(df); } catch (IOException ignored) {}
+            throw new UserError("cannot write " + out + ": " + AtomicFiles.reason(e), e);
         }
+        dataFile = df;
     }
 
     /** A capture into this trace (per step only: a stream cannot average). */
@@ -85,7 +90,7 @@ public final class TraceWriter implements Capture.Sink, AutoCloseable {
                 i += k;
             }
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot write trace data for " + out + ": " + e.getMessage(), e);
+            throw new UserError("cannot write " + out + " (its data file " + dataFile.getFileName() + "): " + AtomicFiles.reason(e), e);
         }
         items.add(new Item(name, value.shape(), size, x.length * 4L));
         size += x.length * 4L;
@@ -109,7 +114,7 @@ public final class TraceWriter implements Capture.Sink, AutoCloseable {
             }
             w.write(out);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot write trace " + out + ": " + e.getMessage(), e);
+            throw new UserError("cannot write " + out + ": " + AtomicFiles.reason(e), e);
         } finally {
             close();
         }

@@ -1,5 +1,6 @@
 package dev.stitch.engine.tokenizer;
 
+import dev.stitch.engine.io.InputFiles;
 import dev.stitch.engine.io.JsonFiles;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
@@ -129,14 +130,19 @@ public final class ClipTokenizer {
 
     /** vocab.json: one object of token -> id, read as a stream (49 408 entries for CLIP). */
     private static Map<String, Integer> readVocab(Path file) {
-        if (!Files.exists(file)) throw new UserError(file + ": no such file");
+        InputFiles.regular(file);
         Map<String, Integer> vocab = new HashMap<>(1 << 17);
         try (JsonParser p = JSON.getFactory().createParser(file.toFile())) {
             if (p.nextToken() != JsonToken.START_OBJECT) throw new UserError(file + ": expected a JSON object of token -> id");
             while (p.nextToken() == JsonToken.FIELD_NAME) {
                 String token = p.currentName();
-                if (p.nextToken() != JsonToken.VALUE_NUMBER_INT || p.getNumberType() != JsonParser.NumberType.INT || p.getIntValue() < 0)
-                    throw new UserError(file + ": token '" + token + "' has id " + p.getText() + ", expected a non-negative integer");
+                JsonToken v = p.nextToken();
+                // ids index a table: a huge one would allocate gigabytes
+                if (v != JsonToken.VALUE_NUMBER_INT || p.getNumberType() != JsonParser.NumberType.INT || p.getIntValue() < 0
+                    || p.getIntValue() > MAX_ID)
+                    throw new UserError(file + ": token '" + quote(token) + "' has id "
+                        + (v == JsonToken.VALUE_STRING ? "\"" + quote(p.getText()) + "\" (a string)" : quote(p.getText()))
+                        + ", expected an integer from 0 to " + MAX_ID);
                 vocab.put(token, p.getIntValue());
             }
             if (p.currentToken() != JsonToken.END_OBJECT) throw new UserError(file + ": expected a JSON object of token -> id");
@@ -150,7 +156,7 @@ public final class ClipTokenizer {
     private static Map<String, Integer> readMerges(Path file, Map<String, Integer> vocab) {
         List<String> lines;
         try {
-            lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+            lines = Files.readAllLines(InputFiles.regular(file), StandardCharsets.UTF_8);
         } catch (NoSuchFileException e) {
             throw new UserError(file + ": no such file");
         } catch (CharacterCodingException e) {
@@ -166,14 +172,22 @@ public final class ClipTokenizer {
             int space = line.indexOf(' ');
             String[] pair = space < 0 ? new String[] {line} : new String[] {line.substring(0, space), line.substring(space + 1)};
             if (pair.length != 2 || pair[1].isEmpty() || pair[1].indexOf(' ') >= 0)
-                throw new UserError(file + ": line " + (i + 1) + " is '" + line + "', expected two symbols separated by a space");
+                throw new UserError(file + ": line " + (i + 1) + " is '" + quote(line) + "', expected two symbols separated by a space");
             if (!vocab.containsKey(pair[0] + pair[1]))
-                throw new UserError(file + ": line " + (i + 1) + " merges into '" + pair[0] + pair[1]
+                throw new UserError(file + ": line " + (i + 1) + " merges into '" + quote(pair[0] + pair[1])
                     + "', which vocab.json does not have (vocabulary and merges do not belong together)");
             ranks.putIfAbsent(Bpe.pairKey(pair[0], pair[1]), ranks.size());
         }
         if (ranks.isEmpty()) throw new UserError(file + ": no merges");
         return ranks;
+    }
+
+    /** The largest token id accepted (CLIP has 49 407; the id table is this long). */
+    static final int MAX_ID = (1 << 24) - 1;
+
+    /** Text from a file, cut to 80 characters for a one-line message (a damaged file may hold megabytes on a line). */
+    static String quote(String s) {
+        return s.length() <= 80 ? s : s.substring(0, 77) + "... (" + s.length() + " characters)";
     }
 
     private static JsonNode readJson(Path file, boolean required) {
@@ -182,7 +196,7 @@ public final class ClipTokenizer {
             return null;
         }
         try {
-            JsonNode n = JSON.readTree(file.toFile());
+            JsonNode n = JSON.readTree(InputFiles.regular(file).toFile());
             if (n == null || n.isMissingNode()) throw new UserError(file + ": empty file, expected JSON");
             return n;
         } catch (IOException e) {

@@ -67,11 +67,11 @@ public record UNetConfig(
         "cross_attention_dim", "transformer_layers_per_block", "reverse_transformer_layers_per_block",
         "use_linear_projection", "upcast_attention", "norm_num_groups", "norm_eps", "downsample_padding",
         "time_embedding_dim", "conv_in_kernel", "conv_out_kernel", "only_cross_attention",
-        "mid_block_only_cross_attention");
+        "mid_block_only_cross_attention", "sample_size");
 
     /** Keys that only matter together with a feature we refuse anyway, or not at inference. */
     private static final Set<String> IGNORED = Set.of(
-        "sample_size", "dropout", "addition_embed_type_num_heads", "addition_time_embed_dim",
+        "dropout", "addition_embed_type_num_heads", "addition_time_embed_dim",
         "projection_class_embeddings_input_dim", "class_embeddings_concat");
 
     /** Keys whose only supported value is diffusers' default (JSON text of the value). */
@@ -103,7 +103,9 @@ public record UNetConfig(
     public int midTransformerLayers() { return transformerLayersDown.getLast().getFirst(); }
 
     /** Reads {@code config.json}; any problem is one line naming the file and the key. */
-    public static UNetConfig load(Path file) { return new Reader(JsonConfig.read(file)).config(); }
+    public static UNetConfig load(Path file) {
+        return new Reader(JsonConfig.read(file)).config();
+    }
 
     /** Parses config JSON; {@code origin} names it in error messages. */
     public static UNetConfig parse(String origin, String json) {
@@ -117,14 +119,14 @@ public record UNetConfig(
         return new Reader(new JsonConfig(origin, root)).config();
     }
 
-    /**
-     * Reads one config object: plain keys through {@link JsonConfig}; the per-block lists, whose diffusers forms
-     * (one number or one per block, per-layer lists) are the UNet's own, here.
-     */
-    private record Reader(JsonConfig json, String origin, JsonNode root) {
-        Reader(JsonConfig json) { this(json, json.origin(), json.root()); }
+    /** Reads one config object: typed keys through {@link JsonConfig}, the UNet's own rules here. */
+    private record Reader(JsonConfig c) {
+        String origin() { return c.origin(); }
+
+        JsonNode root() { return c.root(); }
 
         UNetConfig config() {
+            JsonNode root = root();
             for (Iterator<String> it = root.fieldNames(); it.hasNext(); ) {
                 String key = it.next();
                 JsonNode v = root.get(key);
@@ -137,9 +139,9 @@ public record UNetConfig(
                 }
             }
 
-            List<String> down = List.copyOf(json.strings("down_block_types",
+            List<String> down = List.copyOf(c.strings("down_block_types",
                 List.of(CROSS_ATTN_DOWN, CROSS_ATTN_DOWN, CROSS_ATTN_DOWN, DOWN)));
-            List<String> up = List.copyOf(json.strings("up_block_types", List.of(UP, CROSS_ATTN_UP, CROSS_ATTN_UP, CROSS_ATTN_UP)));
+            List<String> up = List.copyOf(c.strings("up_block_types", List.of(UP, CROSS_ATTN_UP, CROSS_ATTN_UP, CROSS_ATTN_UP)));
             int n = down.size();
             for (String t : down) if (!t.equals(CROSS_ATTN_DOWN) && !t.equals(DOWN)) throw unsupported("down_block_types", t);
             for (String t : up) if (!t.equals(CROSS_ATTN_UP) && !t.equals(UP)) throw unsupported("up_block_types", t);
@@ -150,13 +152,13 @@ public record UNetConfig(
 
             List<Integer> channels = perBlock("block_out_channels", List.of(320, 640, 1280, 1280), n, false);
             List<Integer> layers = perBlock("layers_per_block", 2, n);
-            JsonNode headsNode = json.node("num_attention_heads");
+            JsonNode headsNode = present("num_attention_heads") ? root.get("num_attention_heads") : null;
             List<Integer> heads = headsNode != null ? perBlock("num_attention_heads", null, n)
                                                     : perBlock("attention_head_dim", 8, n);
             List<Integer> crossDim = perBlock("cross_attention_dim", 1280, n);
             if (root.has("norm_num_groups") && root.get("norm_num_groups").isNull())   // diffusers: no norms at all
                 throw unsupported("norm_num_groups", root.get("norm_num_groups"));
-            int groups = json.integer("norm_num_groups", 32);
+            int groups = c.positive("norm_num_groups", 32);   // divides every channel count below
 
             for (int i = 0; i < n; i++) {
                 String headsKey = headsNode != null ? "num_attention_heads" : "attention_head_dim";
@@ -191,26 +193,37 @@ public record UNetConfig(
                 tUp = layerCounts("reverse_transformer_layers_per_block", rev, upLayers);
             }
 
-            int convIn = json.integer("conv_in_kernel", 3), convOut = json.integer("conv_out_kernel", 3);
+            int convIn = c.integer("conv_in_kernel", 3), convOut = c.integer("conv_out_kernel", 3);
             if (convIn % 2 == 0 || convIn <= 0) throw bad("conv_in_kernel", "an odd size");
             if (convOut % 2 == 0 || convOut <= 0) throw bad("conv_out_kernel", "an odd size");
-            int pad = json.integer("downsample_padding", 1);
+            int pad = c.integer("downsample_padding", 1);
             if (pad < 0) throw bad("downsample_padding", "0 or more");
-            int timeEmbedDim = json.integer("time_embedding_dim", channels.getFirst() * 4);
+            int timeEmbedDim = c.node("time_embedding_dim") == null ? timeEmbedDim(channels.getFirst()) : c.positive("time_embedding_dim", 0);
             if (channels.getFirst() % 2 != 0) throw bad("block_out_channels", "an even first entry (sinusoidal embedding)");
 
-            return new UNetConfig(json.integer("in_channels", 4), json.integer("out_channels", 4),
-                json.bool("flip_sin_to_cos", true), (float) json.number("freq_shift", 0),
+            return new UNetConfig(c.positive("in_channels", 4), c.positive("out_channels", 4),
+                c.bool("flip_sin_to_cos", true), (float) c.number("freq_shift", 0),
                 down, up, channels, layers, heads, crossDim, tDown, tUp,
-                json.bool("use_linear_projection", false), json.bool("upcast_attention", false),
-                groups, (float) json.number("norm_eps", 1e-5), pad, timeEmbedDim, convIn, convOut, json.integer("sample_size", 64));
+                c.bool("use_linear_projection", false), c.bool("upcast_attention", false),
+                groups, c.epsilon("norm_eps", 1e-5), pad, timeEmbedDim, convIn, convOut, c.positive("sample_size", 64));
+        }
+
+        boolean present(String key) { return c.node(key) != null; }
+
+        /** diffusers' default: four times the first block's channels (overflow-checked). */
+        int timeEmbedDim(int firstChannels) {
+            try {
+                return Math.multiplyExact(firstChannels, 4);
+            } catch (ArithmeticException e) {
+                throw bad("block_out_channels", "a first entry small enough for a time embedding of 4 times its width");
+            }
         }
 
         /** An int or a list of n ints (positive); {@code expand} false keeps a list's own length. */
         List<Integer> perBlock(String key, Object dflt, int n, boolean expand) {
-            JsonNode v = json.node(key) != null ? json.node(key) : JSON.valueToTree(dflt);
+            JsonNode v = present(key) ? root().get(key) : JSON.valueToTree(dflt);
             List<Integer> out = new ArrayList<>();
-            if (v.isIntegralNumber() && expand) out.addAll(Collections.nCopies(n, v.intValue()));
+            if (v.isIntegralNumber() && v.canConvertToInt() && expand) out.addAll(Collections.nCopies(n, v.intValue()));
             else if (v.isArray()) for (JsonNode e : v) {
                 if (!e.isIntegralNumber() || !e.canConvertToInt()) throw bad(key, v, "an integer or a list of integers");
                 out.add(e.intValue());
@@ -237,7 +250,7 @@ public record UNetConfig(
                     else if (e.isArray() && e.size() == layers.get(i)) {
                         List<Integer> l = new ArrayList<>();
                         for (JsonNode x : e) {
-                            if (!x.isIntegralNumber()) throw bad(key, v, "integers");
+                            if (!x.isIntegralNumber() || !x.canConvertToInt()) throw bad(key, v, "integers");
                             l.add(x.intValue());
                         }
                         out.add(List.copyOf(l));
@@ -249,7 +262,7 @@ public record UNetConfig(
         }
 
         boolean allFalse(String key) {
-            JsonNode v = root.get(key);
+            JsonNode v = root().get(key);
             if (v == null || v.isNull() || (v.isBoolean() && !v.booleanValue())) return true;
             if (!v.isArray()) return false;
             for (JsonNode e : v) if (!e.isBoolean() || e.booleanValue()) return false;
@@ -269,13 +282,13 @@ public record UNetConfig(
 
         UserError unsupported(String key, Object value, String note) {
             String shown = value instanceof JsonNode j ? j.toString() : "\"" + value + "\"";
-            return new UserError(origin + ": " + key + " = " + shown + " is not supported" + (note == null ? "" : " (" + note + ")"));
+            return new UserError(origin() + ": " + key + " = " + shown + " is not supported" + (note == null ? "" : " (" + note + ")"));
         }
 
-        UserError bad(String key, String expected) { return bad(key, root.get(key), expected); }
+        UserError bad(String key, String expected) { return bad(key, root().get(key), expected); }
 
         UserError bad(String key, JsonNode v, String expected) {
-            return new UserError(origin + ": " + key + " = " + v + ", expected " + expected);
+            return new UserError(origin() + ": " + key + " = " + v + ", expected " + expected);
         }
     }
 }

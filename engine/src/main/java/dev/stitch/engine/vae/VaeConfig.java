@@ -34,6 +34,8 @@ public record VaeConfig(int inChannels, int outChannels, List<String> downBlockT
         check(normNumGroups > 0, "norm_num_groups", "must be positive, got " + normNumGroups);
         check(actFn.equals("silu"), "act_fn", "'" + actFn + "' is not supported (only \"silu\")");
         check(blockOutChannels.length > 0, "block_out_channels", "is empty");
+        // each level halves the image: the downscale 2^(levels-1) must stay an int
+        check(blockOutChannels.length <= 16, "block_out_channels", "has " + blockOutChannels.length + " levels, at most 16 are supported");
         for (int c : blockOutChannels)
             check(c > 0 && c % normNumGroups == 0, "block_out_channels",
                 Arrays.toString(blockOutChannels) + " must be positive multiples of norm_num_groups (" + normNumGroups + ")");
@@ -68,7 +70,7 @@ public record VaeConfig(int inChannels, int outChannels, List<String> downBlockT
         int layers = r.integer("layers_per_block", d.layersPerBlock);
         String act = r.string("act_fn", d.actFn);
         int latent = r.integer("latent_channels", d.latentChannels), groups = r.integer("norm_num_groups", d.normNumGroups),
-            sample = r.integer("sample_size", d.sampleSize);
+            sample = r.positive("sample_size", d.sampleSize);
         float scaling = (float) r.number("scaling_factor", d.scalingFactor);
         boolean quant = r.bool("use_quant_conv", d.useQuantConv), postQuant = r.bool("use_post_quant_conv", d.usePostQuantConv),
             midAttention = r.bool("mid_block_add_attention", d.midBlockAddAttention), upcast = r.bool("force_upcast", d.forceUpcast);

@@ -57,4 +57,14 @@ class JsonConfigTest {
         Path ok = Files.writeString(dir.resolve("ok.json"), "{\"a\": 2}");
         assertEquals(2, JsonConfig.read(ok).positive("a", 1));
     }
+
+    @Test
+    void deeplyNestedJsonIsOneLineNotAStackOverflow(@TempDir Path dir) throws Exception {
+        Path deep = Files.writeString(dir.resolve("config.json"), "{\"a\": " + "[".repeat(100_000) + "]".repeat(100_000) + "}");
+        UserError e = assertThrows(UserError.class, () -> JsonConfig.read(deep));
+        assertTrue(e.getMessage().startsWith(deep + ": not valid JSON") && e.getMessage().contains("nesting depth"), e.getMessage());
+        assertFalse(e.getMessage().contains("\n"), e.getMessage());
+        UserError u = assertThrows(UserError.class, () -> dev.stitch.engine.unet.UNetConfig.load(deep));
+        assertTrue(u.getMessage().startsWith(deep + ": not valid JSON"), u.getMessage());
+    }
 }

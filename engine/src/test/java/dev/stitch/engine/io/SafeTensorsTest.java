@@ -238,4 +238,14 @@ class SafeTensorsTest {
     }
 
     private static long headerLengthOf(byte[] b) { return ByteBuffer.wrap(b, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong(); }
+
+    @Test
+    void anAxisLongerThanAnIntIsRefusedEvenWithNoElements(@org.junit.jupiter.api.io.TempDir Path dir) throws IOException {
+        byte[] h = "{\"x\":{\"dtype\":\"F32\",\"shape\":[0,3000000000],\"data_offsets\":[0,0]}}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        ByteBuffer b = ByteBuffer.allocate(8 + h.length).order(ByteOrder.LITTLE_ENDIAN);
+        b.putLong(h.length).put(h);
+        Path f = Files.write(dir.resolve("wide.safetensors"), b.array());
+        SafeTensorsException e = assertThrows(SafeTensorsException.class, () -> SafeTensors.open(f));
+        assertEquals(f + ": tensor 'x': shape [0,3000000000] has an axis longer than 2147483647", e.getMessage());
+    }
 }

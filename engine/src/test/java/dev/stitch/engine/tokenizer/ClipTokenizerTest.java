@@ -101,6 +101,21 @@ class ClipTokenizerTest {
             assertMessage("nowhere", () -> ClipTokenizer.load(dir.resolve("nowhere")));
         }
 
+        @Test
+        void damagedFilesGiveShortMessagesThatSayWhatWasExpected() throws IOException {
+            String huge = "x".repeat(10_000_000);
+            UserError line = assertThrows(UserError.class, () -> write(VOCAB, "#version: 0.2\n" + huge + "\n", SPECIAL, null));
+            assertTrue(line.getMessage().length() < 300, "a 10 MB line is quoted in at most ~80 characters, got "
+                + line.getMessage().length());
+            assertTrue(line.getMessage().contains("merges.txt: line 2 is 'xxx") && line.getMessage().contains("(10000000 characters)"),
+                line.getMessage().substring(0, Math.min(300, line.getMessage().length())));
+            UserError id = assertThrows(UserError.class, () -> write("{\"a\": \"7\"}", MERGES, SPECIAL, null));
+            assertEquals(dir.resolve("vocab.json") + ": token 'a' has id \"7\" (a string), expected an integer from 0 to "
+                + ClipTokenizer.MAX_ID, id.getMessage());
+            UserError big = assertThrows(UserError.class, () -> write("{\"a\": 2000000000}", MERGES, SPECIAL, null));
+            assertTrue(big.getMessage().contains("has id 2000000000, expected an integer from 0"), big.getMessage());
+        }
+
         void assertMessage(String part, org.junit.jupiter.api.function.Executable load) {
             UserError e = assertThrows(UserError.class, load);
             assertTrue(e.getMessage().contains(part), e.getMessage());

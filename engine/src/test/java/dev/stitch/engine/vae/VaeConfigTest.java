@@ -77,4 +77,13 @@ class VaeConfigTest {
         UserError e = assertThrows(UserError.class, () -> VaeConfig.load(dir.resolve("config.json")));
         assertTrue(e.getMessage().contains("config.json"), e.getMessage());
     }
+
+    @Test
+    void zeroSizesAndTooManyLevelsAreRefusedByKey() throws Exception {
+        for (String[] c : new String[][] {{"{\"sample_size\": 0}", "sample_size"}, {"{\"norm_num_groups\": 0}", "norm_num_groups"},
+                {"{\"block_out_channels\": [" + "32, ".repeat(39) + "32], \"down_block_types\": [], \"up_block_types\": []}", "block_out_channels"}}) {
+            UserError e = assertThrows(UserError.class, () -> VaeConfig.parse("vae/config.json", json(c[0])));
+            assertTrue(e.getMessage().startsWith("vae/config.json: " + c[1]), e.getMessage());
+        }
+    }
 }
