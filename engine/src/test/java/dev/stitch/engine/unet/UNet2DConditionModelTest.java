@@ -264,7 +264,7 @@ class UNet2DConditionModelTest {
     @Test
     void plainKeysAreReadThroughJsonConfig() {
         UserError e = assertThrows(UserError.class, () -> UNetConfig.parse("c.json", "{\"in_channels\": 4.5}"));
-        assertEquals("c.json: in_channels must be an integer, got 4.5", e.getMessage());
+        assertEquals("c.json: in_channels must be a positive integer, got 4.5", e.getMessage());
         e = assertThrows(UserError.class, () -> UNetConfig.parse("c.json", "{\"upcast_attention\": \"yes\"}"));
         assertEquals("c.json: upcast_attention must be true or false, got \"yes\"", e.getMessage());
         e = assertThrows(UserError.class, () -> UNetConfig.load(Path.of("no-such-dir", "config.json")));
