@@ -10,7 +10,10 @@ import dev.stitch.eval.run.SettingError;
 import dev.stitch.eval.run.Shard;
 import dev.stitch.kernels.UserError;
 import dev.stitch.steering.SteeringPlan;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
@@ -95,8 +98,18 @@ final class EvalCommand implements Callable<Integer> {
         description = "stop the run after N judge questions fail in a row; rerun to resume (default ${DEFAULT-VALUE})")
     int judgeMaxFailures;
 
+    @Option(names = "--judge-concurrency", paramLabel = "N", defaultValue = "4",
+        description = "judge questions in flight at once, per process (per executor with --spark-master) (default ${DEFAULT-VALUE})")
+    int judgeConcurrency;
+
     @Option(names = "--inline-images", description = "embed the images in report.html so it can travel alone")
     boolean inlineImages;
+
+    @Option(names = "--spark-master", paramLabel = "URL",
+        description = "make the items on Apache Spark: local[N] in this process, or a cluster's master URL (under spark-submit, its own)")
+    String sparkMaster;
+
+    @Spec CommandSpec spec;
 
     /** The flag of each {@link EvalSettings} parameter. */
     private static final Map<String, String> FLAGS = Map.ofEntries(
@@ -106,7 +119,8 @@ final class EvalCommand implements Callable<Integer> {
         entry("inception", "--inception"), entry("referenceImages", "--reference-images"), entry("featureCache", "--feature-cache"),
         entry("judge", "--judge-url"), entry("judgeQuestion", "--judge-question"), entry("judgeFailureLimit", "--judge-max-failures"),
         entry("out", "--out"), entry("shard", "--shard"), entry("scheduler", "--scheduler"), entry("timestepSpacing", "--timestep-spacing"),
-        entry("prediction", "--prediction"), entry("width", "--width"), entry("height", "--height"));
+        entry("prediction", "--prediction"), entry("width", "--width"), entry("height", "--height"),
+        entry("sparkMaster", "--spark-master"));
 
     @Override
     public Integer call() {
@@ -119,6 +133,25 @@ final class EvalCommand implements Callable<Integer> {
     }
 
     private void run() {
+        if (sparkMaster != null || System.getProperty("spark.master") != null) {   // spark-submit sets spark.master
+            if (!SparkEval.available())
+                throw new UserError("--spark-master " + sparkMaster + ": Apache Spark is not on the class path (run through ./stitch,"
+                    + " which adds it once built, or submit stitch.jar with spark-submit)");
+            SparkEval.run(evaluation(), originalArgs(), sparkMaster);
+            return;
+        }
+        evaluation().run();
+    }
+
+    /** The command line as given, "eval" first: what a Spark executor parses to build the same evaluation. */
+    private String[] originalArgs() {
+        CommandLine top = spec.commandLine();
+        while (top.getParent() != null) top = top.getParent();
+        return top.getParseResult().originalArgs().toArray(String[]::new);
+    }
+
+    /** The evaluation these flags ask for: every check that needs no model, then the model, then the rest. */
+    Evaluation evaluation() {
         if (!gen.prompts.isEmpty()) throw new UserError("--prompt: eval takes its prompts from --prompts FILE");
         if (gen.initLatents != null || gen.initImage != null) throw new UserError("--init-latents/--init-image: not supported by eval");
         EvalSettings.Builder b = EvalSettings.builder(prompts, out)
@@ -135,7 +168,7 @@ final class EvalCommand implements Callable<Integer> {
             g.timestepSpacing(), g.prediction(), g.tokenizerMode()));
         List<SteeringPlan> plans = steering.plans(pipe, width, height, gen.steps);
         for (int k = 0; k < plans.size(); k++) b.steer(SteeringOptions.Spec.parse(steering.steer.get(k)).file(), plans.get(k));
-        new Evaluation(pipe, Devices.backend(gen.device), b.build()).run();
+        return new Evaluation(pipe, Devices.backend(gen.device), b.build());
     }
 
     private Shard shard() {
@@ -152,6 +185,7 @@ final class EvalCommand implements Callable<Integer> {
         }
         if (judgeModel == null) throw new UserError("--judge-url: needs --judge-model M (the judge model's name on that server)");
         if (judgeDeadline < 1) throw new UserError("--judge-deadline " + judgeDeadline + ": must be at least 1 second");
+        if (judgeConcurrency < 1) throw new UserError("--judge-concurrency " + judgeConcurrency + ": must be at least 1");
         URI u;
         try {
             u = URI.create(judgeUrl);
@@ -159,7 +193,8 @@ final class EvalCommand implements Callable<Integer> {
             throw new UserError("--judge-url: not a URL (" + e.getMessage() + ")");
         }
         try {
-            return JudgeConfig.of(u, judgeModel).withApiKeyEnv(judgeKeyEnv).withQuestionDeadline(Duration.ofSeconds(judgeDeadline));
+            JudgeConfig c = JudgeConfig.of(u, judgeModel).withApiKeyEnv(judgeKeyEnv).withQuestionDeadline(Duration.ofSeconds(judgeDeadline));
+            return c.withLimits(judgeConcurrency, c.requestTimeout(), c.maxAttempts());
         } catch (UserError e) {
             throw new UserError("--judge-url " + (u.getScheme() == null ? judgeUrl : JudgeConfig.redact(u)) + ": expected an http(s) URL with a host,"
                 + " e.g. http://localhost:8000/v1");

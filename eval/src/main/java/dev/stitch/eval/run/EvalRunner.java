@@ -119,6 +119,13 @@ public final class EvalRunner {
         } catch (Exception e) {
             throw new IllegalStateException("item " + i + ": " + e.getMessage(), e);
         }
+        ObjectNode line = line(i, result);
+        scores.append(line);
+        progress.itemDone();
+    }
+
+    /** The line scores.jsonl keeps for item {@code i}: {@code "item"} first, then what the task returned. */
+    public static ObjectNode line(int i, ObjectNode result) {
         ObjectNode line = Jsonl.JSON.createObjectNode();
         line.put("item", i);
         if (result != null) {
@@ -129,31 +136,30 @@ public final class EvalRunner {
                 if (!e.getKey().equals("item")) line.set(e.getKey(), e.getValue());
             });
         }
-        scores.append(line);
-        progress.itemDone();
+        return line;
     }
 
     /** The progress line: "eval: 37/120 done (12 earlier) · 0.84 items/s · ETA 1:39". */
-    static final class Progress {
+    public static final class Progress {
         private final int total, skipped;
         private final PrintStream log;
         private final long everyNanos;
         private long startNanos, lastPrint;
         private int doneNow;
 
-        Progress(int total, int skipped, PrintStream log, Duration every) {
+        public Progress(int total, int skipped, PrintStream log, Duration every) {
             this.total = total;
             this.skipped = skipped;
             this.log = log;
             this.everyNanos = every.toNanos();
         }
 
-        synchronized void start() {
+        public synchronized void start() {
             startNanos = lastPrint = System.nanoTime();
             log.println("eval: " + total + " items in this shard, " + skipped + " done earlier, " + (total - skipped) + " to do");
         }
 
-        synchronized void itemDone() {
+        public synchronized void itemDone() {
             doneNow++;
             long now = System.nanoTime();
             if (now - lastPrint >= everyNanos && doneNow < total - skipped) {
@@ -162,7 +168,7 @@ public final class EvalRunner {
             }
         }
 
-        synchronized void end() { log.println(line(System.nanoTime())); }
+        public synchronized void end() { log.println(line(System.nanoTime())); }
 
         synchronized Duration elapsed() { return Duration.ofNanos(System.nanoTime() - startNanos); }
 

@@ -37,6 +37,7 @@ import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
+import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -92,25 +93,76 @@ public final class Evaluation {
      * or compared, the unfinished items done, and the summary and report written.
      */
     public Result run() {
+        return run((run, itemCount, here) -> new EvalRunner(1, log, Duration.ofSeconds(5))
+            .run(run, Collections.nCopies(itemCount, 0), (i, unused, images) -> here.item(i)));
+    }
+
+    /**
+     * Where the items of a run are made. {@link #run()} makes them here, one after another; a cluster engine (the
+     * {@code stitch-spark} module) makes them on its executors, each of which has its own {@link Worker} from an
+     * evaluation with the same settings ({@link #worker}). Either way the runner appends each finished item's line
+     * to the run's scores.jsonl once ({@link EvalRunner#line}).
+     */
+    @FunctionalInterface
+    public interface ItemRunner {
+        /** @param itemCount the run's items (all shards); @param here a worker of this process, should the runner want one */
+        void run(RunFolder run, int itemCount, Worker here);
+    }
+
+    /** As {@link #run()}, with the items made by {@code runner}: checks, lock and run folder, items, summary. */
+    public Result run(ItemRunner runner) {
         Prepared p = prepare();
         Path dir = settings.shard().folder(settings.out());
         try (RunLock lock = RunLock.acquire(dir)) {
             RunFolder run = RunFolder.create(dir, p.request(), settings.shard(), p.work().size());
-            HookedTaps taps = pipe.hookedTaps(ops, p.width(), p.height());
             log.println("stitch: " + p.prompts() + " prompts × " + settings.imagesPerPrompt() + " image(s) × " + p.setups().size()
                 + " setup(s), " + ops.name() + " backend, into " + run.dir());
-            int[] failuresInARow = {0};
-            try (JudgeClient judge = settings.metrics().contains(Metric.JUDGE)
-                ? new JudgeClient(settings.judge(), run.dir().resolve("judge-audit.jsonl"), p.apiKey()) : null) {
-                new EvalRunner(1, log, Duration.ofSeconds(5)).run(run, p.work(), (i, w, images) -> {
-                    ObjectNode line = item(p, taps, i, w, images, judge);
-                    if (judge != null) countFailures(line, failuresInARow, run);
-                    return line;
-                });
+            try (Worker here = new Worker(p, run, "judge-audit.jsonl")) {
+                runner.run(run, p.work().size(), here);
             }
             EvalSummary.Totals t = EvalSummary.write(run, p.summary());
             log.println("stitch: wrote " + run.dir().resolve(EvalSummary.SUMMARY) + " and " + run.dir().resolve(RunFolder.REPORT));
             return finish(run, t, settings.metrics().contains(Metric.JUDGE));
+        }
+    }
+
+    /**
+     * A worker for the run folder {@code runDir} that {@link #run(ItemRunner)} made with these settings, for a process
+     * that makes some of its items (a cluster executor). Its judge answers go to {@code auditFile} in the run folder:
+     * one file per process, since appends from several processes to one file could interleave.
+     */
+    public Worker worker(Path runDir, String auditFile) {
+        return new Worker(prepare(), RunFolder.open(runDir), auditFile);
+    }
+
+    /** Makes items: their images (same item, same file names) and score lines. One per thread; closing it closes the judge. */
+    public final class Worker implements AutoCloseable {
+        private final Prepared p;
+        private final RunFolder run;
+        private final HookedTaps taps;
+        private final JudgeClient judge;
+        private final String auditFile;
+        private final int[] failuresInARow = {0};
+
+        private Worker(Prepared p, RunFolder run, String auditFile) {
+            this.p = p;
+            this.run = run;
+            this.auditFile = auditFile;
+            this.taps = pipe.hookedTaps(ops, p.width(), p.height());
+            this.judge = settings.metrics().contains(Metric.JUDGE)
+                ? new JudgeClient(settings.judge(), run.dir().resolve(auditFile), p.apiKey()) : null;
+        }
+
+        /** Item {@code i}'s line; throws, before the item is recorded, when the judge has failed too often in a row. */
+        public ObjectNode item(int i) {
+            ObjectNode line = Evaluation.this.item(p, taps, i, p.work().get(i), run.images(), judge);
+            if (judge != null) countFailures(line, failuresInARow, run.dir().resolve(auditFile));
+            return line;
+        }
+
+        @Override
+        public void close() {
+            if (judge != null) judge.close();
         }
     }
 
@@ -200,7 +252,7 @@ public final class Evaluation {
     }
 
     /** Stops the run, before the item is recorded, when the judge has failed too many questions in a row. */
-    private void countFailures(ObjectNode line, int[] failuresInARow, RunFolder run) {
+    private void countFailures(ObjectNode line, int[] failuresInARow, Path auditFile) {
         for (var r : line.get("setups")) {
             if (!r.has("judge_failure")) {
                 failuresInARow[0] = 0;
@@ -209,7 +261,7 @@ public final class Evaluation {
             if (++failuresInARow[0] >= settings.judgeFailureLimit())
                 throw new UserError("judge: " + failuresInARow[0] + " questions failed in a row (the last: " + r.get("judge_failure").asText()
                     + "); the run stopped, its finished items are kept: rerun the same command to resume once the judge answers"
-                    + " (see " + run.dir().resolve("judge-audit.jsonl") + ")");
+                    + " (see " + auditFile + ")");
         }
     }
 

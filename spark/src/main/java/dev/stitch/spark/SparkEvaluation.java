@@ -1,0 +1,175 @@
+package dev.stitch.spark;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.stitch.eval.prompts.Jsonl;
+import dev.stitch.eval.run.EvalRunner;
+import dev.stitch.eval.run.Evaluation;
+import dev.stitch.eval.run.RunFolder;
+import dev.stitch.eval.run.ScoresFile;
+import dev.stitch.eval.run.Shard;
+import dev.stitch.kernels.UserError;
+import org.apache.spark.SparkEnv;
+import org.apache.spark.TaskContext;
+import org.apache.spark.api.java.JavaFutureAction;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.resource.ResourceInformation;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.Serializable;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+
+/**
+ * An {@link Evaluation} whose items are made on a Spark cluster. It is the same run as {@code stitch eval}: the same
+ * run folder, items, images, scores.jsonl, summary.json and report.html, written by the same code.
+ * <ul>
+ *   <li>The driver checks the settings, locks and creates (or resumes) the run folder and lists the items of its shard
+ *       not yet in scores.jsonl. Those become Spark tasks of a few items each.
+ *   <li>Each executor builds its evaluation once, from the same {@link Factory} (the model loaded once per executor
+ *       JVM and reused by every task there), makes its items' images in the run folder (same item, same file name:
+ *       a retried task rewrites them) and returns the items' lines.
+ *   <li>The driver appends each finished task's lines to scores.jsonl as the task finishes, so a killed run resumes
+ *       where it stopped. A failed task is retried by Spark ({@code spark.task.maxFailures}); its lines reach the
+ *       driver only once, from the attempt that succeeded, so nothing is recorded twice.
+ *   <li>FID/KID, the summary and the report are made by the driver at the end, from the run folder.
+ * </ul>
+ * The run folder must be one file system for the driver and every executor (NFS, Lustre, a mounted bucket).
+ */
+public final class SparkEvaluation {
+    private SparkEvaluation() {}
+
+    /**
+     * Builds the evaluation in any JVM: the driver's, then each executor's. It must capture only serializable values
+     * (the command's arguments, say), since Spark ships it to the executors.
+     */
+    @FunctionalInterface
+    public interface Factory extends Serializable {
+        Evaluation create();
+    }
+
+    /** Items per Spark task: at most this many, fewer so that every executor slot gets several tasks. */
+    static final int MAX_ITEMS_PER_TASK = 8;
+
+    /**
+     * One worker per run folder and executor JVM: the model is loaded once and shared by the tasks there. A new run
+     * of the same folder (a new token) replaces it: the settings may differ, and a local-mode JVM outlives runs.
+     */
+    private record Cached(String token, Evaluation.Worker worker) {}
+
+    private static final Map<String, Cached> WORKERS = new ConcurrentHashMap<>();
+
+    /**
+     * Runs {@code evaluation} (the driver's), its items on {@code sc}'s executors, each of which makes the same
+     * evaluation with {@code factory}.
+     */
+    public static Evaluation.Result run(JavaSparkContext sc, Evaluation evaluation, Factory factory, PrintStream log) {
+        return evaluation.run((run, itemCount, here) -> runItems(sc, factory, run, itemCount, log));
+    }
+
+    private static void runItems(JavaSparkContext sc, Factory factory, RunFolder run, int itemCount, PrintStream log) {
+        Shard shard = run.shard();
+        String dir = run.dir().toAbsolutePath().toString(), token = UUID.randomUUID().toString();
+        try (ScoresFile scores = run.openScores()) {
+            List<Integer> todo = new ArrayList<>();
+            int inShard = 0;
+            for (int i = 0; i < itemCount; i++) {
+                if (!shard.contains(i)) continue;
+                inShard++;
+                if (!scores.isDone(i)) todo.add(i);
+            }
+            EvalRunner.Progress progress = new EvalRunner.Progress(inShard, inShard - todo.size(), log, Duration.ofSeconds(5));
+            progress.start();
+            int slots = Math.max(1, sc.defaultParallelism());
+            int perTask = Math.clamp((todo.size() + 4L * slots - 1) / (4L * slots), 1, MAX_ITEMS_PER_TASK);
+            // one small job per task, all submitted at once: the scheduler runs them side by side, and the driver
+            // records each one's lines as soon as it is done (one job of many partitions would give them all at the end)
+            Deque<JavaFutureAction<List<String>>> jobs = new ArrayDeque<>();
+            sc.setJobGroup("stitch-eval", "stitch eval into " + dir, true);
+            try {
+                for (int from = 0; from < todo.size(); from += perTask) {
+                    List<Integer> chunk = List.copyOf(todo.subList(from, Math.min(todo.size(), from + perTask)));
+                    jobs.add(sc.parallelize(chunk, 1).mapPartitions(items -> work(factory, dir, token, items)).collectAsync());
+                }
+                while (!jobs.isEmpty()) {
+                    JavaFutureAction<List<String>> job = jobs.poll();
+                    for (String text : job.get()) {
+                        scores.append((ObjectNode) Jsonl.JSON.readTree(text));
+                        progress.itemDone();
+                    }
+                }
+            } catch (ExecutionException e) {
+                sc.cancelJobGroup("stitch-eval");
+                throw new UserError("spark: an item failed on every attempt (" + rootMessage(e) + "); the finished items are kept:"
+                    + " rerun the same command to resume");
+            } catch (InterruptedException e) {
+                sc.cancelJobGroup("stitch-eval");
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted", e);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            } finally {
+                sc.clearJobGroup();
+            }
+            progress.end();
+        }
+    }
+
+    /** On an executor: this JVM's worker for the run makes each item; the lines go back to the driver. */
+    private static Iterator<String> work(Factory factory, String dir, String token, Iterator<Integer> items) {
+        // the GPU Spark assigned to this executor's tasks is the one the CUDA backend opens (once per JVM)
+        String gpu = taskGpu();
+        if (gpu != null && System.getProperty(CUDA_DEVICE) == null) System.setProperty(CUDA_DEVICE, gpu);
+        Evaluation.Worker worker = WORKERS.compute(dir, (d, old) -> {
+            if (old != null && old.token().equals(token)) return old;
+            if (old != null) old.worker().close();
+            return new Cached(token, factory.create().worker(Path.of(d), auditFile()));
+        }).worker();
+        List<String> lines = new ArrayList<>();
+        synchronized (worker) {   // one item at a time per executor: a worker holds one set of taps and one judge client
+            while (items.hasNext()) {
+                int i = items.next();
+                lines.add(EvalRunner.line(i, worker.item(i)).toString());
+            }
+        }
+        return lines.iterator();
+    }
+
+    /** Each executor keeps its own judge audit log: appends from several processes to one file could interleave. */
+    private static String auditFile() {
+        SparkEnv env = SparkEnv.get();
+        String id = env == null ? "driver" : env.executorId();
+        return "judge-audit-executor-" + id.replaceAll("[^A-Za-z0-9_.-]", "_") + ".jsonl";
+    }
+
+    /** The system property the CUDA backend reads for its device ordinal. */
+    static final String CUDA_DEVICE = "stitch.cuda.device";
+
+    /**
+     * The address of the GPU Spark gave the running task ({@code spark.task.resource.gpu.amount}, found by the
+     * executor's discovery script); null outside a task or when the task was given none.
+     */
+    static String taskGpu() {
+        TaskContext task = TaskContext.get();
+        if (task == null) return null;
+        ResourceInformation gpu = task.resources().get("gpu").getOrElse(() -> null);
+        return gpu == null || gpu.addresses().length == 0 ? null : gpu.addresses()[0];
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t) t = t.getCause();
+        String m = t.getMessage();
+        return m == null ? t.getClass().getSimpleName() : m.lines().findFirst().orElse(m);
+    }
+}
