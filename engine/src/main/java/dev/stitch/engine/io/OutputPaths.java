@@ -53,7 +53,7 @@ public final class OutputPaths {
      * The real path of {@code p}, whether or not it exists: the deepest existing ancestor resolved (links followed),
      * the rest appended as written (normalized).
      */
-    static Path real(Path p) {
+    public static Path real(Path p) {
         Path abs = p.toAbsolutePath().normalize();
         Path existing = abs;
         while (existing != null && !Files.exists(existing)) existing = existing.getParent();

@@ -1,12 +1,12 @@
 package dev.stitch.eval.run;
 
+import dev.stitch.engine.io.OutputPaths;
 import dev.stitch.engine.pipeline.GenerateRequest;
 import dev.stitch.engine.schedulers.Schedulers;
 import dev.stitch.engine.tokenizer.ClipTokenizer;
 import dev.stitch.eval.judge.JudgeConfig;
 import dev.stitch.steering.SteeringPlan;
 
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -210,7 +210,7 @@ public record EvalSettings(Path prompts, String category, Integer limit, int ima
         if (referenceImages != null && metrics.stream().anyMatch(Metric::usesInception)) {
             checkNotOver("featureCache", featureCache, inputs);
             for (var e : inputs.entrySet())
-                if (Files.isDirectory(e.getValue()) && real(featureCache).startsWith(real(e.getValue())))
+                if (Files.isDirectory(e.getValue()) && OutputPaths.real(featureCache).startsWith(OutputPaths.real(e.getValue())))
                     throw new SettingError("featureCache", featureCache, "is inside the " + e.getKey() + " " + e.getValue()
                         + "; an evaluation never writes into its inputs");
         }
@@ -218,24 +218,11 @@ public record EvalSettings(Path prompts, String category, Integer limit, int ima
 
     /** Refuses an output folder that is, or contains, one of {@code inputs} (the model is checked by the evaluation). */
     static void checkNotOver(String parameter, Path output, Map<String, Path> inputs) {
-        Path o = real(output);
+        Path o = OutputPaths.real(output);
         for (var e : inputs.entrySet())
-            if (real(e.getValue()).startsWith(o))
+            if (OutputPaths.real(e.getValue()).startsWith(o))
                 throw new SettingError(parameter, output, "is or contains the " + e.getKey() + " " + e.getValue()
                     + "; choose a folder of its own");
-    }
-
-    /** The path with links resolved as far as it exists (so a link to an input is caught), absolute and normal. */
-    static Path real(Path p) {
-        Path abs = p.toAbsolutePath().normalize();
-        Path existing = abs;
-        while (existing != null && !Files.exists(existing)) existing = existing.getParent();
-        if (existing == null) return abs;
-        try {
-            return existing.toRealPath().resolve(existing.relativize(abs));
-        } catch (IOException e) {
-            return abs;
-        }
     }
 
     private static void requireFile(String parameter, Path p) {
