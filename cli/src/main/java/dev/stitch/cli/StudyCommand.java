@@ -24,6 +24,9 @@ final class StudyCommand implements Callable<Integer> {
     @Option(names = "--shard", paramLabel = "k/n", defaultValue = "0/1", description = "run slice k of n into DIR/shard-k-of-n (item i belongs to shard i mod n)")
     String shard;
 
+    @Option(names = "--merge", description = "merge the finished shards in DIR and write the summary and report")
+    boolean merge;
+
     @Option(names = "--device", paramLabel = "D", defaultValue = "auto", description = "cpu, cuda or auto (default ${DEFAULT-VALUE})")
     String device;
 
@@ -35,8 +38,10 @@ final class StudyCommand implements Callable<Integer> {
         } catch (UserError e) {
             throw new UserError("--shard " + shard + ": expected k/n with 0 <= k < n, e.g. 0/8");
         }
+        if (merge && !sh.equals(Shard.ALL)) throw new UserError("--merge: merges every shard; leave out --shard");
         Experiment e = Experiment.read(file);
-        Study.Result r = new Study(e, Devices.backend(device), System.err).run(out, sh);
+        Study study = new Study(e, Devices.backend(device), System.err);
+        Study.Result r = merge ? study.merge(out) : study.run(out, sh);
         if (r.summary() != null) System.err.println("stitch: wrote " + r.summary() + " and " + r.report());
         else System.err.println("stitch: shard " + sh + " done in " + r.run().dir());
         return 0;

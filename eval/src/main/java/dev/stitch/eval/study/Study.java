@@ -17,9 +17,11 @@ import dev.stitch.eval.metrics.ZeroShotProbe;
 import dev.stitch.eval.prompts.Jsonl;
 import dev.stitch.eval.run.EvalRunner;
 import dev.stitch.eval.run.RunFolder;
+import dev.stitch.eval.run.RunMerge;
 import dev.stitch.eval.run.ScoresFile;
 import dev.stitch.eval.run.Shard;
 import dev.stitch.kernels.Backend;
+import dev.stitch.kernels.UserError;
 import dev.stitch.steering.Extraction;
 import dev.stitch.steering.LayerScore;
 import dev.stitch.steering.Method;
@@ -50,7 +52,8 @@ import java.util.Map;
  * The pairs' activations are captured once; each method's vectors and layer scores come from that capture and are
  * kept, so a resumed run goes straight back to generating. An item is one image index of one prompt, made under the
  * baseline and every arm from the same seed. Like {@code eval}, a killed run resumes where it stopped with each item
- * done once, and a run may be split into shards ({@code shard-k-of-n} folders, merged by {@code stitch eval-merge}).
+ * done once, and a run may be split into shards ({@code shard-k-of-n} folders, each capturing the pairs itself) that
+ * {@link #merge} joins.
  */
 public final class Study {
     public static final String VECTORS = "vectors";
@@ -159,17 +162,9 @@ public final class Study {
      * scored along the mean difference.
      */
     Vectors vectors(StableDiffusionPipeline pipe, Path dir) {
+        if (e.methods().stream().allMatch(m -> Files.isRegularFile(file(dir, m)))) return saved(dir);
         Map<Method, SteeringFile> files = new LinkedHashMap<>();
         Map<Method, Map<String, LayerScore>> scores = new LinkedHashMap<>();
-        boolean saved = e.methods().stream().allMatch(m -> Files.isRegularFile(file(dir, m)));
-        if (saved) {
-            for (Method m : e.methods()) {
-                SteeringFile f = SteeringFile.read(file(dir, m));
-                files.put(m, f);
-                scores.put(m, f.layerScores());
-            }
-            return new Vectors(List.copyOf(files.values().iterator().next().taps().keySet()), files, scores);
-        }
         List<PromptPairs.Pair> all = new ArrayList<>();
         e.pairs().forEach(p -> all.addAll(p.pairs().pairs()));
         PromptPairs pairs = new PromptPairs(all);
@@ -206,7 +201,43 @@ public final class Study {
         return new Vectors(acts.taps(), files, scores);
     }
 
+    /** The vectors and layer scores a run kept in {@code dir}. */
+    private Vectors saved(Path dir) {
+        Map<Method, SteeringFile> files = new LinkedHashMap<>();
+        Map<Method, Map<String, LayerScore>> scores = new LinkedHashMap<>();
+        for (Method m : e.methods()) {
+            if (!Files.isRegularFile(file(dir, m))) throw new UserError(dir + ": no " + m.cliName + " vectors (was the run started?)");
+            SteeringFile f = SteeringFile.read(file(dir, m));
+            files.put(m, f);
+            scores.put(m, f.layerScores());
+        }
+        return new Vectors(List.copyOf(files.values().iterator().next().taps().keySet()), files, scores);
+    }
+
     private static Path file(Path dir, Method m) { return dir.resolve(m.cliName + ".safetensors"); }
+
+    /**
+     * Merges the shards of a split run in {@code out} (as {@code eval-merge} does: each item once, images linked)
+     * and writes the summary and report. Every item must be scored; the shards must have run this experiment.
+     */
+    public Result merge(Path out) {
+        List<Path> shards = RunMerge.shardFolders(out);
+        RunMerge.Result m = RunMerge.merge(out, shards);
+        if (!m.complete())
+            throw new UserError(out + ": " + m.missing().size() + " of " + m.itemCount() + " items are not scored yet; run the missing shards, then merge again");
+        RunFolder run = RunFolder.create(out, e.toJson(), Shard.ALL, items().size());
+        Vectors v = saved(shards.getFirst().resolve(VECTORS));
+        try {
+            Files.createDirectories(run.dir().resolve(VECTORS));
+            for (Method x : e.methods())
+                Files.copy(file(shards.getFirst().resolve(VECTORS), x), file(run.dir().resolve(VECTORS), x), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException ex) {
+            throw new UncheckedIOException("cannot copy the vectors into " + run.dir(), ex);
+        }
+        StudySummary s = StudySummary.of(e, Arm.expand(e.setups(), v.taps(), v.scores()), v.scores(),
+            new ArrayList<>(ScoresFile.read(run.scoresFile()).lines().values()));
+        return new Result(run, null, s.writeJson(run.dir()), s.writeReport(run.dir()));
+    }
 
     /** The metrics of one image, written into its result object under each metric's key. */
     static final class Scorer {

@@ -168,6 +168,37 @@ class StudyTest {
         assertTrue(e.getMessage().contains("pairs[0].count"), e.getMessage());
     }
 
+    /** Two shards merged give the same summary as one unsplit run; an unfinished split run is not summarised. */
+    @Test
+    void shardsMergeIntoTheSameSummary(@TempDir Path dir) throws Exception {
+        String yaml = """
+            model: model
+            generation: {steps: 1, seed: 1, seeds_per_prompt: 2}
+            pairs: pairs.jsonl
+            capture: {taps: "unet.mid_block.resnets.?"}
+            methods: mean-diff
+            setups:
+              - {name: each, taps: each, strength: 8}
+              - {name: all, taps: all, strength: 4}
+            prompts: {target: ["a house", "a car"]}
+            metrics: {colour: green}
+            """;
+        Path file = experiment(dir, yaml);
+        JsonNode whole = new ObjectMapper().readTree(run(file, dir.resolve("whole"), new ByteArrayOutputStream()).summary().toFile());
+        Path split = dir.resolve("split");
+        Study study = new Study(Experiment.read(file), OPS, new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
+        Study.Result r0 = study.run(split, new Shard(0, 2));
+        assertNull(r0.summary(), "a shard writes no summary");
+        assertEquals(2, r0.progress().done());
+        UserError e = assertThrows(UserError.class, () -> study.merge(split));
+        assertTrue(e.getMessage().contains("2 of 4 items are not scored yet"), e.getMessage());
+        study.run(split, new Shard(1, 2));
+        JsonNode merged = new ObjectMapper().readTree(study.merge(split).summary().toFile());
+        assertEquals(whole.get("setups"), merged.get("setups"));
+        assertEquals(whole.get("layer_score_vs_effect"), merged.get("layer_score_vs_effect"));
+        assertEquals(4, lines(split).size());
+    }
+
     private static List<JsonNode> lines(Path out) throws IOException {
         List<JsonNode> l = new ArrayList<>();
         for (String s : Files.readAllLines(out.resolve("scores.jsonl"))) if (!s.isBlank()) l.add(new ObjectMapper().readTree(s));
