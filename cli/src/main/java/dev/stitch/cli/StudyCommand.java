@@ -1,5 +1,6 @@
 package dev.stitch.cli;
 
+import dev.stitch.eval.run.SettingError;
 import dev.stitch.eval.run.Shard;
 import dev.stitch.eval.study.Experiment;
 import dev.stitch.eval.study.Study;
@@ -21,7 +22,8 @@ final class StudyCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "run folder (rerun the same command to resume)")
     Path out;
 
-    @Option(names = "--shard", paramLabel = "k/n", defaultValue = "0/1", description = "run slice k of n into DIR/shard-k-of-n (item i belongs to shard i mod n)")
+    @Option(names = "--shard", paramLabel = "k/n|auto", defaultValue = "0/1",
+        description = "run slice k of n into DIR/shard-k-of-n (item i belongs to shard i mod n); auto: from a Slurm job array or a Kubernetes Indexed Job")
     String shard;
 
     @Option(names = "--merge", description = "merge the finished shards in DIR and write the summary and report")
@@ -34,9 +36,9 @@ final class StudyCommand implements Callable<Integer> {
     public Integer call() {
         Shard sh;
         try {
-            sh = Shard.parse(shard);
-        } catch (UserError e) {
-            throw new UserError("--shard " + shard + ": expected k/n with 0 <= k < n, e.g. 0/8");
+            sh = shard.strip().equals("auto") ? Shard.auto(System::getenv) : Shard.parse(shard);
+        } catch (SettingError e) {
+            throw new UserError("--shard " + shard + ": " + e.problem());
         }
         if (merge && !sh.equals(Shard.ALL)) throw new UserError("--merge: merges every shard; leave out --shard");
         Experiment e = Experiment.read(file);

@@ -6,6 +6,7 @@ import dev.stitch.engine.taps.StepSet;
 import dev.stitch.eval.PromptPairs;
 import dev.stitch.eval.metrics.ColourShare;
 import dev.stitch.eval.prompts.Jsonl;
+import dev.stitch.eval.run.ModelFingerprint;
 import dev.stitch.steering.LayerGroup;
 import dev.stitch.steering.Method;
 import dev.stitch.steering.Operator;
@@ -95,6 +96,7 @@ public record Experiment(Path model, Generation generation, List<PairsSource> pa
     public ObjectNode toJson() {
         ObjectNode o = Jsonl.JSON.createObjectNode();
         o.put("model", model.toAbsolutePath().normalize().getFileName().toString());
+        o.put("model_sha256", ModelFingerprint.sha256(model));   // another model under the same folder name is another run
         ObjectNode g = o.putObject("generation");
         g.put("steps", generation.steps()).put("guidance", generation.guidance());
         if (generation.width() != null) g.put("width", generation.width());

@@ -17,6 +17,7 @@ import dev.stitch.eval.metrics.ZeroShotProbe;
 import dev.stitch.eval.prompts.Jsonl;
 import dev.stitch.eval.run.EvalRunner;
 import dev.stitch.eval.run.RunFolder;
+import dev.stitch.eval.run.RunLock;
 import dev.stitch.eval.run.RunMerge;
 import dev.stitch.eval.run.ScoresFile;
 import dev.stitch.eval.run.Shard;
@@ -79,6 +80,12 @@ public final class Study {
 
     /** Runs (or resumes) the study into {@code out}, or into its shard's folder inside {@code out}. */
     public Result run(Path out, Shard shard) {
+        try (RunLock lock = RunLock.acquire(shard.folder(out))) {
+            return locked(out, shard);
+        }
+    }
+
+    private Result locked(Path out, Shard shard) {
         List<Item> items = items();
         RunFolder run = RunFolder.create(shard.folder(out), e.toJson(), shard, items.size());
         StableDiffusionPipeline pipe = StableDiffusionPipeline.load(e.model());
@@ -225,6 +232,12 @@ public final class Study {
         RunMerge.Result m = RunMerge.merge(out, shards);
         if (!m.complete())
             throw new UserError(out + ": " + m.missing().size() + " of " + m.itemCount() + " items are not scored yet; run the missing shards, then merge again");
+        try (RunLock lock = RunLock.acquire(out)) {
+            return summarise(out, shards);
+        }
+    }
+
+    private Result summarise(Path out, List<Path> shards) {
         RunFolder run = RunFolder.create(out, e.toJson(), Shard.ALL, items().size());
         Vectors v = saved(shards.getFirst().resolve(VECTORS));
         try {
