@@ -1,7 +1,7 @@
 package dev.stitch.eval.study;
 
 import dev.stitch.engine.io.AtomicFiles;
-import dev.stitch.eval.PromptPairs;
+import dev.stitch.steering.PromptPairs;
 import dev.stitch.eval.run.RunFolder;
 
 import java.io.IOException;

@@ -3,7 +3,7 @@ package dev.stitch.eval.study;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.stitch.engine.taps.StepSet;
-import dev.stitch.eval.PromptPairs;
+import dev.stitch.steering.PromptPairs;
 import dev.stitch.eval.metrics.ColourShare;
 import dev.stitch.eval.prompts.Jsonl;
 import dev.stitch.eval.run.ModelFingerprint;

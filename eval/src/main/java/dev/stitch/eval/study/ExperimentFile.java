@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.stitch.engine.taps.StepSet;
-import dev.stitch.eval.PromptPairs;
+import dev.stitch.steering.PromptPairs;
 import dev.stitch.eval.metrics.ColourShare;
 import dev.stitch.eval.prompts.PromptItem;
 import dev.stitch.eval.prompts.PromptSet;

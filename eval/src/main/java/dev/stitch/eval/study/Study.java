@@ -10,7 +10,7 @@ import dev.stitch.engine.pipeline.GenerateResult;
 import dev.stitch.engine.pipeline.StableDiffusionPipeline;
 import dev.stitch.engine.taps.HookedTaps;
 import dev.stitch.engine.taps.TapCatalog;
-import dev.stitch.eval.PromptPairs;
+import dev.stitch.steering.PromptPairs;
 import dev.stitch.eval.clip.ClipModel;
 import dev.stitch.eval.metrics.ClipScore;
 import dev.stitch.eval.metrics.ZeroShotProbe;
