@@ -4,6 +4,10 @@ import dev.stitch.engine.image.Png;
 import dev.stitch.engine.pipeline.GenerateRequest;
 import dev.stitch.engine.pipeline.RandomModel;
 import dev.stitch.engine.pipeline.StableDiffusionPipeline;
+import dev.stitch.eval.run.Shard;
+import dev.stitch.eval.study.DemoStudy;
+import dev.stitch.eval.study.Experiment;
+import dev.stitch.eval.study.Study;
 import dev.stitch.kernels.Backend;
 import dev.stitch.kernels.DType;
 import dev.stitch.kernels.UserError;
@@ -30,9 +34,10 @@ import java.util.concurrent.Callable;
 
 /**
  * {@code stitch demo}: the whole steering loop on the built-in tiny model in a minute or two — prompt pairs from a
- * small template set, extraction, layer scores and a sweep grid — all written to one folder with a README.
+ * small template set, extraction, layer scores, a sweep grid and a small study (into {@code DIR/study}) — all written
+ * to one folder with a README.
  */
-@Command(name = "demo", description = "Run the steering loop (pairs -> extract -> layer scores -> sweep) on the built-in tiny model.", sortOptions = false)
+@Command(name = "demo", description = "Run the steering loop (pairs -> extract -> layer scores -> sweep -> a small study) on the built-in tiny model.", sortOptions = false)
 final class DemoCommand implements Callable<Integer> {
     @Option(names = "--out", paramLabel = "DIR", defaultValue = "stitch-demo", description = "output folder (default ${DEFAULT-VALUE})")
     Path out;
@@ -110,6 +115,12 @@ final class DemoCommand implements Callable<Integer> {
         var cells = sweep.cells();
         long tSweep = System.nanoTime();
 
+        // 5. a small study (docs/study.md): single vs multi, early/middle/late, two methods, layer score vs effect
+        Path studyDir = out.resolve("study");
+        Path experiment = DemoStudy.write(studyDir, model == null ? "../model" : modelDir.toAbsolutePath().toString(), steps);
+        new Study(Experiment.read(experiment), ops, System.err).run(studyDir, Shard.ALL);
+        long tStudy = System.nanoTime();
+
         StringBuilder md = new StringBuilder();
         md.append("# Stitch steering demo\n\n");
         md.append("The whole steering loop on ").append(model == null ? "the built-in tiny random-weight model (`model/`, written with `stitch make-random-model --config tiny`)" : "the model `" + modelDir.getFileName() + "`")
@@ -120,9 +131,12 @@ final class DemoCommand implements Callable<Integer> {
             .append("`), cond half, spatial mean averaged over all ").append(steps).append(" steps; pair i starts from seed i |\n");
         md.append("| `layers.txt`, `layers.json`, `layers.png` | LayerNavigator scores s = D + C per tap, ranked and plotted by depth |\n");
         md.append("| `sweep.png`, `sweep.json` | \"").append(PROMPT).append("\", seed 7: add at strengths ").append(strengths)
-            .append(" on the best three taps, the early / middle / late UNet taps, and all of them |\n\n");
-        md.append(String.format(Locale.ROOT, "Times: model %.1f s, capture + extraction %.1f s, scores and plot %.1f s, sweep (%d images) %.1f s; total %.1f s.%n%n",
-            (tModel - t0) / 1e9, (tExtract - tModel) / 1e9, (tLayers - tExtract) / 1e9, cells.size() + 1, (tSweep - tLayers) / 1e9, (tSweep - t0) / 1e9));
+            .append(" on the best three taps, the early / middle / late UNet taps, and all of them |\n");
+        md.append("| `study/` | a small study of the colour red (`study/study.yaml`): every setup against the unsteered baseline from the same seeds, "
+            + "measured by the share of red pixels; `study/report.html` and `study/summary.json` (see docs/study.md) |\n\n");
+        md.append(String.format(Locale.ROOT, "Times: model %.1f s, capture + extraction %.1f s, scores and plot %.1f s, sweep (%d images) %.1f s, study %.1f s; total %.1f s.%n%n",
+            (tModel - t0) / 1e9, (tExtract - tModel) / 1e9, (tLayers - tExtract) / 1e9, cells.size() + 1, (tSweep - tLayers) / 1e9,
+            (tStudy - tSweep) / 1e9, (tStudy - t0) / 1e9));
         md.append("## Layer scores\n\nEarly = conv_in and the down blocks, middle = the mid block, late = the up blocks.\n\n```\n").append(table).append("```\n\n");
         md.append("## Sweep\n\nPixel RMS difference from the unsteered image (0-255 scale):\n\n| layer set | taps |");
         for (float s : strengths) md.append(" ").append(Sweep.format(s)).append(" |");
@@ -142,7 +156,8 @@ final class DemoCommand implements Callable<Integer> {
             .append(" --steer winter.safetensors --layer-sets top3,early,middle,late,all --strengths ")
             .append(String.join(",", strengths.stream().map(Sweep::format).toList())).append(" --out sweep.png\n");
         md.append("stitch generate --model ").append(m).append(" --prompt '").append(PROMPT).append("' --seed 7 --steps ").append(steps)
-            .append(" --steer winter.safetensors@4 --steer-window 0-4 --out steered.png\n```\n");
+            .append(" --steer winter.safetensors@4 --steer-window 0-4 --out steered.png\n");
+        md.append("stitch study ").append(experiment).append(" --out ").append(studyDir).append("\n```\n");
         LayersCommand.writeText(out.resolve("README.md"), md.toString());
         System.err.printf(Locale.ROOT, "stitch: demo written to %s in %.1f s (see README.md)%n", out, (System.nanoTime() - t0) / 1e9);
         return 0;

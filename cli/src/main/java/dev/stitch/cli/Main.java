@@ -24,6 +24,7 @@ import java.nio.file.Path;
         DemoCommand.class,
         EvalCommand.class,
         EvalMergeCommand.class,
+        StudyCommand.class,
         TapsCommand.class,
         TraceCommand.class,
         UNetForwardCommand.class,

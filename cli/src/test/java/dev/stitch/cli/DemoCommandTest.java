@@ -38,6 +38,18 @@ class DemoCommandTest {
         String readme = Files.readString(out.resolve("README.md"));
         assertTrue(readme.contains("| top3 | 3 |") && readme.contains("Times:") && readme.contains("stitch extract"), readme);
         assertTrue(Png.read(out.resolve("sweep.png")).width() > 2 * 128);
+        // the study: its two files, the summary's contract, finite numbers
+        assertTrue(Files.isRegularFile(out.resolve("study/report.html")));
+        JsonNode study = new ObjectMapper().readTree(out.resolve("study/summary.json").toFile());
+        assertEquals(18, study.get("setups").size(), "10 single taps, 3 groups, top-3, all at 3 strengths, all with PCA");
+        for (JsonNode s : study.get("setups")) {
+            assertFalse(s.get("taps").isEmpty());
+            for (String k : new String[] {"mean", "ci_low", "ci_high"}) assertTrue(s.get("effect").get(k).isNumber(), s.toString());
+        }
+        JsonNode c = study.get("layer_score_vs_effect");
+        assertEquals(10, c.get("n").asInt());
+        for (String k : new String[] {"spearman", "ci_low", "ci_high"}) assertTrue(c.get(k).isNumber() && Double.isFinite(c.get(k).asDouble()), c.toString());
+        assertTrue(readme.contains("stitch study"), readme);
         // a second run reuses the model
         r = CliRunner.run("demo", "--out", out.toString(), "--steps", "1", "--strengths", "1", "--device", "cpu");
         assertEquals(0, r.code(), r.err());

@@ -1,0 +1,137 @@
+package dev.stitch.eval.study;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.stitch.engine.taps.StepSet;
+import dev.stitch.steering.PromptPairs;
+import dev.stitch.eval.metrics.ColourShare;
+import dev.stitch.eval.prompts.Jsonl;
+import dev.stitch.eval.run.ModelFingerprint;
+import dev.stitch.steering.LayerGroup;
+import dev.stitch.steering.Method;
+import dev.stitch.steering.Operator;
+import dev.stitch.steering.SteeringPlan;
+
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * A study, as its experiment file states it (see docs/study.md and {@link ExperimentFile}): one model and its
+ * generation settings, the prompt pairs that define the concept, how their activations are captured, the vector
+ * methods, the steering setups, the prompt sets and the metrics. Everything here changes a result, so all of it
+ * goes into run.json ({@link #toJson}) and a resumed run must state exactly the same.
+ */
+public record Experiment(Path model, Generation generation, List<PairsSource> pairs, Capture capture, List<Method> methods,
+                         List<Setup> setups, Prompts prompts, Metrics metrics) {
+
+    /** Generation settings shared by the baseline and every setup; prompt i's image j starts from seed + i·seedsPerPrompt + j. */
+    public record Generation(int steps, float guidance, Integer width, Integer height, String scheduler, long seed, int seedsPerPrompt) {}
+
+    /** One pairs file, read once (its pairs and their hash are what counts, not the file name). */
+    public record PairsSource(Path file, PromptPairs pairs) {}
+
+    /** How pair activations are taken for extraction and layer scores (one capture for every method). */
+    public record Capture(String taps, StepSet steps, SteeringPlan.Half half, String tokens, int batch) {}
+
+    /** Which taps a setup steers. */
+    public enum Scope {
+        /** One named tap. */
+        TAP,
+        /** A list of named taps, steered together. */
+        LIST,
+        /** The captured taps of one {@link LayerGroup}, steered together. */
+        GROUP,
+        /** Every captured tap, steered together. */
+        ALL,
+        /** The k captured taps with the best layer score for the setup's method, steered together. */
+        TOP_K,
+        /** Every captured tap on its own: one setup per tap (what "does the layer score predict the effect" needs). */
+        EACH
+    }
+
+    /**
+     * A steering setup: which taps, steered with which method's vectors and how. It expands to one {@link Arm} per
+     * strength (per tap and strength for {@link Scope#EACH}).
+     *
+     * @param taps  the named taps (TAP, LIST), else empty
+     * @param group the layer group (GROUP), else null
+     * @param k     how many taps (TOP_K), else 0
+     */
+    public record Setup(String name, Method method, Scope scope, List<String> taps, LayerGroup group, int k, Operator operator,
+                        List<Float> strengths, StepSet window, SteeringPlan.Half half, boolean preserveNorm) {}
+
+    /** The prompts images are made for: the concept's (target) and a neutral set for the quality cost. */
+    public record Prompts(List<String> target, List<String> neutral) {}
+
+    /** The metrics available for a study. */
+    public enum MetricKind {
+        COLOUR("colour"), CLIP("clip"), PROBE("probe");
+
+        public final String key;
+
+        MetricKind(String key) { this.key = key; }
+    }
+
+    /**
+     * The metrics: a colour share (weight-free), CLIP score (prompt–image), and the CLIP zero-shot probe. The
+     * concept metric measures each setup's effect; the quality cost is the CLIP score's change on the neutral set
+     * when CLIP is given, else the concept metric's.
+     */
+    public record Metrics(ColourShare colour, Path clipModel, String probeConcept, MetricKind concept) {
+        public boolean has(MetricKind m) {
+            return switch (m) {
+                case COLOUR -> colour != null;
+                case CLIP -> clipModel != null;
+                case PROBE -> probeConcept != null;
+            };
+        }
+
+        public MetricKind quality() { return clipModel != null ? MetricKind.CLIP : concept; }
+    }
+
+    /** Reads and checks an experiment file (YAML or JSON). */
+    public static Experiment read(Path file) { return ExperimentFile.read(file); }
+
+    /** Every setting that changes a result, for run.json: paths by their last name, pairs by their content hash. */
+    public ObjectNode toJson() {
+        ObjectNode o = Jsonl.JSON.createObjectNode();
+        o.put("model", model.toAbsolutePath().normalize().getFileName().toString());
+        o.put("model_sha256", ModelFingerprint.sha256(model));   // another model under the same folder name is another run
+        ObjectNode g = o.putObject("generation");
+        g.put("steps", generation.steps()).put("guidance", generation.guidance());
+        if (generation.width() != null) g.put("width", generation.width());
+        if (generation.height() != null) g.put("height", generation.height());
+        if (generation.scheduler() != null) g.put("scheduler", generation.scheduler());
+        g.put("seed", generation.seed()).put("seeds_per_prompt", generation.seedsPerPrompt());
+        ArrayNode p = o.putArray("pairs");
+        for (PairsSource s : pairs) p.addObject().put("file", s.file().getFileName().toString()).put("count", s.pairs().size()).put("sha256", s.pairs().sha256());
+        ObjectNode c = o.putObject("capture");
+        c.put("taps", capture.taps()).put("steps", capture.steps().toString()).put("half", lower(capture.half())).put("tokens", capture.tokens())
+            .put("batch", capture.batch());
+        ArrayNode m = o.putArray("methods");
+        methods.forEach(x -> m.add(x.cliName));
+        ArrayNode st = o.putArray("setups");
+        for (Setup s : setups) {
+            ObjectNode j = st.addObject();
+            j.put("name", s.name()).put("method", s.method().cliName).put("scope", lower(s.scope()));
+            if (!s.taps().isEmpty()) s.taps().forEach(j.putArray("taps")::add);
+            if (s.group() != null) j.put("group", s.group().label);
+            if (s.k() > 0) j.put("k", s.k());
+            j.put("operator", s.operator().cliName);
+            ArrayNode str = j.putArray("strengths");
+            s.strengths().forEach(str::add);
+            j.put("window", s.window().toString()).put("half", lower(s.half())).put("preserve_norm", s.preserveNorm());
+        }
+        ObjectNode pr = o.putObject("prompts");
+        prompts.target().forEach(pr.putArray("target")::add);
+        prompts.neutral().forEach(pr.putArray("neutral")::add);
+        ObjectNode me = o.putObject("metrics");
+        me.put("concept", metrics.concept().key);
+        if (metrics.colour() != null) me.set("colour", metrics.colour().toJson());
+        if (metrics.clipModel() != null) me.put("clip", metrics.clipModel().toAbsolutePath().normalize().getFileName().toString());
+        if (metrics.probeConcept() != null) me.put("probe_concept", metrics.probeConcept());
+        return o;
+    }
+
+    static String lower(Enum<?> e) { return e.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-'); }
+}

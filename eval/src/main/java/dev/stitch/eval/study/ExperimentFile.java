@@ -1,0 +1,311 @@
+package dev.stitch.eval.study;
+
+import com.fasterxml.jackson.core.JacksonException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.stitch.engine.taps.StepSet;
+import dev.stitch.steering.PromptPairs;
+import dev.stitch.eval.metrics.ColourShare;
+import dev.stitch.eval.prompts.PromptItem;
+import dev.stitch.eval.prompts.PromptSet;
+import dev.stitch.kernels.UserError;
+import dev.stitch.steering.LayerGroup;
+import dev.stitch.steering.Method;
+import dev.stitch.steering.Operator;
+import dev.stitch.steering.SteeringPlan;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Set;
+import java.util.function.Function;
+
+/**
+ * Reads an experiment file (YAML, or JSON, which is YAML too) into an {@link Experiment}. Paths are relative to the
+ * file's folder. Every problem is one {@link UserError} line naming the file, the key (as a path like
+ * {@code setups[2].window}) and what was expected; unknown keys are refused, so a misspelt setting never silently
+ * falls back to its default.
+ */
+final class ExperimentFile {
+    private ExperimentFile() {}
+
+    private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+
+    static Experiment read(Path file) {
+        if (!Files.isRegularFile(file)) throw new UserError(file + ": no such experiment file");
+        JsonNode root;
+        try {
+            root = YAML.readTree(file.toFile());
+        } catch (JacksonException e) {
+            throw new UserError(file + ": not valid YAML (" + e.getOriginalMessage().lines().findFirst().orElse("") + ")");
+        } catch (IOException e) {
+            throw new UserError(file + ": cannot read (" + e.getMessage() + ")");
+        }
+        Path dir = file.toAbsolutePath().getParent();
+        Node r = new Node(file, "", root == null ? YAML.createObjectNode() : root);
+        r.keys("model", "generation", "pairs", "capture", "methods", "setups", "prompts", "metrics");
+
+        Path model = r.path("model", dir, true);
+        Experiment.Generation gen = generation(r.object("generation", true));
+        List<Experiment.PairsSource> pairs = new ArrayList<>();
+        for (Node p : r.stringOrList("pairs")) {
+            Path f = dir.resolve(p.text());
+            if (!Files.isRegularFile(f)) p.fail("no such pairs file " + f);
+            pairs.add(new Experiment.PairsSource(f, PromptPairs.read(f)));
+        }
+        Experiment.Capture capture = capture(r.object("capture", false), gen.steps());
+        List<Method> methods = new ArrayList<>();
+        for (Node m : r.stringOrList("methods")) {
+            Method x = m.parse(Method::parse, "a vector method (mean-diff, pca-diff, pca-center, probe, lda, act-linear, act-mean)");
+            if (methods.contains(x)) m.fail("method " + x.cliName + " is listed twice");
+            methods.add(x);
+        }
+        List<Experiment.Setup> setups = new ArrayList<>();
+        Set<String> names = new HashSet<>();
+        for (Node s : r.list("setups", true)) {
+            Experiment.Setup setup = setup(s, methods, gen.steps());
+            if (!names.add(setup.name())) s.at("name").fail("setup name '" + setup.name() + "' is used twice");
+            setups.add(setup);
+        }
+        Node pr = r.object("prompts", true);
+        pr.keys("target", "neutral");
+        Experiment.Prompts prompts = new Experiment.Prompts(prompts(pr, "target", dir, true), prompts(pr, "neutral", dir, false));
+        Experiment.Metrics metrics = metrics(r.object("metrics", true), dir);
+        return new Experiment(model, gen, pairs, capture, methods, setups, prompts, metrics);
+    }
+
+    private static Experiment.Generation generation(Node g) {
+        g.keys("steps", "guidance", "width", "height", "scheduler", "seed", "seeds_per_prompt");
+        int steps = g.integer("steps", 20, 1);
+        double guidance = g.number("guidance", 7.5);
+        if (!(guidance >= 0)) g.at("guidance").fail("expected a number >= 0");
+        Integer width = g.has("width") ? g.integer("width", 0, 8) : null, height = g.has("height") ? g.integer("height", 0, 8) : null;
+        if (width != null && width % 8 != 0) g.at("width").fail("expected a multiple of 8");
+        if (height != null && height % 8 != 0) g.at("height").fail("expected a multiple of 8");
+        String scheduler = g.has("scheduler") ? g.at("scheduler").text() : null;
+        long seed = g.has("seed") ? g.at("seed").longValue() : 0;
+        int seeds = g.integer("seeds_per_prompt", 1, 1);
+        return new Experiment.Generation(steps, (float) guidance, width, height, scheduler, seed, seeds);
+    }
+
+    private static Experiment.Capture capture(Node c, int steps) {
+        if (c == null) return new Experiment.Capture("unet.*", StepSet.ALL, SteeringPlan.Half.COND, "all", 4);
+        c.keys("taps", "steps", "half", "tokens", "batch");
+        String taps = c.has("taps") ? c.at("taps").text() : "unet.*";
+        StepSet at = c.has("steps") ? c.at("steps").parse(s -> StepSet.parse(s).within(steps), "all or steps like 0-9,19 within the run") : StepSet.ALL;
+        SteeringPlan.Half half = c.has("half") ? c.at("half").parse(SteeringPlan.Half::parse, "cond, uncond or both") : SteeringPlan.Half.COND;
+        String tokens = c.has("tokens") ? c.at("tokens").text() : "all";
+        if (!tokens.matches("all|last|eos|\\d+(\\s*,\\s*\\d+)*")) c.at("tokens").fail("expected all, last, eos or token positions like 0,5,6");
+        return new Experiment.Capture(taps, at, half, tokens, c.integer("batch", 4, 1));
+    }
+
+    private static Experiment.Setup setup(Node s, List<Method> methods, int steps) {
+        s.keys("name", "method", "taps", "operator", "strength", "strengths", "window", "half", "preserve_norm");
+        String name = s.at("name").text();
+        if (!name.matches("[A-Za-z0-9][A-Za-z0-9._-]*")) s.at("name").fail("expected letters, digits, '.', '_' or '-' (it names image files)");
+        Method method = s.has("method") ? s.at("method").parse(Method::parse, "a vector method") : methods.get(0);
+        if (!methods.contains(method)) s.at("method").fail(method.cliName + " is not among the study's methods " + methods.stream().map(m -> m.cliName).toList());
+        Node t = s.at("taps");
+        Experiment.Scope scope;
+        List<String> taps = List.of();
+        LayerGroup group = null;
+        int k = 0;
+        if (t.json().isArray()) {
+            scope = Experiment.Scope.LIST;
+            List<String> l = new ArrayList<>();
+            for (Node x : t.items()) l.add(x.text());
+            if (l.isEmpty()) t.fail("expected at least one tap");
+            taps = List.copyOf(l);
+        } else {
+            String v = t.text();
+            if (v.equals("all")) scope = Experiment.Scope.ALL;
+            else if (v.equals("each")) scope = Experiment.Scope.EACH;
+            else if (List.of("text", "early", "middle", "late").contains(v)) {
+                scope = Experiment.Scope.GROUP;
+                group = LayerGroup.parse(v);
+            } else if (v.matches("top-\\d+")) {
+                scope = Experiment.Scope.TOP_K;
+                k = Integer.parseInt(v.substring(4));
+                if (k < 1) t.fail("top-K needs K >= 1");
+            } else if (v.contains(".")) {
+                scope = Experiment.Scope.TAP;
+                taps = List.of(v);
+            } else {
+                t.fail("expected a tap name, a list of taps, text, early, middle, late, all, each or top-K (e.g. top-3)");
+                throw new AssertionError();
+            }
+        }
+        Operator op = s.has("operator") ? s.at("operator").parse(Operator::parse, "add, ablate, gated, clamp or act") : method.isTransport() ? Operator.ACT : Operator.ADD;
+        if ((op == Operator.ACT) != method.isTransport())
+            s.at("operator").fail(method.isTransport() ? "method " + method.cliName + " makes transports: use operator act"
+                : "operator act needs a transport method (act-linear or act-mean)");
+        if (s.has("strength") == s.has("strengths")) s.fail("expected exactly one of strength: S or strengths: [S, ...]");
+        List<Float> strengths = new ArrayList<>();
+        for (Node x : s.has("strength") ? List.of(s.at("strength")) : s.at("strengths").items()) {
+            double v = x.number();
+            if (!Double.isFinite(v) || v == 0) x.fail("expected a finite, non-zero strength (the baseline is strength 0)");
+            if (strengths.contains((float) v)) x.fail("strength " + v + " is listed twice");
+            strengths.add((float) v);
+        }
+        if (strengths.isEmpty()) s.at("strengths").fail("expected at least one strength");
+        StepSet window = s.has("window") ? s.at("window").parse(w -> StepSet.parse(w).within(steps), "all or steps like 0-4 within the run") : StepSet.ALL;
+        SteeringPlan.Half half = s.has("half") ? s.at("half").parse(SteeringPlan.Half::parse, "both, cond or uncond") : SteeringPlan.Half.BOTH;
+        boolean norm = s.has("preserve_norm") && s.at("preserve_norm").bool();
+        return new Experiment.Setup(name, method, scope, taps, group, k, op, List.copyOf(strengths), window, half, norm);
+    }
+
+    private static List<String> prompts(Node pr, String key, Path dir, boolean required) {
+        if (!pr.has(key)) {
+            if (required) pr.at(key);
+            return List.of();
+        }
+        Node n = pr.at(key);
+        List<String> out = new ArrayList<>();
+        if (n.json().isArray()) for (Node x : n.items()) out.add(x.text());
+        else {
+            Path f = dir.resolve(n.text());
+            if (!Files.isRegularFile(f)) n.fail("expected a list of prompts or a prompt file (.txt, .csv, .jsonl); no such file " + f);
+            for (PromptItem i : PromptSet.load(f)) out.add(i.prompt());
+        }
+        if (out.isEmpty() && required) n.fail("expected at least one prompt");
+        for (String p : out) if (p.isBlank()) n.fail("a prompt is empty");
+        return List.copyOf(out);
+    }
+
+    private static Experiment.Metrics metrics(Node m, Path dir) {
+        m.keys("concept", "colour", "clip", "probe");
+        ColourShare colour = null;
+        if (m.has("colour")) {
+            Node c = m.at("colour");
+            if (c.json().isObject()) {
+                c.keys("target", "hue", "tolerance", "min_saturation", "min_value");
+                ColourShare base = c.has("target") ? c.at("target").parse(ColourShare::named, "a colour name") : null;
+                if (base == null && !c.has("hue")) c.fail("expected target: NAME or hue: DEGREES");
+                colour = new ColourShare(base != null ? base.target() : "hue " + c.number("hue", 0),
+                    c.has("hue") ? c.number("hue", 0) : base.hue(), c.number("tolerance", 30), c.number("min_saturation", 0.35), c.number("min_value", 0.2));
+            } else colour = c.parse(ColourShare::named, "a colour name or {target, hue, tolerance, min_saturation, min_value}");
+        }
+        Path clip = m.has("clip") ? m.path("clip", dir, true) : null;
+        String probe = m.has("probe") ? m.at("probe").text() : null;
+        if (probe != null && clip == null) m.at("probe").fail("the probe needs clip: DIR (a transformers CLIP folder)");
+        Experiment.MetricKind concept;
+        if (m.has("concept")) {
+            concept = m.at("concept").parse(s -> {
+                for (Experiment.MetricKind k : Experiment.MetricKind.values()) if (k.key.equals(s)) return k;
+                throw new IllegalArgumentException();
+            }, "colour, clip or probe");
+        } else concept = colour != null ? Experiment.MetricKind.COLOUR : probe != null ? Experiment.MetricKind.PROBE : Experiment.MetricKind.CLIP;
+        Experiment.Metrics out = new Experiment.Metrics(colour, clip, probe, concept);
+        if (!out.has(concept)) (m.has("concept") ? m.at("concept") : m).fail("the concept metric " + concept.key + " is not configured here");
+        return out;
+    }
+
+    /** A value in the file with its key path, for one-line errors. */
+    private record Node(Path file, String where, JsonNode json) {
+        UserError error(String what) { return new UserError(file + ": " + (where.isEmpty() ? "top level" : where) + ": " + what); }
+
+        void fail(String what) { throw error(what); }
+
+        boolean has(String key) { return json.has(key) && !json.get(key).isNull(); }
+
+        Node at(String key) {
+            if (!json.isObject()) fail("expected a mapping");
+            JsonNode v = json.get(key);
+            String p = where.isEmpty() ? key : where + "." + key;
+            if (v == null || v.isNull()) throw new UserError(file + ": " + p + ": missing");
+            return new Node(file, p, v);
+        }
+
+        void keys(String... allowed) {
+            if (!json.isObject()) fail("expected a mapping");
+            List<String> ok = List.of(allowed);
+            for (Iterator<String> it = json.fieldNames(); it.hasNext(); ) {
+                String k = it.next();
+                if (!ok.contains(k)) throw new UserError(file + ": " + (where.isEmpty() ? k : where + "." + k) + ": unknown key (expected one of "
+                    + String.join(", ", ok) + ")");
+            }
+        }
+
+        Node object(String key, boolean required) {
+            if (!required && !has(key)) return null;
+            Node n = at(key);
+            if (!n.json.isObject()) n.fail("expected a mapping");
+            return n;
+        }
+
+        List<Node> items() {
+            if (!json.isArray()) fail("expected a list");
+            List<Node> out = new ArrayList<>();
+            for (int i = 0; i < json.size(); i++) out.add(new Node(file, where + "[" + i + "]", json.get(i)));
+            return out;
+        }
+
+        List<Node> list(String key, boolean nonEmpty) {
+            List<Node> l = at(key).items();
+            if (nonEmpty && l.isEmpty()) at(key).fail("expected at least one entry");
+            return l;
+        }
+
+        /** A string or a non-empty list of strings. */
+        List<Node> stringOrList(String key) {
+            Node n = at(key);
+            List<Node> l = n.json.isArray() ? n.items() : List.of(n);
+            if (l.isEmpty()) n.fail("expected at least one entry");
+            return l;
+        }
+
+        String text() {
+            if (!json.isTextual() && !json.isNumber()) fail("expected a string, got " + json);
+            String s = json.asText().strip();
+            if (s.isEmpty()) fail("expected a non-empty string");
+            return s;
+        }
+
+        double number() {
+            if (!json.isNumber()) fail("expected a number, got " + json);
+            return json.doubleValue();
+        }
+
+        double number(String key, double dflt) { return has(key) ? at(key).number() : dflt; }
+
+        long longValue() {
+            if (!json.isIntegralNumber() || !json.canConvertToLong()) fail("expected an integer, got " + json);
+            return json.longValue();
+        }
+
+        int integer(String key, int dflt, int min) {
+            if (!has(key)) return dflt;
+            Node n = at(key);
+            if (!n.json.isIntegralNumber() || !n.json.canConvertToInt()) n.fail("expected an integer, got " + n.json);
+            if (n.json.intValue() < min) n.fail("expected an integer >= " + min + ", got " + n.json);
+            return n.json.intValue();
+        }
+
+        boolean bool() {
+            if (!json.isBoolean()) fail("expected true or false, got " + json);
+            return json.booleanValue();
+        }
+
+        Path path(String key, Path dir, boolean mustExist) {
+            Node n = at(key);
+            Path p = dir.resolve(n.text());
+            if (mustExist && !Files.exists(p)) n.fail("no such file or folder " + p);
+            return p;
+        }
+
+        /** Parses the text with a parser that throws on bad input; the error names this key and what was expected. */
+        <T> T parse(Function<String, T> parser, String expected) {
+            String s = text();
+            try {
+                return parser.apply(s);
+            } catch (UserError | IllegalArgumentException e) {
+                throw error("expected " + expected + ", got '" + s + "'");
+            }
+        }
+    }
+}

@@ -1,0 +1,290 @@
+package dev.stitch.eval.study;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.stitch.engine.Ctx;
+import dev.stitch.engine.image.Png;
+import dev.stitch.engine.image.RgbImage;
+import dev.stitch.engine.pipeline.GenerateRequest;
+import dev.stitch.engine.pipeline.GenerateResult;
+import dev.stitch.engine.pipeline.StableDiffusionPipeline;
+import dev.stitch.engine.taps.HookedTaps;
+import dev.stitch.engine.taps.TapCatalog;
+import dev.stitch.steering.PromptPairs;
+import dev.stitch.eval.clip.ClipModel;
+import dev.stitch.eval.metrics.ClipScore;
+import dev.stitch.eval.metrics.ZeroShotProbe;
+import dev.stitch.eval.prompts.Jsonl;
+import dev.stitch.eval.run.EvalRunner;
+import dev.stitch.eval.run.RunFolder;
+import dev.stitch.eval.run.RunLock;
+import dev.stitch.eval.run.RunMerge;
+import dev.stitch.eval.run.ScoresFile;
+import dev.stitch.eval.run.Shard;
+import dev.stitch.kernels.Backend;
+import dev.stitch.kernels.UserError;
+import dev.stitch.steering.Extraction;
+import dev.stitch.steering.LayerScore;
+import dev.stitch.steering.Method;
+import dev.stitch.steering.PairedActivations;
+import dev.stitch.steering.SteeringFile;
+import dev.stitch.steering.SteeringPlan;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Runs a study ({@link Experiment}) into a run folder:
+ * <pre>
+ * DIR/run.json                     the resolved experiment (a resumed run must state exactly the same)
+ * DIR/vectors/METHOD.safetensors   each method's vectors for every captured tap, with its layer scores
+ * DIR/images/                      ITEM-baseline.png, ITEM-s000.png, ... (s000: the first arm)
+ * DIR/scores.jsonl                 one line per finished item (prompt and seed): every arm's metrics
+ * DIR/summary.json, report.html    see {@link StudySummary}
+ * </pre>
+ * The pairs' activations are captured once; each method's vectors and layer scores come from that capture and are
+ * kept, so a resumed run goes straight back to generating. An item is one image index of one prompt, made under the
+ * baseline and every arm from the same seed. Like {@code eval}, a killed run resumes where it stopped with each item
+ * done once, and a run may be split into shards ({@code shard-k-of-n} folders, each capturing the pairs itself) that
+ * {@link #merge} joins.
+ */
+public final class Study {
+    public static final String VECTORS = "vectors";
+
+    /** One unit of work: image {@code image} of prompt {@code index} of a prompt set ("target" or "neutral"). */
+    record Item(String set, int index, String prompt, int image, long seed) {}
+
+    /** Each method's vectors and layer scores over the captured taps (in model order). */
+    record Vectors(List<String> taps, Map<Method, SteeringFile> files, Map<Method, Map<String, LayerScore>> scores) {}
+
+    /** What a run did: its folder, the progress summary, and the summary and report (null for one shard of several). */
+    public record Result(RunFolder run, EvalRunner.Summary progress, Path summary, Path report) {}
+
+    private final Experiment e;
+    private final Backend ops;
+    private final PrintStream log;
+
+    public Study(Experiment e, Backend ops, PrintStream log) {
+        this.e = e;
+        this.ops = ops;
+        this.log = log;
+    }
+
+    /** Runs (or resumes) the study into {@code out}, or into its shard's folder inside {@code out}. */
+    public Result run(Path out, Shard shard) {
+        try (RunLock lock = RunLock.acquire(shard.folder(out))) {
+            return locked(out, shard);
+        }
+    }
+
+    private Result locked(Path out, Shard shard) {
+        List<Item> items = items();
+        RunFolder run = RunFolder.create(shard.folder(out), e.toJson(), shard, items.size());
+        StableDiffusionPipeline pipe = StableDiffusionPipeline.load(e.model());
+        TapCatalog catalog = pipe.tapCatalog(width(pipe), height(pipe));
+
+        Vectors v = vectors(pipe, run.dir().resolve(VECTORS));
+        List<Arm> arms = Arm.expand(e.setups(), v.taps(), v.scores());
+        List<SteeringPlan> plans = new ArrayList<>();
+        for (Arm a : arms) {
+            SteeringPlan p = plan(a, v.files().get(a.setup().method()));
+            p.check(catalog, "setup " + a.name());
+            plans.add(p);
+        }
+        log.println("study: " + items.size() + " items (" + e.prompts().target().size() + " target + " + e.prompts().neutral().size()
+            + " neutral prompts × " + e.generation().seedsPerPrompt() + " seeds), each " + (arms.size() + 1) + " images (baseline + "
+            + arms.size() + " arms), " + ops.name() + " backend, into " + run.dir());
+
+        Scorer scorer = new Scorer(e.metrics(), ops);
+        HookedTaps taps = new HookedTaps(ops);
+        EvalRunner.Summary progress = new EvalRunner(1, log, Duration.ofSeconds(10)).run(run, items, (i, it, images) -> {
+            ObjectNode line = Jsonl.JSON.createObjectNode();
+            line.put("set", it.set()).put("prompt_index", it.index()).put("image", it.image()).put("prompt", it.prompt()).put("seed", it.seed());
+            GenerateRequest req = request(it.prompt(), it.seed());
+            Scorer.ForPrompt score = scorer.forPrompt(it.prompt());
+            ArrayNode results = line.putArray("arms");
+            for (int k = -1; k < arms.size(); k++) {
+                String key = k < 0 ? "baseline" : arms.get(k).key();
+                GenerateResult res;
+                try (SteeringPlan.Registered reg = k < 0 ? () -> {} : plans.get(k).register(taps)) {
+                    res = pipe.generate(req, ops, taps, StableDiffusionPipeline.Progress.NONE);
+                }
+                RgbImage img = new RgbImage(res.width(), res.height(), res.pixels()[0]);
+                String file = String.format(java.util.Locale.ROOT, "%06d-%s.png", i, key);
+                Map<String, String> text = StableDiffusionPipeline.pngText(req, 0, res, pipe.source);
+                text.put("steering", k < 0 ? "none (baseline)" : arms.get(k).describe());
+                Png.write(images.resolve(file), img, text);
+                ObjectNode r = results.addObject().put("arm", key).put("file", RunFolder.IMAGES + "/" + file);
+                score.image(img, r);
+            }
+            return line;
+        });
+        if (!shard.equals(Shard.ALL)) return new Result(run, progress, null, null);
+        StudySummary s = StudySummary.of(e, arms, v.scores(), new ArrayList<>(ScoresFile.read(run.scoresFile()).lines().values()));
+        return new Result(run, progress, s.writeJson(run.dir()), s.writeReport(run.dir()));
+    }
+
+    /** Every prompt of the target set, then of the neutral set, each {@code seeds_per_prompt} times. */
+    List<Item> items() {
+        List<Item> items = new ArrayList<>();
+        int n = e.generation().seedsPerPrompt();
+        for (String set : List.of("target", "neutral")) {
+            List<String> prompts = set.equals("target") ? e.prompts().target() : e.prompts().neutral();
+            for (int p = 0; p < prompts.size(); p++)
+                for (int j = 0; j < n; j++) items.add(new Item(set, p, prompts.get(p), j, e.generation().seed() + (long) p * n + j));
+        }
+        return items;
+    }
+
+    private int width(StableDiffusionPipeline pipe) { return e.generation().width() != null ? e.generation().width() : pipe.defaultSize(); }
+
+    private int height(StableDiffusionPipeline pipe) { return e.generation().height() != null ? e.generation().height() : pipe.defaultSize(); }
+
+    /** The one place a study builds a generation request. */
+    GenerateRequest request(String prompt, long seed) {
+        Experiment.Generation g = e.generation();
+        return new GenerateRequest(List.of(prompt), List.of(), g.steps(), g.guidance(), g.scheduler(), seed, g.width(), g.height(),
+            null, null, null, null, null, 1f);
+    }
+
+    /** The one place a setup becomes a steering plan: its method's vectors at its taps, with its own schedule. */
+    static SteeringPlan plan(Arm a, SteeringFile vectors) {
+        Experiment.Setup s = a.setup();
+        return SteeringPlan.defaults(vectors, a.strength()).restrictedTo(a.taps()).withOperator(s.operator()).withWindow(s.window())
+            .withHalf(s.half()).withNormPreserved(s.preserveNorm());
+    }
+
+    /**
+     * Each method's vectors and layer scores: read back from {@code dir} when every method's file is there (a
+     * resumed run; run.json already guarantees the same settings), else one capture of the pairs' activations and
+     * each method on it. A method's layer score uses its own unit vector; transport methods have none, and are
+     * scored along the mean difference.
+     */
+    Vectors vectors(StableDiffusionPipeline pipe, Path dir) {
+        if (e.methods().stream().allMatch(m -> Files.isRegularFile(file(dir, m)))) return saved(dir);
+        Map<Method, SteeringFile> files = new LinkedHashMap<>();
+        Map<Method, Map<String, LayerScore>> scores = new LinkedHashMap<>();
+        List<PromptPairs.Pair> all = new ArrayList<>();
+        e.pairs().forEach(p -> all.addAll(p.pairs().pairs()));
+        PromptPairs pairs = new PromptPairs(all);
+        Experiment.Capture c = e.capture();
+        log.println("study: capturing " + pairs.size() + " prompt pairs at " + c.taps());
+        PairedActivations acts = PairedActivations.capture(pipe, ops, request("", e.generation().seed()), pairs.positives(),
+            pairs.negatives(), c.taps(), new PairedActivations.Options(c.steps(), false, c.half(), c.tokens(), c.batch()),
+            (d, t) -> {});
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException ex) {
+            throw new UncheckedIOException("cannot create " + dir, ex);
+        }
+        for (Method m : e.methods()) {
+            Map<String, LayerScore> sc = new LinkedHashMap<>();
+            SteeringFile f = acts.extract(m, Map.of());
+            for (String t : acts.taps()) {
+                float[] v = m.isTransport() ? Extraction.extract(Method.MEAN_DIFF, acts.positive(t), acts.negative(t)).direction()
+                    : f.taps().get(t).vector(-1);
+                sc.put(t, LayerScore.of(acts.positive(t), acts.negative(t), v));
+            }
+            Map<String, String> md = new LinkedHashMap<>();
+            md.put(SteeringFile.METHOD, m.cliName);
+            md.putAll(SteeringFile.modelIdentity(e.model()));
+            md.put(SteeringFile.PROMPTS, pairs.sha256());
+            md.put("pairs", Integer.toString(pairs.size()));
+            md.put("taps", c.taps());
+            md.put(SteeringFile.SCORES, SteeringFile.scoresJson(sc));
+            f = new SteeringFile(md, f.taps());
+            f.write(file(dir, m));
+            files.put(m, f);
+            scores.put(m, sc);
+        }
+        return new Vectors(acts.taps(), files, scores);
+    }
+
+    /** The vectors and layer scores a run kept in {@code dir}. */
+    private Vectors saved(Path dir) {
+        Map<Method, SteeringFile> files = new LinkedHashMap<>();
+        Map<Method, Map<String, LayerScore>> scores = new LinkedHashMap<>();
+        for (Method m : e.methods()) {
+            if (!Files.isRegularFile(file(dir, m))) throw new UserError(dir + ": no " + m.cliName + " vectors (was the run started?)");
+            SteeringFile f = SteeringFile.read(file(dir, m));
+            files.put(m, f);
+            scores.put(m, f.layerScores());
+        }
+        return new Vectors(List.copyOf(files.values().iterator().next().taps().keySet()), files, scores);
+    }
+
+    private static Path file(Path dir, Method m) { return dir.resolve(m.cliName + ".safetensors"); }
+
+    /**
+     * Merges the shards of a split run in {@code out} (as {@code eval-merge} does: each item once, images linked)
+     * and writes the summary and report. Every item must be scored; the shards must have run this experiment.
+     */
+    public Result merge(Path out) {
+        List<Path> shards = RunMerge.shardFolders(out);
+        RunMerge.Result m = RunMerge.merge(out, shards);
+        if (!m.complete())
+            throw new UserError(out + ": " + m.missing().size() + " of " + m.itemCount() + " items are not scored yet; run the missing shards, then merge again");
+        try (RunLock lock = RunLock.acquire(out)) {
+            return summarise(out, shards);
+        }
+    }
+
+    private Result summarise(Path out, List<Path> shards) {
+        RunFolder run = RunFolder.create(out, e.toJson(), Shard.ALL, items().size());
+        Vectors v = saved(shards.getFirst().resolve(VECTORS));
+        try {
+            Files.createDirectories(run.dir().resolve(VECTORS));
+            for (Method x : e.methods())
+                Files.copy(file(shards.getFirst().resolve(VECTORS), x), file(run.dir().resolve(VECTORS), x), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException ex) {
+            throw new UncheckedIOException("cannot copy the vectors into " + run.dir(), ex);
+        }
+        StudySummary s = StudySummary.of(e, Arm.expand(e.setups(), v.taps(), v.scores()), v.scores(),
+            new ArrayList<>(ScoresFile.read(run.scoresFile()).lines().values()));
+        return new Result(run, null, s.writeJson(run.dir()), s.writeReport(run.dir()));
+    }
+
+    /** The metrics of one image, written into its result object under each metric's key. */
+    static final class Scorer {
+        private final Experiment.Metrics m;
+        private final ClipModel clip;
+        private final Ctx ctx;
+        private final float[][] probeTexts;
+
+        Scorer(Experiment.Metrics m, Backend ops) {
+            this.m = m;
+            this.ctx = new Ctx(ops);
+            this.clip = m.clipModel() != null ? ClipModel.load(m.clipModel()) : null;
+            this.probeTexts = m.probeConcept() != null
+                ? clip.textEmbeds(ctx, List.of("A picture of " + m.probeConcept() + ".", "A picture of something.")) : null;
+        }
+
+        /** The scorer for images of one prompt (its CLIP text embedding computed once). */
+        ForPrompt forPrompt(String prompt) {
+            float[] text = clip != null ? clip.textEmbeds(ctx, List.of(prompt))[0] : null;
+            return new ForPrompt(text);
+        }
+
+        final class ForPrompt {
+            private final float[] text;
+
+            ForPrompt(float[] text) { this.text = text; }
+
+            void image(RgbImage img, ObjectNode out) {
+                if (m.colour() != null) out.put(Experiment.MetricKind.COLOUR.key, m.colour().score(img));
+                if (clip == null) return;
+                float[] emb = clip.imageEmbeds(ctx, List.of(img))[0];
+                out.put(Experiment.MetricKind.CLIP.key, ClipScore.score(emb, text));
+                if (probeTexts != null) out.put(Experiment.MetricKind.PROBE.key, ZeroShotProbe.probabilities(emb, probeTexts, clip.logitScale())[0]);
+            }
+        }
+    }
+}
