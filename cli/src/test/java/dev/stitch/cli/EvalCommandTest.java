@@ -290,6 +290,28 @@ class EvalCommandTest {
             "--out", out.toString()));
     }
 
+    /** Every part of a setup's schedule is in run.json: a resume with another one is refused, naming it, never mixed. */
+    @Test
+    void aResumeWithAnotherSteeringScheduleIsRefused(@TempDir Path tmp) {
+        Path run = tmp.resolve("run");
+        List<String> first = lean(run);
+        first.addAll(List.of("--limit", "1", "--steer", steer + "@4"));
+        CliRunner.Result r = eval(first);
+        assertEquals(0, r.code(), r.err());
+        String[][] changes = {{"--steer-op", "ablate", "operator"}, {"--steer-window", "0", "window"},
+            {"--steer-half", "cond", "half"}, {"--steer-preserve-norm", null, "preserve_norm"},
+            {"--steer-tap", "unet.mid_block=2", "tap_strengths"}};
+        for (String[] c : changes) {
+            List<String> again = new ArrayList<>(first);
+            again.add(c[0]);
+            if (c[1] != null) again.add(c[1]);
+            CliRunner.Result refused = eval(again);
+            assertEquals(2, refused.code(), c[0] + ": " + refused.err());
+            assertTrue(refused.err().contains("different run") && refused.err().contains(c[2]), c[0] + ": " + refused.err());
+        }
+        assertEquals(1, scores(run).size());
+    }
+
     @Test
     void aKilledRunResumesWithExactlyOneScorePerItem(@TempDir Path tmp) throws Exception {
         Path run = tmp.resolve("run"), scores = run.resolve("scores.jsonl");

@@ -325,8 +325,18 @@ public final class Evaluation {
         for (Setup setup : setups) {
             ObjectNode n = st.addObject().put("label", setup.label()).put("key", setup.key());
             if (setup.steered() != null) {
+                SteeringPlan plan = setup.steered().plan();
                 n.put("steer_sha256", sha256(setup.steered().file()));
-                n.put("strength", setup.steered().plan().strength());
+                n.put("strength", plan.strength());
+                // the whole schedule: a resumed run with another operator, window, half or per-tap strength is refused
+                n.put("operator", plan.operator().name().toLowerCase(Locale.ROOT));
+                n.put("window", plan.window().toString());
+                n.put("half", plan.half().name().toLowerCase(Locale.ROOT));
+                n.put("preserve_norm", plan.preserveNorm());
+                ObjectNode tapStrengths = n.putObject("tap_strengths");
+                new java.util.TreeMap<>(plan.tapStrength()).forEach(tapStrengths::put);
+                ArrayNode taps = n.putArray("taps");
+                plan.file().taps().keySet().stream().sorted().forEach(taps::add);
             }
         }
         ArrayNode m = o.putArray("metrics");
