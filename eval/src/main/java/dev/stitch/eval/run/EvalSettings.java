@@ -1,12 +1,13 @@
 package dev.stitch.eval.run;
 
+import dev.stitch.engine.io.OutputPaths;
 import dev.stitch.engine.pipeline.GenerateRequest;
 import dev.stitch.engine.schedulers.Schedulers;
 import dev.stitch.engine.tokenizer.ClipTokenizer;
 import dev.stitch.eval.judge.JudgeConfig;
+import dev.stitch.kernels.UserError;
 import dev.stitch.steering.SteeringPlan;
 
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -198,43 +199,27 @@ public record EvalSettings(Path prompts, String category, Integer limit, int ima
         checkOutputs();
     }
 
-    /** The run folder and the feature cache must not be, or contain, an input; the cache must not be inside one. */
+    /** The run folder and the feature cache must not be, contain, or lie inside an input ({@link OutputPaths}). */
     private void checkOutputs() {
-        Map<String, Path> inputs = new LinkedHashMap<>();
-        inputs.put("prompt file", prompts);
-        if (clip != null) inputs.put("CLIP folder", clip);
-        if (inception != null) inputs.put("Inception weights", inception);
-        if (referenceImages != null) inputs.put("reference image folder", referenceImages);
-        for (Steered st : steering) inputs.put("steering file " + st.file().getFileName(), st.file());
+        List<OutputPaths.Input> inputs = new ArrayList<>();
+        inputs.add(OutputPaths.input("prompts", prompts));
+        inputs.add(OutputPaths.input("clip", clip));
+        inputs.add(OutputPaths.input("inception", inception));
+        inputs.add(OutputPaths.input("referenceImages", referenceImages));
+        for (Steered st : steering) inputs.add(OutputPaths.input("steering", st.file()));
         checkNotOver("out", out, inputs);
-        if (referenceImages != null && metrics.stream().anyMatch(Metric::usesInception)) {
-            checkNotOver("featureCache", featureCache, inputs);
-            for (var e : inputs.entrySet())
-                if (Files.isDirectory(e.getValue()) && real(featureCache).startsWith(real(e.getValue())))
-                    throw new SettingError("featureCache", featureCache, "is inside the " + e.getKey() + " " + e.getValue()
-                        + "; an evaluation never writes into its inputs");
-        }
+        if (metrics.stream().anyMatch(Metric::usesInception)) checkNotOver("featureCache", featureCache, inputs);
     }
 
-    /** Refuses an output folder that is, or contains, one of {@code inputs} (the model is checked by the evaluation). */
-    static void checkNotOver(String parameter, Path output, Map<String, Path> inputs) {
-        Path o = real(output);
-        for (var e : inputs.entrySet())
-            if (real(e.getValue()).startsWith(o))
-                throw new SettingError(parameter, output, "is or contains the " + e.getKey() + " " + e.getValue()
-                    + "; choose a folder of its own");
-    }
-
-    /** The path with links resolved as far as it exists (so a link to an input is caught), absolute and normal. */
-    static Path real(Path p) {
-        Path abs = p.toAbsolutePath().normalize();
-        Path existing = abs;
-        while (existing != null && !Files.exists(existing)) existing = existing.getParent();
-        if (existing == null) return abs;
+    /** {@link OutputPaths#check}, its refusal as a {@link SettingError} on {@code parameter}. */
+    static void checkNotOver(String parameter, Path output, List<OutputPaths.Input> inputs) {
         try {
-            return existing.toRealPath().resolve(existing.relativize(abs));
-        } catch (IOException e) {
-            return abs;
+            OutputPaths.check(parameter, output, inputs);
+        } catch (SettingError e) {
+            throw e;
+        } catch (UserError e) {
+            String prefix = parameter + " " + output + ": ";
+            throw new SettingError(parameter, output, e.getMessage().startsWith(prefix) ? e.getMessage().substring(prefix.length()) : e.getMessage());
         }
     }
 
