@@ -90,7 +90,7 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--judge-question", paramLabel = "TEXT", description = "yes/no question (default: \"Does this image show TEXT?\" with --probe-concept)")
     String judgeQuestion;
 
-    @Option(names = "--judge-deadline", paramLabel = "S", defaultValue = "180",
+    @Option(names = "--judge-deadline", paramLabel = "S", defaultValue = "" + JudgeConfig.DEFAULT_QUESTION_DEADLINE_SECONDS,
         description = "seconds one question may take, retries and waits included (default ${DEFAULT-VALUE})")
     long judgeDeadline;
 

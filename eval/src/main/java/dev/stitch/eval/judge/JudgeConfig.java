@@ -32,7 +32,8 @@ public record JudgeConfig(URI baseUrl, String model, String apiKeyEnv, int maxCo
                           int maxAttempts, Duration initialBackoff, Duration maxBackoff, Duration maxRetryAfter,
                           Double temperature, Integer maxTokens, Duration questionDeadline) {
     public static final String DEFAULT_API_KEY_ENV = "STITCH_JUDGE_API_KEY";
-    public static final Duration DEFAULT_QUESTION_DEADLINE = Duration.ofMinutes(3);
+    public static final long DEFAULT_QUESTION_DEADLINE_SECONDS = 180;
+    public static final Duration DEFAULT_QUESTION_DEADLINE = Duration.ofSeconds(DEFAULT_QUESTION_DEADLINE_SECONDS);
     private static final String REDACTED = "[redacted]";
     private static final Pattern CREDENTIAL_NAME = Pattern.compile("(?i)key|token|secret|pass|auth|sig|code|credential");
 

@@ -5,6 +5,7 @@ import dev.stitch.engine.pipeline.GenerateRequest;
 import dev.stitch.engine.schedulers.Schedulers;
 import dev.stitch.engine.tokenizer.ClipTokenizer;
 import dev.stitch.eval.judge.JudgeConfig;
+import dev.stitch.kernels.UserError;
 import dev.stitch.steering.SteeringPlan;
 
 import java.nio.file.Files;
@@ -198,31 +199,28 @@ public record EvalSettings(Path prompts, String category, Integer limit, int ima
         checkOutputs();
     }
 
-    /** The run folder and the feature cache must not be, or contain, an input; the cache must not be inside one. */
+    /** The run folder and the feature cache must not be, contain, or lie inside an input ({@link OutputPaths}). */
     private void checkOutputs() {
-        Map<String, Path> inputs = new LinkedHashMap<>();
-        inputs.put("prompt file", prompts);
-        if (clip != null) inputs.put("CLIP folder", clip);
-        if (inception != null) inputs.put("Inception weights", inception);
-        if (referenceImages != null) inputs.put("reference image folder", referenceImages);
-        for (Steered st : steering) inputs.put("steering file " + st.file().getFileName(), st.file());
+        List<OutputPaths.Input> inputs = new ArrayList<>();
+        inputs.add(OutputPaths.input("prompts", prompts));
+        inputs.add(OutputPaths.input("clip", clip));
+        inputs.add(OutputPaths.input("inception", inception));
+        inputs.add(OutputPaths.input("referenceImages", referenceImages));
+        for (Steered st : steering) inputs.add(OutputPaths.input("steering", st.file()));
         checkNotOver("out", out, inputs);
-        if (referenceImages != null && metrics.stream().anyMatch(Metric::usesInception)) {
-            checkNotOver("featureCache", featureCache, inputs);
-            for (var e : inputs.entrySet())
-                if (Files.isDirectory(e.getValue()) && OutputPaths.real(featureCache).startsWith(OutputPaths.real(e.getValue())))
-                    throw new SettingError("featureCache", featureCache, "is inside the " + e.getKey() + " " + e.getValue()
-                        + "; an evaluation never writes into its inputs");
-        }
+        if (metrics.stream().anyMatch(Metric::usesInception)) checkNotOver("featureCache", featureCache, inputs);
     }
 
-    /** Refuses an output folder that is, or contains, one of {@code inputs} (the model is checked by the evaluation). */
-    static void checkNotOver(String parameter, Path output, Map<String, Path> inputs) {
-        Path o = OutputPaths.real(output);
-        for (var e : inputs.entrySet())
-            if (OutputPaths.real(e.getValue()).startsWith(o))
-                throw new SettingError(parameter, output, "is or contains the " + e.getKey() + " " + e.getValue()
-                    + "; choose a folder of its own");
+    /** {@link OutputPaths#check}, its refusal as a {@link SettingError} on {@code parameter}. */
+    static void checkNotOver(String parameter, Path output, List<OutputPaths.Input> inputs) {
+        try {
+            OutputPaths.check(parameter, output, inputs);
+        } catch (SettingError e) {
+            throw e;
+        } catch (UserError e) {
+            String prefix = parameter + " " + output + ": ";
+            throw new SettingError(parameter, output, e.getMessage().startsWith(prefix) ? e.getMessage().substring(prefix.length()) : e.getMessage());
+        }
     }
 
     private static void requireFile(String parameter, Path p) {

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.stitch.engine.Ctx;
 import dev.stitch.engine.image.Png;
+import dev.stitch.engine.io.OutputPaths;
 import dev.stitch.engine.image.RgbImage;
 import dev.stitch.engine.pipeline.GenerateRequest;
 import dev.stitch.engine.pipeline.GenerateResult;
@@ -40,7 +41,6 @@ import java.util.HexFormat;
 import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.function.Function;
 
 /**
@@ -187,7 +187,7 @@ public final class Evaluation {
             st.plan().check(catalog, "steering " + st.file());
             setups.add(new Setup(st.label(), "steer" + (k + 1), st));
         }
-        if (pipe.source != null) EvalSettings.checkNotOver("out", s.out(), Map.of("model", pipe.source));
+        if (pipe.source != null) EvalSettings.checkNotOver("out", s.out(), List.of(OutputPaths.input("model", pipe.source)));
         String apiKey = s.metrics().contains(Metric.JUDGE) ? JudgeClient.apiKey(s.judge(), environment) : null;
         ClipModel clip = s.metrics().stream().anyMatch(Metric::usesClip) ? ClipModel.load(s.clip()) : null;
         if (clip != null && clip.tokenizer == null)   // both CLIP metrics embed text
