@@ -137,14 +137,14 @@ final class EvalCommand implements Callable<Integer> {
             if (!SparkEval.available())
                 throw new UserError("--spark-master " + sparkMaster + ": Apache Spark is not on the class path (run through ./stitch,"
                     + " which adds it once built, or submit stitch.jar with spark-submit)");
-            SparkEval.run(evaluation(), originalArgs(), sparkMaster);
+            SparkEval.eval(evaluation(), originalArgs(spec), sparkMaster);
             return;
         }
         evaluation().run();
     }
 
-    /** The command line as given, "eval" first: what a Spark executor parses to build the same evaluation. */
-    private String[] originalArgs() {
+    /** The command line as given, the command's name first: what a Spark executor parses to build the same run. */
+    static String[] originalArgs(CommandSpec spec) {
         CommandLine top = spec.commandLine();
         while (top.getParent() != null) top = top.getParent();
         return top.getParseResult().originalArgs().toArray(String[]::new);

@@ -6,6 +6,8 @@ import dev.stitch.eval.study.Experiment;
 import dev.stitch.eval.study.Study;
 import dev.stitch.kernels.UserError;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -32,20 +34,38 @@ final class StudyCommand implements Callable<Integer> {
     @Option(names = "--device", paramLabel = "D", defaultValue = "auto", description = "cpu, cuda or auto (default ${DEFAULT-VALUE})")
     String device;
 
+    @Option(names = "--spark-master", paramLabel = "URL",
+        description = "make the items on Apache Spark: local[N] in this process, or a cluster's master URL (under spark-submit, its own)")
+    String sparkMaster;
+
+    @Spec CommandSpec spec;
+
     @Override
     public Integer call() {
-        Shard sh;
-        try {
-            sh = shard.strip().equals("auto") ? Shard.auto(System::getenv) : Shard.parse(shard);
-        } catch (SettingError e) {
-            throw new UserError("--shard " + shard + ": " + e.problem());
-        }
+        Shard sh = shard();
         if (merge && !sh.equals(Shard.ALL)) throw new UserError("--merge: merges every shard; leave out --shard");
-        Experiment e = Experiment.read(file);
-        Study study = new Study(e, Devices.backend(device), System.err);
-        Study.Result r = merge ? study.merge(out) : study.run(out, sh);
+        Study.Result r;
+        if (!merge && (sparkMaster != null || System.getProperty("spark.master") != null)) {   // spark-submit sets spark.master
+            if (!SparkEval.available())
+                throw new UserError("--spark-master " + sparkMaster + ": Apache Spark is not on the class path (run through ./stitch,"
+                    + " which adds it once built, or submit stitch.jar with spark-submit)");
+            r = SparkEval.study(EvalCommand.originalArgs(spec), sparkMaster);
+        } else {
+            r = merge ? study().merge(out) : study().run(out, sh);
+        }
         if (r.summary() != null) System.err.println("stitch: wrote " + r.summary() + " and " + r.report());
         else System.err.println("stitch: shard " + sh + " done in " + r.run().dir());
         return 0;
+    }
+
+    /** The study the experiment file asks for, on the chosen device. */
+    Study study() { return new Study(Experiment.read(file), Devices.backend(device), System.err); }
+
+    Shard shard() {
+        try {
+            return shard.strip().equals("auto") ? Shard.auto(System::getenv) : Shard.parse(shard);
+        } catch (SettingError e) {
+            throw new UserError("--shard " + shard + ": " + e.problem());
+        }
     }
 }

@@ -170,7 +170,7 @@ public final class EvalRunner {
 
         public synchronized void end() { log.println(line(System.nanoTime())); }
 
-        synchronized Duration elapsed() { return Duration.ofNanos(System.nanoTime() - startNanos); }
+        public synchronized Duration elapsed() { return Duration.ofNanos(System.nanoTime() - startNanos); }
 
         String line(long now) {
             double secs = (now - startNanos) / 1e9;

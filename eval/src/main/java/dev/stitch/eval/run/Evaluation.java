@@ -38,7 +38,6 @@ import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
-import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
 import java.util.function.Function;
@@ -93,20 +92,7 @@ public final class Evaluation {
      * or compared, the unfinished items done, and the summary and report written.
      */
     public Result run() {
-        return run((run, itemCount, here) -> new EvalRunner(1, log, Duration.ofSeconds(5))
-            .run(run, Collections.nCopies(itemCount, 0), (i, unused, images) -> here.item(i)));
-    }
-
-    /**
-     * Where the items of a run are made. {@link #run()} makes them here, one after another; a cluster engine (the
-     * {@code stitch-spark} module) makes them on its executors, each of which has its own {@link Worker} from an
-     * evaluation with the same settings ({@link #worker}). Either way the runner appends each finished item's line
-     * to the run's scores.jsonl once ({@link EvalRunner#line}).
-     */
-    @FunctionalInterface
-    public interface ItemRunner {
-        /** @param itemCount the run's items (all shards); @param here a worker of this process, should the runner want one */
-        void run(RunFolder run, int itemCount, Worker here);
+        return run(ItemRunner.here(log, Duration.ofSeconds(5)));
     }
 
     /** As {@link #run()}, with the items made by {@code runner}: checks, lock and run folder, items, summary. */
@@ -136,7 +122,7 @@ public final class Evaluation {
     }
 
     /** Makes items: their images (same item, same file names) and score lines. One per thread; closing it closes the judge. */
-    public final class Worker implements AutoCloseable {
+    public final class Worker implements ItemWorker {
         private final Prepared p;
         private final RunFolder run;
         private final HookedTaps taps;
@@ -154,6 +140,7 @@ public final class Evaluation {
         }
 
         /** Item {@code i}'s line; throws, before the item is recorded, when the judge has failed too often in a row. */
+        @Override
         public ObjectNode item(int i) {
             ObjectNode line = Evaluation.this.item(p, taps, i, p.work().get(i), run.images(), judge);
             if (judge != null) countFailures(line, failuresInARow, run.dir().resolve(auditFile));

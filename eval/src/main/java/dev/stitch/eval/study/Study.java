@@ -16,6 +16,8 @@ import dev.stitch.eval.metrics.ClipScore;
 import dev.stitch.eval.metrics.ZeroShotProbe;
 import dev.stitch.eval.prompts.Jsonl;
 import dev.stitch.eval.run.EvalRunner;
+import dev.stitch.eval.run.ItemRunner;
+import dev.stitch.eval.run.ItemWorker;
 import dev.stitch.eval.run.RunFolder;
 import dev.stitch.eval.run.RunLock;
 import dev.stitch.eval.run.RunMerge;
@@ -80,32 +82,59 @@ public final class Study {
 
     /** Runs (or resumes) the study into {@code out}, or into its shard's folder inside {@code out}. */
     public Result run(Path out, Shard shard) {
+        return run(out, shard, ItemRunner.here(log, Duration.ofSeconds(10)));
+    }
+
+    /** As {@link #run(Path, Shard)}, with the items made by {@code runner} (in this process, or on a cluster). */
+    public Result run(Path out, Shard shard, ItemRunner runner) {
         try (RunLock lock = RunLock.acquire(shard.folder(out))) {
-            return locked(out, shard);
+            List<Item> items = items();
+            RunFolder run = RunFolder.create(shard.folder(out), e.toJson(), shard, items.size());
+            Worker w = new Worker(run);
+            log.println("study: " + items.size() + " items (" + e.prompts().target().size() + " target + " + e.prompts().neutral().size()
+                + " neutral prompts × " + e.generation().seedsPerPrompt() + " seeds), each " + (w.arms.size() + 1) + " images (baseline + "
+                + w.arms.size() + " arms), " + ops.name() + " backend, into " + run.dir());
+            EvalRunner.Summary progress = runner.run(run, items.size(), w);
+            if (!shard.equals(Shard.ALL)) return new Result(run, progress, null, null);
+            StudySummary s = StudySummary.of(e, w.arms, w.vectors.scores(), new ArrayList<>(ScoresFile.read(run.scoresFile()).lines().values()));
+            return new Result(run, progress, s.writeJson(run.dir()), s.writeReport(run.dir()));
         }
     }
 
-    private Result locked(Path out, Shard shard) {
-        List<Item> items = items();
-        RunFolder run = RunFolder.create(shard.folder(out), e.toJson(), shard, items.size());
-        StableDiffusionPipeline pipe = StableDiffusionPipeline.load(e.model());
-        TapCatalog catalog = pipe.tapCatalog(width(pipe), height(pipe));
+    /**
+     * A worker for the run folder {@code runDir} that {@link #run(Path, Shard, ItemRunner)} made from this experiment,
+     * for a process that makes some of its items (a cluster executor): it reads the vectors the run saved.
+     */
+    public ItemWorker worker(Path runDir) {
+        return new Worker(RunFolder.open(runDir));
+    }
 
-        Vectors v = vectors(pipe, run.dir().resolve(VECTORS));
-        List<Arm> arms = Arm.expand(e.setups(), v.taps(), v.scores());
-        List<SteeringPlan> plans = new ArrayList<>();
-        for (Arm a : arms) {
-            SteeringPlan p = plan(a, v.files().get(a.setup().method()));
-            p.check(catalog, "setup " + a.name());
-            plans.add(p);
+    /** Makes the study's items: the baseline and every arm's image of one prompt and seed, scored. */
+    private final class Worker implements ItemWorker {
+        private final RunFolder run;
+        private final List<Item> items = items();
+        private final StableDiffusionPipeline pipe = StableDiffusionPipeline.load(e.model());
+        private final Vectors vectors;
+        private final List<Arm> arms;
+        private final List<SteeringPlan> plans = new ArrayList<>();
+        private final Scorer scorer = new Scorer(e.metrics(), ops);
+        private final HookedTaps taps = new HookedTaps(ops);
+
+        Worker(RunFolder run) {
+            this.run = run;
+            TapCatalog catalog = pipe.tapCatalog(width(pipe), height(pipe));
+            vectors = vectors(pipe, run.dir().resolve(VECTORS));
+            arms = Arm.expand(e.setups(), vectors.taps(), vectors.scores());
+            for (Arm a : arms) {
+                SteeringPlan p = plan(a, vectors.files().get(a.setup().method()));
+                p.check(catalog, "setup " + a.name());
+                plans.add(p);
+            }
         }
-        log.println("study: " + items.size() + " items (" + e.prompts().target().size() + " target + " + e.prompts().neutral().size()
-            + " neutral prompts × " + e.generation().seedsPerPrompt() + " seeds), each " + (arms.size() + 1) + " images (baseline + "
-            + arms.size() + " arms), " + ops.name() + " backend, into " + run.dir());
 
-        Scorer scorer = new Scorer(e.metrics(), ops);
-        HookedTaps taps = new HookedTaps(ops);
-        EvalRunner.Summary progress = new EvalRunner(1, log, Duration.ofSeconds(10)).run(run, items, (i, it, images) -> {
+        @Override
+        public ObjectNode item(int i) {
+            Item it = items.get(i);
             ObjectNode line = Jsonl.JSON.createObjectNode();
             line.put("set", it.set()).put("prompt_index", it.index()).put("image", it.image()).put("prompt", it.prompt()).put("seed", it.seed());
             GenerateRequest req = request(it.prompt(), it.seed());
@@ -121,15 +150,12 @@ public final class Study {
                 String file = String.format(java.util.Locale.ROOT, "%06d-%s.png", i, key);
                 Map<String, String> text = StableDiffusionPipeline.pngText(req, 0, res, pipe.source);
                 text.put("steering", k < 0 ? "none (baseline)" : arms.get(k).describe());
-                Png.write(images.resolve(file), img, text);
+                Png.write(run.images().resolve(file), img, text);
                 ObjectNode r = results.addObject().put("arm", key).put("file", RunFolder.IMAGES + "/" + file);
                 score.image(img, r);
             }
             return line;
-        });
-        if (!shard.equals(Shard.ALL)) return new Result(run, progress, null, null);
-        StudySummary s = StudySummary.of(e, arms, v.scores(), new ArrayList<>(ScoresFile.read(run.scoresFile()).lines().values()));
-        return new Result(run, progress, s.writeJson(run.dir()), s.writeReport(run.dir()));
+        }
     }
 
     /** Every prompt of the target set, then of the neutral set, each {@code seeds_per_prompt} times. */

@@ -3,7 +3,8 @@ package dev.stitch.spark;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.stitch.eval.prompts.Jsonl;
 import dev.stitch.eval.run.EvalRunner;
-import dev.stitch.eval.run.Evaluation;
+import dev.stitch.eval.run.ItemRunner;
+import dev.stitch.eval.run.ItemWorker;
 import dev.stitch.eval.run.RunFolder;
 import dev.stitch.eval.run.ScoresFile;
 import dev.stitch.eval.run.Shard;
@@ -31,14 +32,15 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 
 /**
- * An {@link Evaluation} whose items are made on a Spark cluster. It is the same run as {@code stitch eval}: the same
- * run folder, items, images, scores.jsonl, summary.json and report.html, written by the same code.
+ * Makes the items of a run on a Spark cluster: an {@link ItemRunner} for {@code stitch eval} and {@code stitch study}.
+ * The run is the same as in one process: the same run folder, items, images, scores.jsonl, summary.json and
+ * report.html, written by the same code.
  * <ul>
  *   <li>The driver checks the settings, locks and creates (or resumes) the run folder and lists the items of its shard
  *       not yet in scores.jsonl. Those become Spark tasks of a few items each.
- *   <li>Each executor builds its evaluation once, from the same {@link Factory} (the model loaded once per executor
- *       JVM and reused by every task there), makes its items' images in the run folder (same item, same file name:
- *       a retried task rewrites them) and returns the items' lines.
+ *   <li>Each executor makes its worker for the run once, from the same {@link Workers} (the model loaded once per
+ *       executor JVM and reused by every task there), makes its items' images in the run folder (same item, same file
+ *       name: a retried task rewrites them) and returns the items' lines.
  *   <li>The driver appends each finished task's lines to scores.jsonl as the task finishes, so a killed run resumes
  *       where it stopped. A failed task is retried by Spark ({@code spark.task.maxFailures}); its lines reach the
  *       driver only once, from the attempt that succeeded, so nothing is recorded twice.
@@ -46,16 +48,17 @@ import java.util.concurrent.ExecutionException;
  * </ul>
  * The run folder must be one file system for the driver and every executor (NFS, Lustre, a mounted bucket).
  */
-public final class SparkEvaluation {
-    private SparkEvaluation() {}
+public final class SparkItemRunner {
+    private SparkItemRunner() {}
 
     /**
-     * Builds the evaluation in any JVM: the driver's, then each executor's. It must capture only serializable values
-     * (the command's arguments, say), since Spark ships it to the executors.
+     * Makes, in an executor's JVM, the worker for the run folder {@code runDir}; {@code auditFile} names a file of the
+     * run folder for the worker's own judge log. It must capture only serializable values (the command's arguments,
+     * say), since Spark ships it to the executors.
      */
     @FunctionalInterface
-    public interface Factory extends Serializable {
-        Evaluation create();
+    public interface Workers extends Serializable {
+        ItemWorker create(Path runDir, String auditFile);
     }
 
     /** Items per Spark task: at most this many, fewer so that every executor slot gets several tasks. */
@@ -65,19 +68,16 @@ public final class SparkEvaluation {
      * One worker per run folder and executor JVM: the model is loaded once and shared by the tasks there. A new run
      * of the same folder (a new token) replaces it: the settings may differ, and a local-mode JVM outlives runs.
      */
-    private record Cached(String token, Evaluation.Worker worker) {}
+    private record Cached(String token, ItemWorker worker) {}
 
     private static final Map<String, Cached> WORKERS = new ConcurrentHashMap<>();
 
-    /**
-     * Runs {@code evaluation} (the driver's), its items on {@code sc}'s executors, each of which makes the same
-     * evaluation with {@code factory}.
-     */
-    public static Evaluation.Result run(JavaSparkContext sc, Evaluation evaluation, Factory factory, PrintStream log) {
-        return evaluation.run((run, itemCount, here) -> runItems(sc, factory, run, itemCount, log));
+    /** The runner: items on {@code sc}'s executors, each making its workers with {@code workers}. */
+    public static ItemRunner of(JavaSparkContext sc, Workers workers, PrintStream log) {
+        return (run, itemCount, here) -> runItems(sc, workers, run, itemCount, log);
     }
 
-    private static void runItems(JavaSparkContext sc, Factory factory, RunFolder run, int itemCount, PrintStream log) {
+    private static EvalRunner.Summary runItems(JavaSparkContext sc, Workers workers, RunFolder run, int itemCount, PrintStream log) {
         Shard shard = run.shard();
         String dir = run.dir().toAbsolutePath().toString(), token = UUID.randomUUID().toString();
         try (ScoresFile scores = run.openScores()) {
@@ -99,7 +99,7 @@ public final class SparkEvaluation {
             try {
                 for (int from = 0; from < todo.size(); from += perTask) {
                     List<Integer> chunk = List.copyOf(todo.subList(from, Math.min(todo.size(), from + perTask)));
-                    jobs.add(sc.parallelize(chunk, 1).mapPartitions(items -> work(factory, dir, token, items)).collectAsync());
+                    jobs.add(sc.parallelize(chunk, 1).mapPartitions(items -> work(workers, dir, token, items)).collectAsync());
                 }
                 while (!jobs.isEmpty()) {
                     JavaFutureAction<List<String>> job = jobs.poll();
@@ -122,18 +122,19 @@ public final class SparkEvaluation {
                 sc.clearJobGroup();
             }
             progress.end();
+            return new EvalRunner.Summary(inShard, inShard - todo.size(), todo.size(), progress.elapsed());
         }
     }
 
     /** On an executor: this JVM's worker for the run makes each item; the lines go back to the driver. */
-    private static Iterator<String> work(Factory factory, String dir, String token, Iterator<Integer> items) {
+    private static Iterator<String> work(Workers workers, String dir, String token, Iterator<Integer> items) {
         // the GPU Spark assigned to this executor's tasks is the one the CUDA backend opens (once per JVM)
         String gpu = taskGpu();
         if (gpu != null && System.getProperty(CUDA_DEVICE) == null) System.setProperty(CUDA_DEVICE, gpu);
-        Evaluation.Worker worker = WORKERS.compute(dir, (d, old) -> {
+        ItemWorker worker = WORKERS.compute(dir, (d, old) -> {
             if (old != null && old.token().equals(token)) return old;
             if (old != null) old.worker().close();
-            return new Cached(token, factory.create().worker(Path.of(d), auditFile()));
+            return new Cached(token, workers.create(Path.of(d), auditFile()));
         }).worker();
         List<String> lines = new ArrayList<>();
         synchronized (worker) {   // one item at a time per executor: a worker holds one set of taps and one judge client
