@@ -121,6 +121,42 @@ public final class Tensor implements AutoCloseable {
         };
     }
 
+    /**
+     * Copies values [from, from + len) of a host or mapped tensor into {@code dst} as f32, widening f16/bf16 on the
+     * way. Unlike {@link #data()} it never widens or caches the whole tensor: kernels read weights block by block
+     * straight from their file bytes with it, so a weight lives in memory once, as its mapped file.
+     */
+    public void read(long from, float[] dst, int off, int len) {
+        switch (storage) {
+            case Host h -> System.arraycopy(h.data(), Math.toIntExact(from), dst, off, len);
+            case Mapped m -> {
+                switch (m.dtype) {
+                    case F32 -> MemorySegment.copy(m.segment, F32_LE, 4 * from, dst, off, len);
+                    case F16 -> {
+                        short[] bits = halves(len);
+                        MemorySegment.copy(m.segment, I16_LE, 2 * from, bits, 0, len);
+                        for (int i = 0; i < len; i++) dst[off + i] = Float.float16ToFloat(bits[i]);
+                    }
+                    case BF16 -> {
+                        short[] bits = halves(len);
+                        MemorySegment.copy(m.segment, I16_LE, 2 * from, bits, 0, len);
+                        for (int i = 0; i < len; i++) dst[off + i] = Float.intBitsToFloat(bits[i] << 16);
+                    }
+                }
+            }
+            default -> throw new IllegalStateException("tensor lives on a device; copy it with its backend's toHost");
+        }
+    }
+
+    /** Per-thread scratch for {@link #read}: the raw 16-bit values, converted in a plain loop the JIT vectorizes. */
+    private static final ThreadLocal<short[][]> HALVES = ThreadLocal.withInitial(() -> new short[1][0]);
+
+    private static short[] halves(int len) {
+        short[][] h = HALVES.get();
+        if (h[0].length < len) h[0] = new short[Math.max(len, 2 * h[0].length)];
+        return h[0];
+    }
+
     /** True where {@link #data()} works without a backend. */
     public boolean isHost() { return storage instanceof Host || storage instanceof Mapped; }
 

@@ -256,6 +256,7 @@ public final class StableDiffusionPipeline {
         Tensor raw = vae.decode(c, ops.fromHost(z, shape));
         Tensor rawHost = Tensor.of(ops.toHost(raw).clone(), raw.shape());
         if (!finite(rawHost.data())) throw nonFinite("the VAE decoder's output (the image)");
+        vae.unloadWeights();
         return new GenerateResult(Tensor.of(d.latents, shape), rawHost, Images.toUint8(rawHost), d.width, d.height, d.scheduler,
             d.timesteps);
     }
@@ -301,6 +302,9 @@ public final class StableDiffusionPipeline {
             embeds = textEncoder.forward(c, cond);
         }
         if (!finite(ops.toHost(embeds))) throw nonFinite("the text encoder's output (the prompt embeddings)");
+        // each model's weights count towards the process's memory only while it runs: a full-size SD2's three never
+        // sit in memory together (the next use maps them back from the page cache)
+        textEncoder.unloadWeights();
 
         // 2. scheduler and starting latents
         TorchGenerator gen = new TorchGenerator(r.seed());
@@ -355,6 +359,7 @@ public final class StableDiffusionPipeline {
             progress.step(i - first + 1, end - first);
         }
         if (hooked != null) hooked.clearStep();
+        unet.unloadWeights();
         return new Denoised(latents, b, width, height, schedulerName(r), ts);
     }
 
