@@ -95,14 +95,12 @@ public final class CpuBackend implements Backend {
     public Tensor linear(Tensor x, Tensor w, Tensor b, Activation act) {
         int[] shape = Shapes.linear(x, w, b);
         int k = x.dim(-1), n = w.dim(0), m = rows(x);
-        // outᵀ [n, m] = w · xᵀ: the weight is A, read in place from its rows (a transposed B would need a packed
-        // copy of every weight); the activations are packed per call as B panels of tokens, then the result is
-        // transposed back. Both passes are memory-bound and small beside the product (m·n·k).
-        float[] xt = Gemm.pack(par, x.data(), 0, k, 1, m, k, Gemm.NR), outT = new float[Math.multiplyExact(m, n)];
-        Gemm.multiply(par, n, m, k, Gemm.Operand.weightRows(w, k), Gemm.Operand.packed(xt, k, Gemm.NR), outT, 0, m,
+        // out = (w · xᵀ)ᵀ: the weight is A, read in place from its rows (as the packed B it would need a transposed
+        // copy of every weight); the activations are packed per call as B panels of tokens, and each block of the
+        // product is written back transposed while it is in cache
+        float[] xt = Gemm.pack(par, x.data(), 0, k, 1, m, k, Gemm.NR), out = alloc((long) m * n);
+        Gemm.multiplyTransposed(par, n, m, k, Gemm.Operand.weightRows(w, k), Gemm.Operand.packed(xt, k, Gemm.NR), out, 0, n,
             new Gemm.Epilogue(b == null ? null : b.data(), null, act));
-        float[] out = alloc((long) m * n);
-        transpose(outT, out, 1, n, m);
         return Tensor.of(out, shape);
     }
 

@@ -70,6 +70,15 @@ final class Gemm {
         float[] out = new float[Math.multiplyExact(panels * width, k)];
         par.forEach(panels, t -> {
             int n = Math.min(width, count - t * width);
+            if (pStep == 1) {
+                // vectors that hold their k values contiguously (activations as B): read each in order, write it
+                // down its column of the panel, which stays in L1
+                for (int r = 0; r < n; r++) {
+                    int s0 = off + (t * width + r) * iStep, d = t * k * width + r;
+                    for (int p = 0; p < k; p++) out[d + p * width] = src[s0 + p];
+                }
+                return;
+            }
             for (int p = 0; p < k; p++) {
                 int d = (t * k + p) * width, s0 = off + t * width * iStep + p * pStep;
                 for (int r = 0; r < n; r++) out[d + r] = src[s0 + r * iStep];
@@ -133,6 +142,53 @@ final class Gemm {
             block(m, n, k, kc, a, b, c, cOff, ldc, epi, t0, Math.min(tbF, tiles - t0), j0, Math.min(pbF, panels - j0));
         });
     }
+
+    /**
+     * The same product, stored transposed: {@code c[cOff + j·ldc + i] = (A·B)[i][j]} (then the epilogue, applied
+     * before the transpose with A's rows as the rows). Each task computes its block of A·B in a per-thread buffer,
+     * where it stays in cache, and writes it out transposed once its K loop is done: no transposed copy of the
+     * whole product, and no second pass over it.
+     */
+    static void multiplyTransposed(Parallel par, int m, int n, int k, Operand a, Operand b, float[] c, int cOff, int ldc,
+                                   Epilogue ep) {
+        assert b.kStep() == NR && b.rowStep() == 1 : "B must be packed";
+        int tiles = ceil(m, MR), panels = ceil(n, NR);
+        int tb = Math.min(tiles, M_TILES), pb = Math.min(panels, N_PANELS);
+        while ((long) ceil(tiles, tb) * ceil(panels, pb) < 3L * par.threads && (tb > 1 || pb > 1)) {
+            if (pb >= tb) pb = ceil(pb, 2);
+            else tb = ceil(tb, 2);
+        }
+        int tasksM = ceil(tiles, tb), tbF = tb, pbF = pb;
+        int kc = kBlock(k);
+        Epilogue epi = ep == null || ep.isNone() ? null : ep;
+        par.forEach(tasksM * ceil(panels, pb), task -> {
+            int t0 = task % tasksM * tbF, j0 = task / tasksM * pbF, tn = Math.min(tbF, tiles - t0), jn = Math.min(pbF, panels - j0);
+            // the block as whole tiles (A and B are padded to them), so the kernel needs no edge handling here
+            float[] cb = C_BLOCK.get();
+            int ldb = jn * NR, rows = Math.min(tn * MR, m - t0 * MR), cols = Math.min(jn * NR, n - j0 * NR);
+            if (k == 0) java.util.Arrays.fill(cb, 0, tn * MR * ldb, 0f);
+            for (int p0 = 0; p0 < k; p0 += kc) {
+                int kcur = Math.min(kc, k - p0);
+                Operand at = a.weight() == null ? a : weightBlock(a.weight(), k, t0 * MR, rows, p0, kcur);
+                for (int jp = j0; jp < j0 + jn; jp++) {
+                    int bo = b.off() + jp * b.panelStride() + p0 * NR;
+                    for (int t = t0; t < t0 + tn; t++) {
+                        int ao = at.off() + t * at.panelStride() + p0 * at.kStep(), co = (t - t0) * MR * ldb + (jp - j0) * NR;
+                        if (at.kStep() == 1) kernelRows(at.data(), ao, at.rowStep(), Math.min(MR, m - t * MR), b.data(), bo, kcur, cb, co, ldb, p0 > 0);
+                        else kernelPacked(at.data(), ao, b.data(), bo, kcur, cb, co, ldb, p0 > 0);
+                    }
+                }
+            }
+            if (epi != null) epi.apply(cb, 0, ldb, t0 * MR, j0 * NR, rows, cols);
+            int r0 = t0 * MR, q0 = j0 * NR;
+            for (int j = 0; j < cols; j++) {
+                int d = cOff + (q0 + j) * ldc + r0;
+                for (int i = 0; i < rows; i++) c[d + i] = cb[i * ldb + j];
+            }
+        });
+    }
+
+    private static final ThreadLocal<float[]> C_BLOCK = ThreadLocal.withInitial(() -> new float[MR * M_TILES * NR * N_PANELS]);
 
     private static void block(int m, int n, int k, int kc, Operand a, Operand b, float[] c, int cOff, int ldc,
                               Epilogue ep, int t0, int tn, int j0, int jn) {
