@@ -11,8 +11,9 @@ import java.util.function.Supplier;
  * A shaped block of numbers owned by one storage: host f32 (activations), a read-only mapped file region in its file
  * dtype (weights), or a backend's own memory (a GPU buffer). Row-major, no strides: views only reshape.
  *
- * <p>Backends derive their own forms of a weight (packed panels, a device copy) once and keep them with the tensor
- * through {@link #derived}, so a weight is packed or uploaded a single time however often it is used.
+ * <p>A backend that needs its own form of a weight (a device copy) derives it once and keeps it with the tensor
+ * through {@link #derived}, so a weight is uploaded a single time however often it is used. The CPU backend needs
+ * none: it reads weights in place with {@link #read}.
  */
 public final class Tensor implements AutoCloseable {
     /** Where the numbers live. Host and mapped storages are built in; other backends add their own. */
@@ -160,7 +161,7 @@ public final class Tensor implements AutoCloseable {
     /** True where {@link #data()} works without a backend. */
     public boolean isHost() { return storage instanceof Host || storage instanceof Mapped; }
 
-    /** A form of this tensor derived by a backend (packed weights, device copy), computed once per key. */
+    /** A form of this tensor derived by a backend (a device copy), computed once per key. */
     @SuppressWarnings("unchecked")
     public <T> T derived(Object key, Supplier<T> make) {
         return (T) derived.computeIfAbsent(key, k -> make.get());
