@@ -23,7 +23,7 @@ import java.util.concurrent.TimeUnit;
 /**
  * The CPU backend's 3×3, stride-1, pad-1 convolution (with bias) at the UNet's resnet shapes: C→C channels at
  * 64×64, 32×32 and 16×16 latents, batch 2 (classifier-free guidance). {@code gflop} is the achieved GFLOP/s
- * (2·B·C·C·9·H·W per call).
+ * (2·B·C·C·9·H·W per call); {@code weights} as in {@link GemmBenchmark}.
  */
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
@@ -43,6 +43,10 @@ public class Conv2dBenchmark {
     @Param({"0"})
     public int threads;
 
+    /** host, f32 or f16: see {@link GemmBenchmark}. */
+    @Param({"f32"})
+    public String weights;
+
     private CpuBackend cpu;
     private Tensor x, w, b;
     private double gflop;
@@ -54,10 +58,10 @@ public class Conv2dBenchmark {
         cpu = new CpuBackend(threads == 0 ? Runtime.getRuntime().availableProcessors() : threads, false);
         Random r = new Random(42);
         x = GemmBenchmark.random(r, batch, c, h, wd);
-        w = GemmBenchmark.random(r, c, c, 3, 3);
+        w = GemmBenchmark.weight(r, weights, c, c, 3, 3);
         b = GemmBenchmark.random(r, c);
         gflop = 2.0 * batch * c * c * 9 * h * wd / 1e9;
-        cpu.conv2d(x, w, b, 1, 1, 1, 1, 1, Activation.NONE); // packs the weight, outside the measurement
+        cpu.conv2d(x, w, b, 1, 1, 1, 1, 1, Activation.NONE); // warms up outside the measurement
     }
 
     @Benchmark

@@ -1,6 +1,7 @@
 package dev.stitch.benchmarks;
 
 import dev.stitch.kernels.Activation;
+import dev.stitch.kernels.DType;
 import dev.stitch.kernels.Tensor;
 import dev.stitch.kernels.cpu.CpuBackend;
 import org.openjdk.jmh.annotations.AuxCounters;
@@ -18,13 +19,19 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
 import org.openjdk.jmh.infra.Blackhole;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The CPU backend's {@code linear} (x [M, K] · wᵀ, w [N, K] packed once) at the UNet's shapes: M tokens
+ * The CPU backend's {@code linear} (x [M, K] · wᵀ, w [N, K]) at the UNet's shapes: M tokens
  * (4096 = a 64×64 latent, 1024 = 32×32, 256 = 16×16), K → N the projections and feed-forwards of SD2's
- * transformer blocks. The {@code gflop} counter is the achieved GFLOP/s (2·M·K·N per call).
+ * transformer blocks. The {@code gflop} counter is the achieved GFLOP/s (2·M·K·N per call). {@code weights} says where
+ * the weight lies: {@code f32}/{@code f16} in native memory as a memory-mapped model file holds it (what a model runs
+ * on), {@code host} a Java array.
  */
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
@@ -41,6 +48,10 @@ public class GemmBenchmark {
     @Param({"0"})
     public int threads;
 
+    /** host, f32 or f16 (see above). */
+    @Param({"f32"})
+    public String weights;
+
     private CpuBackend cpu;
     private Tensor x, w;
     private double gflop;
@@ -52,15 +63,32 @@ public class GemmBenchmark {
         cpu = new CpuBackend(threads == 0 ? Runtime.getRuntime().availableProcessors() : threads, false);
         Random r = new Random(42);
         x = random(r, m, k);
-        w = random(r, n, k);
+        w = weight(r, weights, n, k);
         gflop = 2.0 * m * k * n / 1e9;
-        cpu.linear(x, w, null, Activation.NONE); // packs the weight, outside the measurement
+        cpu.linear(x, w, null, Activation.NONE); // warms up outside the measurement
     }
 
     static Tensor random(Random r, int... shape) {
         float[] d = new float[Math.toIntExact(Tensor.count(shape))];
         for (int i = 0; i < d.length; i++) d[i] = (float) r.nextGaussian();
         return Tensor.of(d, shape);
+    }
+
+    /** A random weight: a Java array ({@code host}), or f32/f16 values in native memory, as a mapped file holds them. */
+    static Tensor weight(Random r, String where, int... shape) {
+        Tensor t = random(r, shape);
+        if (where.equals("host")) return t;
+        DType dt = switch (where) {
+            case "f32" -> DType.F32;
+            case "f16" -> DType.F16;
+            default -> throw new IllegalArgumentException("weights: host, f32 or f16, not " + where);
+        };
+        float[] v = t.data();
+        MemorySegment seg = Arena.ofAuto().allocate((long) v.length * dt.bytes, 64);
+        for (int i = 0; i < v.length; i++)
+            if (dt == DType.F32) seg.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), i, v[i]);
+            else seg.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), i, DType.f32ToF16(v[i]));
+        return Tensor.mapped(seg, dt, shape);
     }
 
     @Benchmark

@@ -2,11 +2,13 @@ package dev.stitch.cli;
 
 import dev.stitch.engine.image.Png;
 import dev.stitch.engine.image.RgbImage;
+import dev.stitch.engine.io.AtomicFiles;
 import dev.stitch.engine.io.OutputPaths;
 import dev.stitch.engine.io.SafeTensorsWriter;
 import dev.stitch.engine.pipeline.GenerateRequest;
 import dev.stitch.engine.pipeline.GenerateResult;
 import dev.stitch.engine.pipeline.StableDiffusionPipeline;
+import dev.stitch.engine.pipeline.Timings;
 import dev.stitch.engine.taps.HookedTaps;
 import dev.stitch.kernels.Backend;
 import dev.stitch.kernels.UserError;
@@ -25,6 +27,10 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--save-latents", paramLabel = "F.safetensors", description = "write the final latents (before the VAE) as tensor 'latents'")
     Path saveLatents;
 
+    @Option(names = "--json", paramLabel = "FILE.json",
+        description = "also write where the time went (the closing summary line) as JSON, for scripts")
+    Path json;
+
     @Mixin SteeringOptions steering;
 
     @Option(names = "--out", required = true, paramLabel = "IMAGE.png", description = "output PNG; a batch adds -1, -2, ... before the extension")
@@ -37,9 +43,13 @@ final class GenerateCommand implements Callable<Integer> {
         OutputPaths.check("--out", out, inputs);
         for (int i = 1; i < gen.prompts.size(); i++) OutputPaths.check("--out", numbered(out, i), inputs);
         OutputPaths.check("--save-latents", saveLatents, inputs);
+        OutputPaths.check("--json", json, inputs);
+        if (json != null && java.nio.file.Files.isDirectory(json)) throw new UserError("--json " + json + ": is a folder, expected a file name");
         GenerateRequest req = gen.request();
         Backend ops = Devices.backend(gen.device);
+        long loadStart = System.nanoTime();
         StableDiffusionPipeline pipe = gen.pipeline();
+        double loadSeconds = (System.nanoTime() - loadStart) / 1e9;
         pipe.check(req);   // every mistake is reported before anything else is printed
         int w = req.width() != null ? req.width() : pipe.defaultSize(), h = req.height() != null ? req.height() : pipe.defaultSize();
         var plans = steering.plans(pipe, w, h, req.steps());
@@ -48,6 +58,12 @@ final class GenerateCommand implements Callable<Integer> {
             System.err.println("stitch: seed " + req.seed() + ", " + ops.name() + " backend" + (plans.isEmpty() ? "" : ", " + plans.size() + " steering file(s)"));
             GenerateResult res = pipe.generate(req, ops, taps, ProgressBar.steps());
             writeOutputs(req, res, pipe, out, saveLatents);
+            Timings t = res.timings().withLoad(loadSeconds);
+            System.err.println("stitch: " + t.summary());
+            if (json != null) {
+                AtomicFiles.write(json, t.json().toPrettyString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                System.err.println("stitch: wrote " + json);
+            }
         }
         return 0;
     }

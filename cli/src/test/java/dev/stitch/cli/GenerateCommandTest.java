@@ -117,6 +117,33 @@ class GenerateCommandTest {
         assertTrue(worst <= 1, "PNG differs by " + worst);
     }
 
+    // ---- where the time went ----
+
+    @Test
+    void summarisesWhereTheTimeWentInOneLineAndAsJson() throws IOException {
+        Path out = dir.resolve("timed.png"), json = dir.resolve("timed.json");
+        var r = tinyRun(out, "--prompt", "a cat", "--seed", "1", "--json", json.toString());
+        var line = r.err().lines().filter(l -> l.startsWith("stitch: load ")).toList();
+        assertEquals(1, line.size(), r.err());
+        String n = "\\d+\\.\\d+";
+        assertTrue(line.get(0).matches("stitch: load " + n + " s, text encoder " + n + " s, 3 steps at " + n + " s/step, "
+            + "VAE decode " + n + " s, total " + n + " s, peak memory (" + n + " GB|unknown)"), line.get(0));
+        var j = new ObjectMapper().readTree(json.toFile());
+        for (String key : List.of("load_s", "text_encoder_s", "step_mean_s", "vae_decode_s", "total_s"))
+            assertTrue(j.get(key).isNumber() && j.get(key).asDouble() >= 0, key + " in " + j);
+        assertEquals(3, j.get("steps").asInt());
+        assertEquals(3, j.get("step_s").size());
+        double parts = j.get("load_s").asDouble() + j.get("text_encoder_s").asDouble() + j.get("vae_decode_s").asDouble();
+        for (var s : j.get("step_s")) parts += s.asDouble();
+        assertTrue(parts <= j.get("total_s").asDouble() + 1e-6, "the parts exceed the total: " + j);
+        assertTrue(j.get("peak_rss_bytes").isNull() || j.get("peak_rss_bytes").asLong() > 0, j.toString());
+
+        var bad = CliRunner.run("generate", "--model", tiny.toString(), "--prompt", "a", "--out", dir.resolve("x.png").toString(),
+            "--json", dir.toString());
+        assertEquals(2, bad.code());
+        assertTrue(bad.err().strip().startsWith("stitch: --json " + dir) && bad.err().strip().lines().count() == 1, bad.err());
+    }
+
     // ---- a single-file checkpoint as --model ----
 
     static final Path LDM = CONFORMANCE.resolve("tiny-sd2-ldm/tiny-sd2-ldm.safetensors");

@@ -7,6 +7,7 @@ import dev.stitch.kernels.Tensor;
 
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
@@ -26,9 +27,10 @@ public final class Weights {
     private final String prefix;         // "" or "down_blocks.0."
     private final Set<String> used;      // shared by all scopes: names fetched so far, to find tensors a model ignored
     private final RecordingMap created;  // random mode only, else null
+    private final List<SafeTensors> files; // the mapped files behind the tensors (empty for weights in memory)
 
     private Weights(String component, String origin, Function<String, Tensor> source, Set<String> names, String prefix,
-                    Set<String> used, RecordingMap created) {
+                    Set<String> used, RecordingMap created, List<SafeTensors> files) {
         this.component = component;
         this.origin = origin;
         this.source = source;
@@ -36,6 +38,7 @@ public final class Weights {
         this.prefix = prefix;
         this.used = used;
         this.created = created;
+        this.files = files;
     }
 
     /** Weights read from safetensors files (sharded components pass several). */
@@ -45,13 +48,14 @@ public final class Weights {
             for (String n : f.names())
                 if (byName.putIfAbsent(n, f) != null) throw new UserError(f.file() + ": tensor '" + n + "' also appears in " + byName.get(n).file());
         String origin = files.length == 1 ? files[0].file().toString() : files[0].file().getParent().toString();
-        return new Weights(component, origin, n -> byName.get(n).tensor(n), byName.keySet(), "", ConcurrentHashMap.newKeySet(), null);
+        return new Weights(component, origin, n -> byName.get(n).tensor(n), byName.keySet(), "", ConcurrentHashMap.newKeySet(), null,
+            List.of(files));
     }
 
     /** Weights held in memory (converted checkpoints, built-in models, tests). */
     public static Weights of(String component, String origin, Map<String, Tensor> tensors) {
         Map<String, Tensor> copy = new LinkedHashMap<>(tensors);
-        return new Weights(component, origin, copy::get, copy.keySet(), "", ConcurrentHashMap.newKeySet(), null);
+        return new Weights(component, origin, copy::get, copy.keySet(), "", ConcurrentHashMap.newKeySet(), null, List.of());
     }
 
     /**
@@ -63,14 +67,14 @@ public final class Weights {
     public static Weights random(String component, Map<String, int[]> shapes) {
         Map<String, Tensor> created = new LinkedHashMap<>();
         return new Weights(component, "random " + component, created::get, created.keySet(), "", ConcurrentHashMap.newKeySet(),
-            new RecordingMap(created, shapes));
+            new RecordingMap(created, shapes), List.of());
     }
 
     /** Keeps the placeholders for lookups and the shapes for the writer. */
     private record RecordingMap(Map<String, Tensor> tensors, Map<String, int[]> shapes) {}
 
     /** A narrower scope: {@code pp("attn1")}. */
-    public Weights pp(String name) { return new Weights(component, origin, source, names, prefix + name + ".", used, created); }
+    public Weights pp(String name) { return new Weights(component, origin, source, names, prefix + name + ".", used, created, files); }
 
     public Weights pp(int index) { return pp(Integer.toString(index)); }
 
@@ -105,6 +109,16 @@ public final class Weights {
             throw new UserError(origin + ": tensor '" + full + "' has shape " + Arrays.toString(t.shape()) + ", expected "
                 + Arrays.toString(shape));
         return t;
+    }
+
+    /**
+     * Drops the pages of the mapped weight files from this process's memory (the operating system keeps them in its
+     * file cache): a model part that is done for now, such as the text encoder once the prompts are encoded, stops
+     * counting towards the process's memory. The next read maps them back, from that cache if they are still there.
+     * Weights held in memory are kept.
+     */
+    public void unloadPages() {
+        for (SafeTensors f : files) f.unloadPages();
     }
 
     /** The tensor if present (optional biases), else null. */

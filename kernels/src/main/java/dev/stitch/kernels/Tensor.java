@@ -11,8 +11,9 @@ import java.util.function.Supplier;
  * A shaped block of numbers owned by one storage: host f32 (activations), a read-only mapped file region in its file
  * dtype (weights), or a backend's own memory (a GPU buffer). Row-major, no strides: views only reshape.
  *
- * <p>Backends derive their own forms of a weight (packed panels, a device copy) once and keep them with the tensor
- * through {@link #derived}, so a weight is packed or uploaded a single time however often it is used.
+ * <p>A backend that needs its own form of a weight (a device copy) derives it once and keeps it with the tensor
+ * through {@link #derived}, so a weight is uploaded a single time however often it is used. The CPU backend needs
+ * none: it reads weights in place with {@link #read}.
  */
 public final class Tensor implements AutoCloseable {
     /** Where the numbers live. Host and mapped storages are built in; other backends add their own. */
@@ -121,10 +122,46 @@ public final class Tensor implements AutoCloseable {
         };
     }
 
+    /**
+     * Copies values [from, from + len) of a host or mapped tensor into {@code dst} as f32, widening f16/bf16 on the
+     * way. Unlike {@link #data()} it never widens or caches the whole tensor: kernels read weights block by block
+     * straight from their file bytes with it, so a weight lives in memory once, as its mapped file.
+     */
+    public void read(long from, float[] dst, int off, int len) {
+        switch (storage) {
+            case Host h -> System.arraycopy(h.data(), Math.toIntExact(from), dst, off, len);
+            case Mapped m -> {
+                switch (m.dtype) {
+                    case F32 -> MemorySegment.copy(m.segment, F32_LE, 4 * from, dst, off, len);
+                    case F16 -> {
+                        short[] bits = halves(len);
+                        MemorySegment.copy(m.segment, I16_LE, 2 * from, bits, 0, len);
+                        for (int i = 0; i < len; i++) dst[off + i] = Float.float16ToFloat(bits[i]);
+                    }
+                    case BF16 -> {
+                        short[] bits = halves(len);
+                        MemorySegment.copy(m.segment, I16_LE, 2 * from, bits, 0, len);
+                        for (int i = 0; i < len; i++) dst[off + i] = Float.intBitsToFloat(bits[i] << 16);
+                    }
+                }
+            }
+            default -> throw new IllegalStateException("tensor lives on a device; copy it with its backend's toHost");
+        }
+    }
+
+    /** Per-thread scratch for {@link #read}: the raw 16-bit values, converted in a plain loop the JIT vectorizes. */
+    private static final ThreadLocal<short[][]> HALVES = ThreadLocal.withInitial(() -> new short[1][0]);
+
+    private static short[] halves(int len) {
+        short[][] h = HALVES.get();
+        if (h[0].length < len) h[0] = new short[Math.max(len, 2 * h[0].length)];
+        return h[0];
+    }
+
     /** True where {@link #data()} works without a backend. */
     public boolean isHost() { return storage instanceof Host || storage instanceof Mapped; }
 
-    /** A form of this tensor derived by a backend (packed weights, device copy), computed once per key. */
+    /** A form of this tensor derived by a backend (a device copy), computed once per key. */
     @SuppressWarnings("unchecked")
     public <T> T derived(Object key, Supplier<T> make) {
         return (T) derived.computeIfAbsent(key, k -> make.get());

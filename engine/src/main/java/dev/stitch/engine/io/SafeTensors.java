@@ -182,6 +182,11 @@ public final class SafeTensors {
 
     public Path file() { return file; }
 
+    /** Drops the file's pages from this process's memory (see {@code Weights.unloadPages}); reads map them back. */
+    public void unloadPages() {
+        if (data.isMapped()) data.unload();
+    }
+
     /** Tensor names in header order. */
     public List<String> names() { return List.copyOf(entries.keySet()); }
 

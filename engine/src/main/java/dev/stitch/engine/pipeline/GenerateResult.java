@@ -4,7 +4,7 @@ import dev.stitch.kernels.Tensor;
 
 /**
  * What a generation produced: the final latents before the VAE (not divided by the scaling factor), the decoded
- * image in [-1, 1] before clamping, and 8-bit HWC pixels per row.
+ * image in [-1, 1] before clamping, 8-bit HWC pixels per row, and where the time went.
  */
 public record GenerateResult(Tensor latents, Tensor imageRaw, byte[][] pixels, int width, int height, String scheduler,
-                             float[] timesteps) {}
+                             float[] timesteps, Timings timings) {}

@@ -243,7 +243,9 @@ public final class StableDiffusionPipeline {
 
     /** Runs the request; {@code taps} (possibly a {@link HookedTaps}) sees every module output. */
     public GenerateResult generate(GenerateRequest r, Backend ops, Taps taps, Progress progress) {
+        long start = System.nanoTime();
         Denoised d = denoise(r, ops, taps, progress, Integer.MAX_VALUE);
+        long decodeStart = System.nanoTime();
         HookedTaps hooked = taps instanceof HookedTaps h ? h : null;
         if (hooked != null) hooked.setRows(TapContext.Rows.cond(d.batch));
 
@@ -256,8 +258,12 @@ public final class StableDiffusionPipeline {
         Tensor raw = vae.decode(c, ops.fromHost(z, shape));
         Tensor rawHost = Tensor.of(ops.toHost(raw).clone(), raw.shape());
         if (!finite(rawHost.data())) throw nonFinite("the VAE decoder's output (the image)");
+        vae.unloadWeights();
+        long end = System.nanoTime();
+        var timings = new Timings(0, d.textEncoderSeconds, d.stepSeconds, (end - decodeStart) / 1e9, (end - start) / 1e9,
+            Timings.peakRss());
         return new GenerateResult(Tensor.of(d.latents, shape), rawHost, Images.toUint8(rawHost), d.width, d.height, d.scheduler,
-            d.timesteps);
+            d.timesteps, timings);
     }
 
     /**
@@ -272,7 +278,8 @@ public final class StableDiffusionPipeline {
         return Tensor.of(d.latents, d.batch, unet.config.inChannels(), d.height / vae.downscale(), d.width / vae.downscale());
     }
 
-    private record Denoised(float[] latents, int batch, int width, int height, String scheduler, float[] timesteps) {}
+    private record Denoised(float[] latents, int batch, int width, int height, String scheduler, float[] timesteps,
+                            double textEncoderSeconds, double[] stepSeconds) {}
 
     private Denoised denoise(GenerateRequest r, Backend ops, Taps taps, Progress progress, int lastStep) {
         check(r);
@@ -289,6 +296,7 @@ public final class StableDiffusionPipeline {
             cond[i] = tokenizer.encode(r.prompts().get(i), r.tokenizerMode());
             uncond[i] = tokenizer.encode(r.negative(i), r.tokenizerMode());
         }
+        long encodeStart = System.nanoTime();
         Tensor embeds;
         if (guided) {
             int[][] both = new int[2 * b][];
@@ -301,6 +309,10 @@ public final class StableDiffusionPipeline {
             embeds = textEncoder.forward(c, cond);
         }
         if (!finite(ops.toHost(embeds))) throw nonFinite("the text encoder's output (the prompt embeddings)");
+        // each model's weights count towards the process's memory only while it runs: a full-size SD2's three never
+        // sit in memory together (the next use maps them back from the page cache)
+        textEncoder.unloadWeights();
+        double textEncoderSeconds = (System.nanoTime() - encodeStart) / 1e9;
 
         // 2. scheduler and starting latents
         TorchGenerator gen = new TorchGenerator(r.seed());
@@ -333,7 +345,9 @@ public final class StableDiffusionPipeline {
         if (hooked != null) hooked.setRows(guided ? TapContext.Rows.cfg(b) : TapContext.Rows.cond(b));
         int end = (int) Math.min(ts.length, lastStep + 1L);
         progress.step(0, end - first);
+        double[] stepSeconds = new double[Math.max(0, end - first)];
         for (int i = first; i < end; i++) {
+            long stepStart = System.nanoTime();
             if (hooked != null) hooked.setStep(i, ts[i]);
             float[] in = sched.scaleModelInput(latents, i);
             float[] x = guided ? concat(in, in) : in;
@@ -352,10 +366,12 @@ public final class StableDiffusionPipeline {
             latents = sched.step(model, i, latents);
             // once per step, on the host copy at hand: NaN weights, a steering edit or a broken schedule stop here
             if (!finite(latents)) throw nonFiniteStep(r, i, ts.length, ops, taps, x, t, embeds, out, model);
+            stepSeconds[i - first] = (System.nanoTime() - stepStart) / 1e9;
             progress.step(i - first + 1, end - first);
         }
         if (hooked != null) hooked.clearStep();
-        return new Denoised(latents, b, width, height, schedulerName(r), ts);
+        unet.unloadWeights();
+        return new Denoised(latents, b, width, height, schedulerName(r), ts, textEncoderSeconds, stepSeconds);
     }
 
     private static boolean finite(float[] v) {

@@ -34,6 +34,7 @@ public final class ClipTextModel {
     public static final String COMPONENT = "text_encoder";
 
     public final ClipTextConfig config;
+    private final Weights weights;
     final Tensor tokenEmbedding, positionEmbedding;
     final String embeddingsName, finalLayerNormName;
     final List<ClipEncoderLayer> layers = new ArrayList<>();
@@ -45,6 +46,7 @@ public final class ClipTextModel {
      */
     public ClipTextModel(ClipTextConfig config, Weights w) {
         this.config = config;
+        this.weights = w;
         int c = config.hiddenSize();
         Weights tm = w.pp("text_model"), emb = tm.pp("embeddings");
         embeddingsName = emb.tapName();
@@ -150,4 +152,7 @@ public final class ClipTextModel {
         }
         return l;
     }
+
+    /** Drops this model's mapped weight pages from memory until its next use ({@link Weights#unloadPages}). */
+    public void unloadWeights() { weights.unloadPages(); }
 }

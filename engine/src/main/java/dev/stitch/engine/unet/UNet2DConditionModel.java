@@ -50,6 +50,7 @@ public final class UNet2DConditionModel {
     public static final String WEIGHTS_FP16 = "diffusion_pytorch_model.fp16.safetensors";
 
     public final UNetConfig config;
+    private final Weights weights;
     final String timeProjName, convInName, convNormOutName, convOutName;
     final TimestepEmbedding timeEmbedding;
     final Conv2d convIn, convOut;
@@ -71,6 +72,7 @@ public final class UNet2DConditionModel {
     /** Builds the network; a missing, misshapen or unused tensor is a {@link UserError} naming it. */
     public UNet2DConditionModel(UNetConfig cfg, Weights w) {
         this.config = cfg;
+        this.weights = w;
         List<Integer> ch = cfg.blockOutChannels();
         int n = cfg.blocks(), c0 = ch.getFirst();
         timeProjName = w.pp("time_proj").tapName();
@@ -152,4 +154,7 @@ public final class UNet2DConditionModel {
         x = c.tap(convNormOutName, TapLayout.NCHW, convNormOut.forward(c, x));
         return c.tap(convOutName, TapLayout.NCHW, convOut.forward(c, ops.silu(x)));
     }
+
+    /** Drops this model's mapped weight pages from memory until its next use ({@link Weights#unloadPages}). */
+    public void unloadWeights() { weights.unloadPages(); }
 }

@@ -21,6 +21,7 @@ public final class AutoencoderKL {
     static final String WEIGHTS = "diffusion_pytorch_model.safetensors", WEIGHTS_FP16 = "diffusion_pytorch_model.fp16.safetensors";
 
     public final VaeConfig config;
+    private final Weights weights;
     final Encoder encoder;
     final Decoder decoder;
     final Conv2d quantConv, postQuantConv;   // null when the config turns them off
@@ -29,6 +30,7 @@ public final class AutoencoderKL {
     /** Builds the model; every tensor of {@code w} must be used, so a mismatched file is caught here. */
     public AutoencoderKL(VaeConfig config, Weights w) {
         this.config = config;
+        this.weights = w;
         int l = config.latentChannels();
         encoder = new Encoder(w.pp("encoder"), config);
         decoder = new Decoder(w.pp("decoder"), config);
@@ -72,4 +74,7 @@ public final class AutoencoderKL {
 
     /** Pixels per latent position along each side. */
     public int downscale() { return 1 << (config.blockOutChannels().length - 1); }
+
+    /** Drops this model's mapped weight pages from memory until its next use ({@link Weights#unloadPages}). */
+    public void unloadWeights() { weights.unloadPages(); }
 }

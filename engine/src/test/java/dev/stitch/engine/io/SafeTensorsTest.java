@@ -83,6 +83,25 @@ class SafeTensorsTest {
     }
 
     @Test
+    void unloadedPagesReadBackTheSameValues() {
+        Random r = new Random(5);
+        float[] v = new float[3000];   // several pages
+        for (int k = 0; k < v.length; k++) v[k] = (float) r.nextGaussian();
+        Path f = dir.resolve("u.safetensors");
+        new SafeTensorsWriter().add("w", Tensor.of(v, 3000), DType.F32).add("h", Tensor.of(v, 3000), DType.F16).write(f);
+        SafeTensors st = SafeTensors.open(f);
+        Tensor w = st.tensor("w"), h = st.tensor("h");
+        float[] before = new float[3000], after = new float[3000], half = new float[3000];
+        w.read(0, before, 0, 3000);
+        st.unloadPages();
+        w.read(0, after, 0, 3000);
+        h.read(0, half, 0, 3000);
+        assertArrayEquals(v, before);
+        assertArrayEquals(v, after);
+        for (int k = 0; k < v.length; k++) assertEquals(Float.float16ToFloat(Float.floatToFloat16(v[k])), half[k]);
+    }
+
+    @Test
     void bf16RoundsToNearestEven() {
         assertEquals((short) 0x3f80, DType.f32ToBf16(1.0f));
         // 1 + 2^-8 is exactly half-way between two bf16 values: ties to even (1.0)

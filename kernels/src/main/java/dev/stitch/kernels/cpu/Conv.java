@@ -5,13 +5,13 @@ import dev.stitch.kernels.Tensor;
 
 import java.util.Arrays;
 
-import static dev.stitch.kernels.cpu.Gemm.MR;
 import static dev.stitch.kernels.cpu.Gemm.NR;
 import static dev.stitch.kernels.cpu.Gemm.ceil;
 
 /**
  * 2-D convolution as a GEMM per image: out[Cout, Ho·Wo] = W[Cout, Cin·kh·kw] · patches[Cin·kh·kw, Ho·Wo], so the
- * output comes out NCHW as it is. The weight is the A operand, packed once into MR-row tiles. B, the patch matrix,
+ * output comes out NCHW as it is. The weight is the A operand, read in place
+ * from its own (mapped) rows. B, the patch matrix,
  * is never built whole (it would be a gigabyte for a VAE layer at 512×512): it is packed into NR-pixel panels a
  * chunk at a time, straight from the image (zeros written where a patch reaches into the padding), each value once,
  * and every weight tile passes over the chunk while it sits in cache.
@@ -32,7 +32,7 @@ final class Conv {
                        int kh, int kw, int stride, int pt, int pb, int pl, int pr, int ho, int wo, Activation act,
                        float[] out) {
         int k = cin * kh * kw;
-        Gemm.Operand a = Gemm.packedWeight(par, weight, cout, k, MR);
+        Gemm.Operand a = Gemm.Operand.weightRows(weight, k);
         Gemm.Epilogue ep = new Gemm.Epilogue(bias, null, act);
         for (int n = 0; n < bn; n++)
             multiply(par, a, cout, k, new Patches(x, n * cin * h * w, h, w, pt, pl, kh, kw, stride, wo, ho * wo),

@@ -10,8 +10,8 @@ import java.util.Arrays;
 
 /**
  * The fast CPU backend: Vector API micro-kernels with cache blocking (see {@link Gemm}), all cores through one
- * ForkJoin pool. Weights are packed once per tensor (f16/bf16 widened while packing) and kept with it; activations
- * are host f32 arrays, as in the reference backend, whose semantics every op here follows exactly.
+ * ForkJoin pool. Weights are read where they lie (a mapped file's bytes, f16/bf16 widened a block at a time) and
+ * never copied whole; activations are host f32 arrays, as in the reference backend, whose semantics every op here follows exactly.
  */
 public final class CpuBackend implements Backend {
     /** Values per task of an elementwise loop: below this, splitting costs more than it saves. */
@@ -95,9 +95,12 @@ public final class CpuBackend implements Backend {
     public Tensor linear(Tensor x, Tensor w, Tensor b, Activation act) {
         int[] shape = Shapes.linear(x, w, b);
         int k = x.dim(-1), n = w.dim(0), m = rows(x);
-        float[] out = alloc((long) m * n);
-        Gemm.multiply(par, m, n, k, Gemm.Operand.rows(x.data(), 0, k), Gemm.packedWeight(par, w, n, k, Gemm.NR), out, 0, n,
-            new Gemm.Epilogue(null, b == null ? null : b.data(), act));
+        // out = (w · xᵀ)ᵀ: the weight is A, read in place from its rows (as the packed B it would need a transposed
+        // copy of every weight); the activations are packed per call as B panels of tokens, and each block of the
+        // product is written back transposed while it is in cache
+        float[] xt = Gemm.pack(par, x.data(), 0, k, 1, m, k, Gemm.NR), out = alloc((long) m * n);
+        Gemm.multiplyTransposed(par, n, m, k, Gemm.Operand.weightRows(w, k), Gemm.Operand.packed(xt, k, Gemm.NR), out, 0, n,
+            new Gemm.Epilogue(b == null ? null : b.data(), null, act));
         return Tensor.of(out, shape);
     }
 

@@ -6,9 +6,6 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 
 /**
  * Blocked f32 matrix product C = A·B on the Vector API. B is always packed in panels of {@link #NR} columns
@@ -43,14 +40,24 @@ final class Gemm {
      * of panel i lies at {@code data[off + i·panelStride + p·kStep + r·rowStep]}. Packed panels ({@code [panel][k][width]},
      * zero padded) have kStep = width and rowStep 1; a row-major A read in place has kStep 1 and rowStep = its row length.
      */
-    record Operand(float[] data, int off, int panelStride, int kStep, int rowStep) {
-        static Operand packed(float[] data, int k, int width) { return new Operand(data, 0, k * width, width, 1); }
+    record Operand(float[] data, int off, int panelStride, int kStep, int rowStep, Tensor weight) {
+        static Operand packed(float[] data, int k, int width) { return new Operand(data, 0, k * width, width, 1, null); }
 
         /**
          * A row-major A [m][ld] read in place: the kernel broadcasts from six rows at once, so rows need no
          * interleaving, and A is never copied.
          */
-        static Operand rows(float[] data, int off, int ld) { return new Operand(data, off, MR * ld, 1, ld); }
+        static Operand rows(float[] data, int off, int ld) { return new Operand(data, off, MR * ld, 1, ld, null); }
+
+        /**
+         * A weight viewed as [rows, k] (linear [N, K], conv [Cout, Cin·kh·kw]) as A, read in its own storage: host
+         * rows in place; a mapped file's rows a block at a time (see {@link #block}), widened from f16/bf16 on the way.
+         * No packed or widened copy of the whole weight is ever made, so a model's weights take the memory of their
+         * mapped files and nothing more.
+         */
+        static Operand weightRows(Tensor w, int k) {
+            return w.storage() instanceof Tensor.Host h ? rows(h.data(), 0, k) : new Operand(null, 0, MR * k, 1, k, w);
+        }
     }
 
     /**
@@ -63,59 +70,21 @@ final class Gemm {
         float[] out = new float[Math.multiplyExact(panels * width, k)];
         par.forEach(panels, t -> {
             int n = Math.min(width, count - t * width);
+            if (pStep == 1) {
+                // vectors that hold their k values contiguously (activations as B): read each in order, write it
+                // down its column of the panel, which stays in L1
+                for (int r = 0; r < n; r++) {
+                    int s0 = off + (t * width + r) * iStep, d = t * k * width + r;
+                    for (int p = 0; p < k; p++) out[d + p * width] = src[s0 + p];
+                }
+                return;
+            }
             for (int p = 0; p < k; p++) {
                 int d = (t * k + p) * width, s0 = off + t * width * iStep + p * pStep;
                 for (int r = 0; r < n; r++) out[d + r] = src[s0 + r * iStep];
             }
         });
         return out;
-    }
-
-    // ---- weights ----------------------------------------------------------------------------------------------
-
-    private static final ValueLayout.OfFloat F32_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final ValueLayout.OfShort I16_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-
-    /** Cache key of a weight's packed form in {@link Tensor#derived}. */
-    private record PackKey(int width, int k) {}
-
-    /**
-     * The rows of weight {@code w} (viewed as [rows, k], e.g. linear [N, K] or conv [Cout, Cin·kh·kw]) packed once into
-     * panels of {@code width} rows, {@code [panel][k][width]}. A memory-mapped f16/bf16/f32 weight is widened straight
-     * from its file bytes, so no second full-size f32 copy is kept beside the packed one.
-     */
-    static Operand packedWeight(Parallel par, Tensor w, int rows, int k, int width) {
-        return Operand.packed(w.derived(new PackKey(width, k), () -> packRows(par, w, rows, k, width)), k, width);
-    }
-
-    private static float[] packRows(Parallel par, Tensor w, int rows, int k, int width) {
-        int panels = ceil(rows, width);
-        float[] out = new float[Math.multiplyExact(panels * width, k)];
-        par.forEach(panels, t -> {
-            float[] row = new float[k];
-            for (int r = 0; r < width; r++) {
-                int i = t * width + r;
-                if (i >= rows) break; // the padding stays zero
-                readRow(w, i, k, row);
-                int d = t * k * width + r;
-                for (int p = 0; p < k; p++) out[d + p * width] = row[p];
-            }
-        });
-        return out;
-    }
-
-    private static void readRow(Tensor w, int row, int k, float[] dst) {
-        if (w.storage() instanceof Tensor.Mapped m) {
-            MemorySegment seg = m.segment;
-            long at = (long) row * k * m.dtype.bytes;
-            switch (m.dtype) {
-                case F32 -> MemorySegment.copy(seg, F32_LE, at, dst, 0, k);
-                case F16 -> { for (int p = 0; p < k; p++) dst[p] = Float.float16ToFloat(seg.get(I16_LE, at + 2L * p)); }
-                case BF16 -> { for (int p = 0; p < k; p++) dst[p] = Float.intBitsToFloat(seg.get(I16_LE, at + 2L * p) << 16); }
-            }
-        } else {
-            System.arraycopy(w.data(), row * k, dst, 0, k);
-        }
     }
 
     // ---- driver -----------------------------------------------------------------------------------------------
@@ -174,6 +143,53 @@ final class Gemm {
         });
     }
 
+    /**
+     * The same product, stored transposed: {@code c[cOff + j·ldc + i] = (A·B)[i][j]} (then the epilogue, applied
+     * before the transpose with A's rows as the rows). Each task computes its block of A·B in a per-thread buffer,
+     * where it stays in cache, and writes it out transposed once its K loop is done: no transposed copy of the
+     * whole product, and no second pass over it.
+     */
+    static void multiplyTransposed(Parallel par, int m, int n, int k, Operand a, Operand b, float[] c, int cOff, int ldc,
+                                   Epilogue ep) {
+        assert b.kStep() == NR && b.rowStep() == 1 : "B must be packed";
+        int tiles = ceil(m, MR), panels = ceil(n, NR);
+        int tb = Math.min(tiles, M_TILES), pb = Math.min(panels, N_PANELS);
+        while ((long) ceil(tiles, tb) * ceil(panels, pb) < 3L * par.threads && (tb > 1 || pb > 1)) {
+            if (pb >= tb) pb = ceil(pb, 2);
+            else tb = ceil(tb, 2);
+        }
+        int tasksM = ceil(tiles, tb), tbF = tb, pbF = pb;
+        int kc = kBlock(k);
+        Epilogue epi = ep == null || ep.isNone() ? null : ep;
+        par.forEach(tasksM * ceil(panels, pb), task -> {
+            int t0 = task % tasksM * tbF, j0 = task / tasksM * pbF, tn = Math.min(tbF, tiles - t0), jn = Math.min(pbF, panels - j0);
+            // the block as whole tiles (A and B are padded to them), so the kernel needs no edge handling here
+            float[] cb = C_BLOCK.get();
+            int ldb = jn * NR, rows = Math.min(tn * MR, m - t0 * MR), cols = Math.min(jn * NR, n - j0 * NR);
+            if (k == 0) java.util.Arrays.fill(cb, 0, tn * MR * ldb, 0f);
+            for (int p0 = 0; p0 < k; p0 += kc) {
+                int kcur = Math.min(kc, k - p0);
+                Operand at = a.weight() == null ? a : weightBlock(a.weight(), k, t0 * MR, rows, p0, kcur);
+                for (int jp = j0; jp < j0 + jn; jp++) {
+                    int bo = b.off() + jp * b.panelStride() + p0 * NR;
+                    for (int t = t0; t < t0 + tn; t++) {
+                        int ao = at.off() + t * at.panelStride() + p0 * at.kStep(), co = (t - t0) * MR * ldb + (jp - j0) * NR;
+                        if (at.kStep() == 1) kernelRows(at.data(), ao, at.rowStep(), Math.min(MR, m - t * MR), b.data(), bo, kcur, cb, co, ldb, p0 > 0);
+                        else kernelPacked(at.data(), ao, b.data(), bo, kcur, cb, co, ldb, p0 > 0);
+                    }
+                }
+            }
+            if (epi != null) epi.apply(cb, 0, ldb, t0 * MR, j0 * NR, rows, cols);
+            int r0 = t0 * MR, q0 = j0 * NR;
+            for (int j = 0; j < cols; j++) {
+                int d = cOff + (q0 + j) * ldc + r0;
+                for (int i = 0; i < rows; i++) c[d + i] = cb[i * ldb + j];
+            }
+        });
+    }
+
+    private static final ThreadLocal<float[]> C_BLOCK = ThreadLocal.withInitial(() -> new float[MR * M_TILES * NR * N_PANELS]);
+
     private static void block(int m, int n, int k, int kc, Operand a, Operand b, float[] c, int cOff, int ldc,
                               Epilogue ep, int t0, int tn, int j0, int jn) {
         float[] edge = EDGE.get();
@@ -190,11 +206,12 @@ final class Gemm {
         for (int p0 = 0; p0 < k; p0 += kc) {
             int kcur = Math.min(kc, k - p0);
             boolean acc = p0 > 0, last = p0 + kcur == k;
+            Operand at = a.weight() == null ? a : weightBlock(a.weight(), k, t0 * MR, Math.min(tn * MR, m - t0 * MR), p0, kcur);
             for (int jp = j0; jp < j0 + jn; jp++) {
                 int col = jp * NR, cols = Math.min(NR, n - col), bo = b.off() + jp * b.panelStride() + p0 * NR;
                 for (int t = t0; t < t0 + tn; t++) {
-                    int row = t * MR, ao = a.off() + t * a.panelStride() + p0 * a.kStep();
-                    tile(a, ao, Math.min(MR, m - row), b.data(), bo, kcur, c, cOff + row * ldc + col, ldc,
+                    int row = t * MR, ao = at.off() + t * at.panelStride() + p0 * at.kStep();
+                    tile(at, ao, Math.min(MR, m - row), b.data(), bo, kcur, c, cOff + row * ldc + col, ldc,
                         row, col, cols, acc, last ? ep : null, edge);
                 }
             }
@@ -216,6 +233,19 @@ final class Gemm {
         if (!whole) for (int r = 0; r < rows; r++) System.arraycopy(edge, r * NR, c, co + r * ldc, cols);
         if (ep != null) ep.apply(c, co, ldc, row, col, rows, cols);
     }
+
+    /**
+     * Rows [row0, row0 + rows) × columns [p0, p0 + kc) of a mapped weight, copied (and widened) into this thread's
+     * buffer as [rows][kc], and returned as the rows operand that addresses them where the whole weight would be. One
+     * copy serves every B panel of the task block, so it costs a few percent of the block's arithmetic.
+     */
+    private static Operand weightBlock(Tensor w, int k, int row0, int rows, int p0, int kc) {
+        float[] buf = A_BLOCK.get();
+        for (int r = 0; r < rows; r++) w.read((long) (row0 + r) * k + p0, buf, r * kc, kc);
+        return new Operand(buf, -row0 * kc - p0, MR * kc, 1, kc, null);
+    }
+
+    private static final ThreadLocal<float[]> A_BLOCK = ThreadLocal.withInitial(() -> new float[MR * M_TILES * KC]);
 
     private static final ThreadLocal<float[]> EDGE = ThreadLocal.withInitial(() -> new float[MR * NR]);
 

@@ -71,16 +71,28 @@ class CpuParityTest {
     }
 
     @Test
-    void mappedWeightsArePackedFromTheirBytesWithoutAWidenedCopy() throws ReflectiveOperationException {
+    void mappedWeightsAreReadInPlaceWithNoSecondCopy() throws ReflectiveOperationException {
         Random r = rng("noWidening");
         var widened = Tensor.Mapped.class.getDeclaredField("widened");
         widened.setAccessible(true);
-        Tensor lw = mappedWeight(r, DType.F16, 0.2, 12, 20), cw = mappedWeight(r, DType.BF16, 0.2, 5, 3, 3, 3);
-        Tensor lo = CPU.linear(randn(r, 4, 20), lw, null, Activation.NONE);
-        Tensor co = CPU.conv2d(randn(r, 1, 3, 6, 6), cw, null, 1, 1);
-        assertTrue(widened.get(lw.storage()) == null && widened.get(cw.storage()) == null,
-            "the CPU backend widened a mapped weight to a full f32 copy");
-        assertTrue(Float.isFinite(lo.data()[0]) && Float.isFinite(co.data()[0]));
+        var derived = Tensor.class.getDeclaredField("derived");
+        derived.setAccessible(true);
+        for (DType dt : DType.values()) {
+            // big enough for several row blocks and K blocks
+            Tensor lw = mappedWeight(r, dt, 0.2, 200, 300), cw = mappedWeight(r, dt, 0.2, 200, 33, 3, 3);
+            Tensor x = randn(r, 40, 300), img = randn(r, 1, 33, 6, 6);
+            assertClose("linear " + dt, REF.linear(x, lw, null, Activation.NONE), CPU.linear(x, lw, null, Activation.NONE));
+            assertClose("conv2d " + dt, REF.conv2d(img, cw, null, 1, 1), CPU.conv2d(img, cw, null, 1, 1));
+            // the reference above widened its own view; the CPU backend must have kept nothing: no widened f32 copy,
+            // no packed form
+            for (Tensor w : new Tensor[] {lw, cw}) {
+                Tensor fresh = Tensor.mapped(((Tensor.Mapped) w.storage()).segment, dt, w.shape());
+                CPU.linear(randn(r, 3, (int) (w.numel() / 200)), fresh.reshape(200, -1), null, Activation.NONE);
+                CPU.conv2d(randn(r, 1, (int) (w.numel() / 200), 1, 1), fresh.reshape(200, -1, 1, 1), null, 1, 0);
+                assertTrue(widened.get(fresh.storage()) == null, dt + ": the CPU backend widened a mapped weight to a full f32 copy");
+                assertTrue(((java.util.Map<?, ?>) derived.get(fresh)).isEmpty(), dt + ": the CPU backend kept a packed copy of a weight");
+            }
+        }
     }
 
     @Test
