@@ -37,7 +37,7 @@ import static java.util.Map.entry;
 final class EvalCommand implements Callable<Integer> {
     @Mixin GenerationOptions gen;
 
-    @Option(names = "--prompts", required = true, paramLabel = "FILE", description = "prompt set: .csv (I2P, COCO-30k, ...), .jsonl or .txt")
+    @Option(names = "--prompts", required = true, paramLabel = "FILE", description = "prompt set: .csv (I2P, COCO-30k, ...: see data/ in the repository), .jsonl or .txt")
     Path prompts;
 
     @Option(names = "--category", paramLabel = "C", description = "keep the prompts of this category (e.g. sexual for I2P)")

@@ -20,7 +20,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.ThreadLocalRandom;
 
-/** The generation flags of docs/design.md §6, shared by generate, trace, extract, layers and sweep. */
+/** The generation flags of docs/design.md §6, shared by generate, trace, extract, layers, sweep and eval. */
 final class GenerationOptions {
     @Option(names = "--model", required = true, paramLabel = "DIR|FILE",
         description = "diffusers model folder, or an original SD2 checkpoint (.safetensors, .ckpt) converted in memory")
