@@ -167,6 +167,15 @@ class EvalSparkTest {
     }
 
     @Test
+    void aResumeMayAskTheJudgeWithOtherConcurrency(@TempDir Path tmp) {
+        Path run = tmp.resolve("run");
+        assertEquals(0, eval(run, "--limit", "1").code());
+        CliRunner.Result r = eval(run, "--limit", "1", "--judge-concurrency", "1");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("1 done earlier, 0 to do"), r.err());
+    }
+
+    @Test
     void judgeConcurrencyMustBePositive(@TempDir Path tmp) {
         CliRunner.Result r = spark(tmp.resolve("run"), "--judge-concurrency", "0");
         assertEquals(2, r.code(), r.err());

@@ -335,7 +335,10 @@ public final class Evaluation {
             o.put("reference_images", folderName(s.referenceImages()));
         }
         if (s.metrics().contains(Metric.JUDGE)) {
-            o.set("judge", s.judge().toJson());
+            // how many questions are in flight changes no answer: a resume (or Spark's executors) may ask more or fewer
+            ObjectNode judge = s.judge().toJson();
+            judge.remove("max_concurrency");
+            o.set("judge", judge);
             o.put("judge_question", s.question());
         }
         return o;
