@@ -37,12 +37,10 @@ final class GenerateCommand implements Callable<Integer> {
         OutputPaths.check("--out", out, inputs);
         for (int i = 1; i < gen.prompts.size(); i++) OutputPaths.check("--out", numbered(out, i), inputs);
         OutputPaths.check("--save-latents", saveLatents, inputs);
-        GenerateRequest req = gen.request();
-        Backend ops = Devices.backend(gen.device);
         StableDiffusionPipeline pipe = gen.pipeline();
-        pipe.check(req);   // every mistake is reported before anything else is printed
-        int w = req.width() != null ? req.width() : pipe.defaultSize(), h = req.height() != null ? req.height() : pipe.defaultSize();
-        var plans = steering.plans(pipe, w, h, req.steps());
+        GenerateRequest req = gen.request(pipe);   // checked against the model: every mistake is reported before anything else is printed
+        Backend ops = Devices.backend(gen.device);
+        var plans = steering.plans(pipe, req.width(), req.height(), req.steps());
         HookedTaps taps = new HookedTaps(ops);
         try (var registered = SteeringOptions.register(plans, taps)) {
             System.err.println("stitch: seed " + req.seed() + ", " + ops.name() + " backend" + (plans.isEmpty() ? "" : ", " + plans.size() + " steering file(s)"));
