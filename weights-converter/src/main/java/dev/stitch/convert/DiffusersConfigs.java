@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.stitch.engine.io.SafeDType;
 import dev.stitch.engine.schedulers.Prediction;
+import dev.stitch.engine.schedulers.SchedulerConfig;
 import dev.stitch.kernels.UserError;
 
 import java.io.IOException;
@@ -233,9 +234,7 @@ public final class DiffusersConfigs {
             vaeChannels.length, integer(vf, v, "layers_per_block"), textLayers + 1);
         String schedule = s.path("beta_schedule").asText("scaled_linear");
         if (!schedule.equals("scaled_linear")) throw new UserError(sf + ": beta_schedule '" + schedule + "' has no LDM equivalent (SD2 uses scaled_linear)");
-        String predictionType = s.path("prediction_type").asText("epsilon");
-        Prediction prediction = Prediction.fromDiffusers(predictionType);
-        if (prediction == null) throw new UserError(sf + ": prediction_type '" + predictionType + "' is not supported (expected epsilon or v_prediction)");
+        Prediction prediction = SchedulerConfig.read(sf).prediction();
         return new ConfigInference.Inferred(layout, integer(uf, u, "in_channels"), integer(uf, u, "out_channels"), channels,
             integer(uf, u, "cross_attention_dim"), u.path("use_linear_projection").asBoolean(false), heads,
             integer(vf, v, "in_channels"), integer(vf, v, "out_channels"), integer(vf, v, "latent_channels"), vaeChannels,
