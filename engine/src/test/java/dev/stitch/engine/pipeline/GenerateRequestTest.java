@@ -94,7 +94,8 @@ class GenerateRequestTest {
         assertEquals(parameter, e.parameter());
         assertEquals(message, e.getMessage());
         // a command line tells it as its flag: the value unquoted
-        assertEquals(("--" + parameter + message.substring(parameter.length())).replace("'", ""), e.as("--" + parameter).getMessage());
+        String flagged = message.replaceFirst("^" + parameter + "( '([^']*)')?:", "--" + parameter + (e.value() == null ? ":" : " $2:"));
+        assertEquals(flagged, e.as("--" + parameter).getMessage());
     }
 
     @Test
