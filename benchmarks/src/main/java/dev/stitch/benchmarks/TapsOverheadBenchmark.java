@@ -5,6 +5,7 @@ import dev.stitch.engine.pipeline.RandomModel;
 import dev.stitch.engine.taps.Capture;
 import dev.stitch.engine.taps.CaptureKey;
 import dev.stitch.engine.taps.HookedTaps;
+import dev.stitch.engine.taps.ModelCall;
 import dev.stitch.engine.taps.Reduction;
 import dev.stitch.kernels.ShapeBackend;
 import dev.stitch.engine.taps.TapCatalog;
@@ -64,6 +65,8 @@ public class TapsOverheadBenchmark {
     Tensor sample, context;
     float[] timestep = {500f};
     HookedTaps empty, observed;
+    /** Step 0 of one prompt: an unconditional and a conditional row. */
+    static final ModelCall STEP = ModelCall.step(0, 500, TapContext.Rows.cfg(1));
     List<Call> calls = new ArrayList<>();
     double sink;            // what the observers saw, so their work cannot be dropped
 
@@ -86,11 +89,7 @@ public class TapsOverheadBenchmark {
         observed = new HookedTaps(ops, catalog);
         Capture.Sink keep = (CaptureKey key, Tensor v) -> sink += v.data()[0];
         for (String b : blocks) observed.register(b, new Capture(keep, Reduction.MEAN));   // 16 observers, one per tap
-        for (HookedTaps t : new HookedTaps[] {empty, observed}) {
-            t.setRows(TapContext.Rows.cfg(1));            // one prompt: an unconditional and a conditional row
-            t.setStep(0, timestep[0]);
-        }
-        unet.forward(new Ctx(ops, (name, layout, value) -> {
+        unet.forward(new Ctx(ops, (name, layout, value, call) -> {
             calls.add(new Call(name, layout, value));
             return value;
         }), sample, timestep, context);
@@ -109,14 +108,14 @@ public class TapsOverheadBenchmark {
         return x;
     }
 
-    private Tensor step(Taps taps) { return unet.forward(new Ctx(ops, taps), sample, timestep, context); }
+    private Tensor step(Taps taps) { return unet.forward(new Ctx(ops, taps, STEP), sample, timestep, context); }
 
     /** One tap call of a step: what the model passed to {@code Taps.at}. */
     record Call(String name, TapLayout layout, Tensor value) {}
 
     private Tensor replay(Taps taps) {
         Tensor last = null;
-        for (Call c : calls) last = taps.at(c.name, c.layout, c.value);
+        for (Call c : calls) last = taps.at(c.name, c.layout, c.value, STEP);
         return last;
     }
 

@@ -2,8 +2,8 @@ package dev.stitch.cli;
 
 import dev.stitch.convert.DiffusersToLdm;
 import dev.stitch.convert.LdmToDiffusers;
-import dev.stitch.convert.Prediction;
 import dev.stitch.engine.io.OutputPaths;
+import dev.stitch.engine.schedulers.Prediction;
 import dev.stitch.kernels.DType;
 import dev.stitch.kernels.UserError;
 import picocli.CommandLine.Command;

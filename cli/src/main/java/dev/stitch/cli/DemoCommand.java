@@ -3,6 +3,7 @@ package dev.stitch.cli;
 import dev.stitch.engine.image.Png;
 import dev.stitch.engine.pipeline.GenerateRequest;
 import dev.stitch.engine.pipeline.RandomModel;
+import dev.stitch.engine.pipeline.StableDiffusion;
 import dev.stitch.engine.pipeline.StableDiffusionPipeline;
 import dev.stitch.eval.run.Shard;
 import dev.stitch.eval.study.DemoStudy;
@@ -89,7 +90,7 @@ final class DemoCommand implements Callable<Integer> {
         o.half = "cond";
         o.tokens = "all";
         o.batch = 6;
-        GenerateRequest base = new GenerateRequest(List.of(PROMPT), List.of(), steps, 7.5f, null, 0, null, null, null, null, null, null, null, 1f);
+        GenerateRequest base = pipe.request(PROMPT).steps(steps).seed(0).build();
         PairedActivations acts = o.capture(pipe, ops, base, pairs, false);
         Map<String, LayerScore> scores = acts.scores();
         SteeringFile file = acts.extract(Method.MEAN_DIFF);
@@ -107,10 +108,10 @@ final class DemoCommand implements Callable<Integer> {
         long tLayers = System.nanoTime();
 
         // 4. sweep: the best three taps, each UNet third, all taps; add at a few strengths
-        GenerateRequest req = new GenerateRequest(List.of(PROMPT), List.of(), steps, 7.5f, null, 7, null, null, null, null, null, null, null, 1f);
+        GenerateRequest req = pipe.request(PROMPT).steps(steps).seed(7).build();
         SteeringPlan plan = SteeringPlan.defaults(file, null);
         var sets = LayerSet.parse(List.of("top3", "early", "middle", "late", "all"), file, 3);
-        Sweep.Result sweep = new Sweep(strengths, sets, List.of(Operator.ADD)).run(pipe, ops, req, plan, vectors.getFileName().toString(), Sweep.Progress.NONE);
+        Sweep.Result sweep = new Sweep(strengths, sets, List.of(Operator.ADD)).run(new StableDiffusion(pipe, ops), req, plan, vectors.getFileName().toString(), Sweep.Progress.NONE);
         sweep.write(out.resolve("sweep.png"), out.resolve("sweep.json"));
         var cells = sweep.cells();
         long tSweep = System.nanoTime();

@@ -163,7 +163,7 @@ final class EvalCommand implements Callable<Integer> {
         StableDiffusionPipeline pipe = gen.pipeline();
         int width = gen.width != null ? gen.width : pipe.defaultSize(), height = gen.height != null ? gen.height : pipe.defaultSize();
         // the generation flags, checked as every generating command checks them
-        GenerateRequest g = gen.request(List.of("(eval)"), gen.seed != null ? gen.seed : 0L, gen.guidance);
+        GenerateRequest g = gen.request(pipe, List.of("(eval)"), gen.seed != null ? gen.seed : 0L, gen.guidance);
         b.generation(new EvalSettings.Generation(g.seed(), g.steps(), g.guidance(), g.scheduler(), width, height, g.negativePrompts(),
             g.timestepSpacing(), g.prediction(), g.tokenizerMode()));
         List<SteeringPlan> plans = steering.plans(pipe, width, height, gen.steps);

@@ -42,9 +42,9 @@ final class ExtractCommand implements Callable<Integer> {
         if (!out.getFileName().toString().endsWith(".safetensors")) throw new UserError("--out " + out + ": must end in .safetensors");
         Method m = ParameterFlags.mapped(PairsOptions.FLAGS, () -> Method.parse(method));
         PromptPairs p = pairs.read();
-        GenerateRequest base = PairsOptions.baseRequest(gen, p);
-        Backend ops = Devices.backend(gen.device);
         StableDiffusionPipeline pipe = gen.pipeline();
+        GenerateRequest base = PairsOptions.baseRequest(gen, pipe, p);
+        Backend ops = Devices.backend(gen.device);
         PairedActivations acts = pairs.capture(pipe, ops, base, p, perStep);
         SteeringFile file = acts.extract(m);
         file.write(out);

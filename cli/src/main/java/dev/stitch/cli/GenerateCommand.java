@@ -45,14 +45,12 @@ final class GenerateCommand implements Callable<Integer> {
         OutputPaths.check("--save-latents", saveLatents, inputs);
         OutputPaths.check("--json", json, inputs);
         if (json != null && java.nio.file.Files.isDirectory(json)) throw new UserError("--json " + json + ": is a folder, expected a file name");
-        GenerateRequest req = gen.request();
         Backend ops = Devices.backend(gen.device);
         long loadStart = System.nanoTime();
         StableDiffusionPipeline pipe = gen.pipeline();
         double loadSeconds = (System.nanoTime() - loadStart) / 1e9;
-        pipe.check(req);   // every mistake is reported before anything else is printed
-        int w = req.width() != null ? req.width() : pipe.defaultSize(), h = req.height() != null ? req.height() : pipe.defaultSize();
-        var plans = steering.plans(pipe, w, h, req.steps());
+        GenerateRequest req = gen.request(pipe);   // checked against the model: every mistake is reported before anything else is printed
+        var plans = steering.plans(pipe, req.width(), req.height(), req.steps());
         HookedTaps taps = new HookedTaps(ops);
         try (var registered = SteeringOptions.register(plans, taps)) {
             System.err.println("stitch: seed " + req.seed() + ", " + ops.name() + " backend" + (plans.isEmpty() ? "" : ", " + plans.size() + " steering file(s)"));

@@ -7,7 +7,9 @@ import dev.stitch.engine.io.OutputPaths;
 import dev.stitch.engine.io.SafeTensors;
 import dev.stitch.engine.pipeline.GenerateRequest;
 import dev.stitch.engine.pipeline.StableDiffusionPipeline;
-import dev.stitch.engine.schedulers.Schedulers;
+import dev.stitch.engine.schedulers.Prediction;
+import dev.stitch.engine.schedulers.SchedulerKind;
+import dev.stitch.engine.schedulers.TimestepSpacing;
 import dev.stitch.engine.tokenizer.ClipTokenizer;
 import dev.stitch.kernels.Tensor;
 import dev.stitch.kernels.UserError;
@@ -18,6 +20,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 
 /** The generation flags of docs/design.md §6, shared by generate, trace, extract, layers, sweep and eval. */
@@ -86,27 +89,32 @@ final class GenerationOptions {
         return in;
     }
 
+    /**
+     * The flag of each request parameter, for messages: the library names its parameters ({@code steps}), the
+     * command line its flags ({@code --steps}).
+     */
+    private static final Map<String, String> FLAGS = Map.ofEntries(
+        Map.entry("prompt", "--prompt"), Map.entry("negativePrompt", "--negative-prompt"), Map.entry("steps", "--steps"),
+        Map.entry("guidance", "--guidance"), Map.entry("scheduler", "--scheduler"), Map.entry("seed", "--seed"),
+        Map.entry("width", "--width"), Map.entry("height", "--height"), Map.entry("timestepSpacing", "--timestep-spacing"),
+        Map.entry("prediction", "--prediction"), Map.entry("tokenizerMode", "--tokenizer-mode"),
+        Map.entry("initLatents", "--init-latents"), Map.entry("initImage", "--init-image"), Map.entry("strength", "--strength"));
+
+    /** The flag that sets the request parameter {@code parameter}, or null when it is not one. */
+    static String flag(String parameter) { return FLAGS.get(parameter); }
+
     /** The model {@code --model} names (see {@link Models#open}). */
-    StableDiffusionPipeline pipeline() { return Models.open(model, tokenizer, prediction); }
+    StableDiffusionPipeline pipeline() { return Models.open(model, tokenizer, prediction == null ? null : Prediction.parse(prediction)); }
 
     /** The request these flags describe; the seed is drawn (and so printed by the caller) if none was given. */
-    GenerateRequest request() {
+    GenerateRequest request(StableDiffusionPipeline pipe) {
         if (prompts.isEmpty()) throw new UserError("--prompt: at least one prompt is needed");
         if (seed == null) seed = ThreadLocalRandom.current().nextLong(0, 1L << 32);
-        return request(prompts, seed, guidance);
+        return request(pipe, prompts, seed, guidance);
     }
 
     /** The request for {@code prompts} with this seed and guidance, the other flags as given (eval runs one per item). */
-    GenerateRequest request(List<String> prompts, long seed, float guidance) {
-        if (scheduler != null && !Schedulers.NAMES.contains(scheduler))
-            throw new UserError("--scheduler " + scheduler + ": expected one of " + String.join(", ", Schedulers.NAMES));
-        if (timestepSpacing != null && !List.of("leading", "linspace", "trailing").contains(timestepSpacing))
-            throw new UserError("--timestep-spacing " + timestepSpacing + ": expected leading, linspace or trailing");
-        String pred = prediction == null ? null : switch (prediction) {
-            case "epsilon" -> "epsilon";
-            case "v", "v_prediction" -> "v_prediction";
-            default -> throw new UserError("--prediction " + prediction + ": expected epsilon or v");
-        };
+    GenerateRequest request(StableDiffusionPipeline pipe, List<String> prompts, long seed, float guidance) {
         ClipTokenizer.Mode mode = switch (tokenizerMode.toLowerCase(Locale.ROOT)) {
             case "original" -> ClipTokenizer.Mode.ORIGINAL;
             case "diffusers" -> ClipTokenizer.Mode.DIFFUSERS;
@@ -125,8 +133,11 @@ final class GenerationOptions {
             for (int i = 0; i < rows.length; i++) rows[i] = img.rgb();
             image = Images.fromUint8(rows, img.height(), img.width());
         }
-        return new GenerateRequest(prompts, negatives, steps, guidance, scheduler, seed, width, height, timestepSpacing, pred,
-            mode, latents, image, strength);
+        return pipe.request(prompts).negativePrompts(negatives).steps(steps).guidance(guidance).seed(seed).size(width, height)
+            .scheduler(scheduler == null ? null : SchedulerKind.parse(scheduler))
+            .timestepSpacing(timestepSpacing == null ? null : TimestepSpacing.parse(timestepSpacing))
+            .prediction(prediction == null ? null : Prediction.parse(prediction))
+            .tokenizerMode(mode).initLatents(latents).initImage(image).strength(strength).build();
     }
 
     static Tensor readLatents(Path file) {

@@ -50,9 +50,9 @@ final class LayersCommand implements Callable<Integer> {
         if (top < 0) throw new UserError("--top " + top + ": must be 0 (all) or more");
         if (plot != null && !plot.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".png")) throw new UserError("--plot " + plot + ": must end in .png");
         PromptPairs p = pairs.read();
-        GenerateRequest base = PairsOptions.baseRequest(gen, p);
-        Backend ops = Devices.backend(gen.device);
         StableDiffusionPipeline pipe = gen.pipeline();
+        GenerateRequest base = PairsOptions.baseRequest(gen, pipe, p);
+        Backend ops = Devices.backend(gen.device);
         PairedActivations acts = pairs.capture(pipe, ops, base, p, false);
         Map<String, LayerScore> scores = acts.scores();
         System.out.print(LayerScores.table(scores, top));

@@ -1,5 +1,6 @@
 package dev.stitch.cli;
 
+import dev.stitch.kernels.ParameterError;
 import dev.stitch.kernels.UserError;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -52,7 +53,10 @@ public final class Main implements Runnable {
             Throwable t = ex;
             while (!(t instanceof UserError) && t.getCause() != null && t.getCause() != t) t = t.getCause();
             if (t instanceof UserError) {
-                System.err.println("stitch: " + t.getMessage());
+                // a generation parameter the library named is told as the flag that set it
+                String flag = t instanceof ParameterError p ? GenerationOptions.flag(p.parameter()) : null;
+                String message = flag != null ? ((ParameterError) t).as(flag).getMessage() : t.getMessage();
+                System.err.println("stitch: " + message);
                 if (debug()) ex.printStackTrace();
                 return 2;
             }

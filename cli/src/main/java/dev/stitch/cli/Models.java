@@ -1,8 +1,8 @@
 package dev.stitch.cli;
 
 import dev.stitch.convert.Checkpoints;
-import dev.stitch.convert.Prediction;
 import dev.stitch.engine.pipeline.StableDiffusionPipeline;
+import dev.stitch.engine.schedulers.Prediction;
 import dev.stitch.kernels.UserError;
 
 import java.nio.file.Files;
@@ -17,7 +17,7 @@ final class Models {
      * tokenizer files it lacks and {@code prediction} decides ε vs v where the file cannot tell; the converter's
      * decisions are printed as {@code stitch convert} prints them.
      */
-    static StableDiffusionPipeline open(Path model, Path tokenizer, String prediction) {
+    static StableDiffusionPipeline open(Path model, Path tokenizer, Prediction prediction) {
         if (!Files.exists(model)) throw new UserError(model + ": no such model folder or checkpoint file");
         if (Files.isRegularFile(model) && !Checkpoints.isCheckpointFile(model))
             throw new UserError(model + ": neither a diffusers model folder nor a checkpoint (.safetensors, .ckpt, .pt, .pth)");
@@ -26,7 +26,7 @@ final class Models {
                 throw new UserError("--tokenizer is for single-file checkpoints; the model folder " + model + " has its own tokenizer/");
             return StableDiffusionPipeline.load(model);
         }
-        Checkpoints.Loaded l = Checkpoints.loadAsDiffusers(model, prediction == null ? null : Prediction.parse(prediction), null, tokenizer);
+        Checkpoints.Loaded l = Checkpoints.loadAsDiffusers(model, prediction, null, tokenizer);
         StableDiffusionPipeline pipe = Checkpoints.pipeline(model, l);   // a missing tokenizer fails before anything is printed
         for (String d : l.decisions()) System.err.println("stitch: " + model.getFileName() + ": " + d);
         for (String w : l.warnings()) System.err.println("stitch: warning: " + model.getFileName() + ": " + w);

@@ -1,6 +1,7 @@
 package dev.stitch.cli;
 
 import dev.stitch.engine.pipeline.GenerateRequest;
+import dev.stitch.engine.pipeline.StableDiffusion;
 import dev.stitch.engine.pipeline.StableDiffusionPipeline;
 import dev.stitch.engine.taps.StepSet;
 import dev.stitch.kernels.Backend;
@@ -64,13 +65,13 @@ final class PairsOptions {
      * The generation settings every pair runs with: generate's flags without prompts. The seed defaults to 0 so that
      * the same inputs give the same result; pair i starts from the noise of seed + i.
      */
-    static GenerateRequest baseRequest(GenerationOptions gen, PromptPairs p) {
+    static GenerateRequest baseRequest(GenerationOptions gen, StableDiffusionPipeline pipe, PromptPairs p) {
         if (!gen.prompts.isEmpty()) throw new UserError("--prompt: prompts come from --pairs here");
         if (gen.initImage != null) throw new UserError("--init-image: extraction runs text-to-image only");
         if (gen.seed == null) gen.seed = 0L;
         gen.prompts = List.of(p.pairs().get(0).positive());
         try {
-            return gen.request();
+            return gen.request(pipe);
         } finally {
             gen.prompts = List.of();
         }
@@ -92,7 +93,7 @@ final class PairsOptions {
         long t0 = System.nanoTime();
         boolean console = System.console() != null;
         PairedActivations.Options o = options(perStep);
-        PairedActivations acts = ParameterFlags.mapped(FLAGS, () -> PairedActivations.capture(pipe, ops, base, p, taps, o,
+        PairedActivations acts = ParameterFlags.mapped(FLAGS, () -> PairedActivations.capture(new StableDiffusion(pipe, ops), base, p, taps, o,
             (done, total) -> { if (console) System.err.printf("\r  pairs %d/%d%s", done, total, done == total ? "\n" : ""); }));
         acts.aliasesSkipped().forEach((skipped, kept) ->
             System.err.println("stitch: note: " + skipped + " is the same tensor as " + kept + "; read once, as " + kept));

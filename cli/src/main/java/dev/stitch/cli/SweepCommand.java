@@ -1,6 +1,7 @@
 package dev.stitch.cli;
 
 import dev.stitch.engine.pipeline.GenerateRequest;
+import dev.stitch.engine.pipeline.StableDiffusion;
 import dev.stitch.engine.pipeline.StableDiffusionPipeline;
 import dev.stitch.kernels.Backend;
 import dev.stitch.kernels.UserError;
@@ -63,10 +64,10 @@ final class SweepCommand implements Callable<Integer> {
         if (!steering.tapStrengths.isEmpty()) throw new UserError("--steer-tap: sweep sets strengths itself (--strengths)");
         if (gen.prompts.size() != 1) throw new UserError("--prompt: sweep takes exactly one prompt");
         List<Float> columns = strengths.stream().map(s -> SteeringOptions.strength("--strengths " + s + ":", s)).toList();
-        GenerateRequest req = gen.request();
-        Backend ops = Devices.backend(gen.device);
         StableDiffusionPipeline pipe = gen.pipeline();
-        SteeringPlan plan = steering.plans(pipe, pipe.width(req), pipe.height(req), req.steps()).get(0);
+        GenerateRequest req = gen.request(pipe);
+        Backend ops = Devices.backend(gen.device);
+        SteeringPlan plan = steering.plans(pipe, req.width(), req.height(), req.steps()).get(0);
         Path jsonOut = json != null ? json : out.resolveSibling(out.getFileName().toString().replaceAll("(?i)\\.png$", "") + ".json");
         return ParameterFlags.mapped(FLAGS, () -> {
             List<Operator> opList = operators.isEmpty() ? List.of(plan.operator()) : operators.stream().map(this::operator).toList();
@@ -79,7 +80,7 @@ final class SweepCommand implements Callable<Integer> {
             }
             Sweep sweep = new Sweep(columns, sets, opList);
             System.err.println("stitch: sweep of " + opList.size() * sets.size() + " rows x " + columns.size() + " strengths, seed " + req.seed());
-            Sweep.Result result = sweep.run(pipe, ops, req, plan, steering.steer.get(0), (done, total, c) ->
+            Sweep.Result result = sweep.run(new StableDiffusion(pipe, ops), req, plan, steering.steer.get(0), (done, total, c) ->
                 System.err.printf(Locale.ROOT, "  [%d/%d] %s / %s at %s: pixel RMS vs unsteered %.2f%n", done, total, c.operator().cliName,
                     c.layerSet().label(), Sweep.format(c.strength()), c.pixelRms()));
             result.write(out, jsonOut);

@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.stitch.engine.io.OutputPaths;
 import dev.stitch.engine.pipeline.GenerateRequest;
 import dev.stitch.engine.pipeline.StableDiffusionPipeline;
-import dev.stitch.engine.schedulers.Schedulers;
 import dev.stitch.engine.taps.CfgHalf;
 import dev.stitch.engine.taps.HookedTaps;
 import dev.stitch.engine.taps.Reduction;
@@ -74,7 +73,8 @@ final class TraceCommand implements Callable<Integer> {
             default -> throw new UserError("--half " + half + ": expected cond, uncond or both");
         };
         TapPattern pattern = TapPattern.of(taps);
-        GenerateRequest req = gen.request();
+        StableDiffusionPipeline pipe = gen.pipeline();
+        GenerateRequest req = gen.request(pipe);
         StepSet steps;
         try {
             steps = StepSet.parse(atSteps).within(req.steps());
@@ -84,8 +84,7 @@ final class TraceCommand implements Callable<Integer> {
         if (!req.guided() && halves.length == 1 && halves[0] == CfgHalf.UNCOND)
             throw new UserError("--half uncond: guidance " + req.guidance() + " <= 1 runs no unconditional pass");
 
-        StableDiffusionPipeline pipe = gen.pipeline();
-        int w = pipe.width(req), h = pipe.height(req);
+        int w = req.width(), h = req.height();
         TapCatalog catalog = pipe.tapCatalog(w, h);
         List<String> chosen = catalog.resolve(pattern);      // a typo fails here, before anything runs
         if (req.initImage() == null && chosen.stream().allMatch(t -> t.startsWith("vae.encoder.") || t.equals("vae.quant_conv")))
@@ -101,7 +100,7 @@ final class TraceCommand implements Callable<Integer> {
         meta.put("steps", Integer.toString(req.steps()));
         meta.put("seed", Long.toString(req.seed()));
         meta.put("guidance", Float.toString(req.guidance()));
-        meta.put("scheduler", req.scheduler() != null ? req.scheduler() : Schedulers.nameOf(pipe.schedulerConfig));
+        meta.put("scheduler", req.scheduler().label);
         meta.put("width", Integer.toString(w));
         meta.put("height", Integer.toString(h));
         meta.put("taps", taps);

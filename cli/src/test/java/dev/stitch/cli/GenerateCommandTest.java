@@ -10,7 +10,7 @@ import dev.stitch.engine.io.SafeTensorsWriter;
 import dev.stitch.engine.pipeline.GenerateRequest;
 import dev.stitch.engine.pipeline.GenerateResult;
 import dev.stitch.engine.pipeline.StableDiffusionPipeline;
-import dev.stitch.engine.schedulers.Schedulers;
+import dev.stitch.engine.schedulers.SchedulerKind;
 import dev.stitch.kernels.Backends;
 import dev.stitch.kernels.Tensor;
 import org.junit.jupiter.api.BeforeAll;
@@ -240,9 +240,8 @@ class GenerateCommandTest {
 
         StableDiffusionPipeline pipe = StableDiffusionPipeline.load(tiny);
         List<Integer> unetBatch = new ArrayList<>();
-        GenerateRequest req = new GenerateRequest(List.of("a lighthouse"), List.of(), 3, 1f, null, 5, null, null, null, null, null,
-            null, null, 1f);
-        GenerateResult res = pipe.generate(req, Backends.byName("cpu"), (name, layout, x) -> {
+        GenerateRequest req = pipe.request("a lighthouse").steps(3).guidance(1f).seed(5).build();
+        GenerateResult res = pipe.generate(req, Backends.byName("cpu"), (name, layout, x, call) -> {
             if (name.equals("unet.conv_in")) unetBatch.add(x.dim(0));
             return x;
         }, StableDiffusionPipeline.Progress.NONE);
@@ -289,7 +288,8 @@ class GenerateCommandTest {
     @Test
     void everySchedulerRuns() {
         Map<String, float[]> results = new HashMap<>();
-        for (String name : Schedulers.NAMES) {
+        for (SchedulerKind kind : SchedulerKind.values()) {
+            String name = kind.label;
             Path out = dir.resolve("sched-" + name.replace("+", "p") + ".png"), saved = dir.resolve("sched-" + name.replace("+", "p") + ".safetensors");
             tinyRun(out, "--prompt", "a lighthouse", "--seed", "9", "--scheduler", name, "--save-latents", saved.toString());
             assertEquals(name, pngText(out).get("scheduler"));
@@ -387,7 +387,8 @@ class GenerateCommandTest {
         userError("--guidance", gen(tiny, "--guidance", "-2"));
         userError("--negative-prompt", gen(tiny, "--prompt", "a dog", "--prompt", "a cow", "--negative-prompt", "x", "--negative-prompt", "y"));
         userError("--device gpu", gen(tiny, "--device", "gpu"));
-        userError("--prediction", gen(tiny, "--prediction", "x0"));
+        userError("--prediction x0: expected epsilon or v", gen(tiny, "--prediction", "x0"));
+        userError("--timestep-spacing karras: expected leading, linspace or trailing", gen(tiny, "--timestep-spacing", "karras"));
         userError("'--sampler'", gen(tiny, "--sampler", "ddim"));
         userError("did you mean --scheduler?", gen(tiny, "--schedular", "ddim"));
         userError("--steer", gen(tiny, "--steer", dir.resolve("no-such-steering.safetensors").toString()));
@@ -398,7 +399,7 @@ class GenerateCommandTest {
     void badStartLatentsAndImages() throws IOException {
         Path wrongShape = dir.resolve("wrong-shape-latents.safetensors");
         new SafeTensorsWriter().addF32("latents", new float[4 * 4 * 4], 1, 4, 4, 4).write(wrongShape);
-        userError("--init-latents: tensor 'latents' has shape [1, 4, 4, 4], expected [1, 4, 8, 8]",
+        userError("--init-latents: shape [1, 4, 4, 4], expected [1, 4, 8, 8]",
             gen(tiny, "--init-latents", wrongShape.toString()));
 
         Path otherName = dir.resolve("other-name.safetensors");

@@ -91,8 +91,8 @@ class SteeringEndToEndTest {
         return out;
     }
 
-    static GenerateRequest request(String prompt, long seed) {
-        return new GenerateRequest(List.of(prompt), List.of(), STEPS, 7.5f, null, seed, 64, 64, null, null, null, null, null, 1f);
+    static GenerateRequest request(StableDiffusionPipeline pipe, String prompt, long seed) {
+        return pipe.request(prompt).steps(STEPS).seed(seed).size(64, 64).build();
     }
 
     /** The spatial (or all-token) mean of {@code prompt}'s cond-half activation at step 0, computed on its own. */
@@ -100,7 +100,7 @@ class SteeringEndToEndTest {
         HookedTaps taps = new HookedTaps(ops);
         Cache cache = new Cache();
         try (var h = taps.register(TAPS, cache.capture(Reduction.MEAN).halves(CfgHalf.COND).steps(StepSet.of(0)))) {
-            pipe.denoiseUntil(request(prompt, seed), ops, taps, StableDiffusionPipeline.Progress.NONE, 0);
+            pipe.denoiseUntil(request(pipe, prompt, seed), ops, taps, StableDiffusionPipeline.Progress.NONE, 0);
         }
         Map<String, float[]> out = new HashMap<>();
         for (String t : TAPS.split(",")) out.put(t, cache.get(t, t.startsWith("unet.") ? 0 : -1, CfgHalf.COND).data());
@@ -153,7 +153,7 @@ class SteeringEndToEndTest {
         try (var b = taps.register(TAPS, before.capture(Reduction.NONE).steps(StepSet.of(0)));
              var s = plan.register(taps);
              var a = taps.register(TAPS, after.capture(Reduction.NONE).steps(StepSet.of(0)))) {
-            pipe.denoiseUntil(request("a red car", 11), ops, taps, StableDiffusionPipeline.Progress.NONE, 0);
+            pipe.denoiseUntil(request(pipe, "a red car", 11), ops, taps, StableDiffusionPipeline.Progress.NONE, 0);
         }
         for (String t : TAPS.split(",")) {
             float[] v = f.taps().get(t).vector(0);
@@ -204,10 +204,10 @@ class SteeringEndToEndTest {
         try (var b = taps.register("unet.*", before.capture(Reduction.NONE).steps(StepSet.of(0)));
              var s = plan.register(taps);
              var a = taps.register("unet.*", after.capture(Reduction.NONE).steps(StepSet.of(0)))) {
-            pipe.denoiseUntil(request("a dog", 3), ops, taps, StableDiffusionPipeline.Progress.NONE, 0);
+            pipe.denoiseUntil(request(pipe, "a dog", 3), ops, taps, StableDiffusionPipeline.Progress.NONE, 0);
         }
         try (var p = taps.register("unet.*", plain.capture(Reduction.NONE).steps(StepSet.of(0)))) {
-            pipe.denoiseUntil(request("a dog", 3), ops, taps, StableDiffusionPipeline.Progress.NONE, 0);
+            pipe.denoiseUntil(request(pipe, "a dog", 3), ops, taps, StableDiffusionPipeline.Progress.NONE, 0);
         }
         boolean upstream = true;
         int checked = 0;

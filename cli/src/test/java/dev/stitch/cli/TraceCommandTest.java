@@ -3,7 +3,7 @@ package dev.stitch.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.stitch.engine.io.SafeTensors;
 import dev.stitch.engine.io.SafeTensorsWriter;
-import dev.stitch.engine.pipeline.GenerateRequest;
+import dev.stitch.engine.pipeline.StableDiffusion;
 import dev.stitch.engine.pipeline.StableDiffusionPipeline;
 import dev.stitch.engine.taps.Cache;
 import dev.stitch.engine.taps.CaptureKey;
@@ -40,13 +40,11 @@ class TraceCommandTest {
     /** The same run in process, captured with Reduction NONE and MEAN at once. */
     static Cache[] inProcess() {
         var pipe = StableDiffusionPipeline.load(TinyModel.get());
-        var req = new GenerateRequest(List.of("a red cube", "a blue sphere"), List.of(), 2, 7.5f, null, 3, 32, 32, null, null, null,
-            null, null, 1f);
-        var ops = ReferenceBackend.INSTANCE;
-        var taps = pipe.hookedTaps(ops, 32, 32);
+        var req = pipe.request("a red cube", "a blue sphere").steps(2).seed(3).size(32, 32).build();
         Cache none = new Cache(), mean = new Cache();
-        try (var a = taps.register(TAPS, none.capture(Reduction.NONE)); var b = taps.register(TAPS, mean.capture(Reduction.MEAN))) {
-            pipe.generate(req, ops, taps, StableDiffusionPipeline.Progress.NONE);
+        try (var sd = new StableDiffusion(pipe, ReferenceBackend.INSTANCE);
+             var a = sd.hooks(TAPS, none.capture(Reduction.NONE)); var b = sd.hooks(TAPS, mean.capture(Reduction.MEAN))) {
+            sd.generate(req);
         }
         return new Cache[] {none, mean};
     }

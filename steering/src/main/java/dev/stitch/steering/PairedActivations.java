@@ -1,9 +1,10 @@
 package dev.stitch.steering;
 
+import dev.stitch.kernels.ParameterError;
 import dev.stitch.engine.pipeline.GenerateRequest;
+import dev.stitch.engine.pipeline.StableDiffusion;
 import dev.stitch.engine.pipeline.StableDiffusionPipeline;
 import dev.stitch.engine.random.TorchGenerator;
-import dev.stitch.engine.schedulers.Schedulers;
 import dev.stitch.engine.taps.Cache;
 import dev.stitch.engine.taps.CaptureKey;
 import dev.stitch.engine.taps.CfgHalf;
@@ -11,7 +12,6 @@ import dev.stitch.engine.taps.HookedTaps;
 import dev.stitch.engine.taps.Reduction;
 import dev.stitch.engine.taps.StepSet;
 import dev.stitch.engine.taps.TapCatalog;
-import dev.stitch.kernels.Backend;
 import dev.stitch.kernels.Tensor;
 import dev.stitch.kernels.ParameterError;
 
@@ -79,26 +79,29 @@ public final class PairedActivations {
     }
 
     /**
-     * Runs every pair through {@code pipe} with the settings of {@code base} (steps, guidance, scheduler, size,
+     * Runs every pair through {@code sd} with the settings of {@code base} (steps, guidance, scheduler, size,
      * seed, CFG negative prompt, init latents; its prompts are ignored) and pools the taps {@code tapPattern} selects.
+     * Hooks registered on {@code sd} run too, before the capture's.
      */
-    public static PairedActivations capture(StableDiffusionPipeline pipe, Backend ops, GenerateRequest base, List<String> positives,
+    public static PairedActivations capture(StableDiffusion sd, GenerateRequest base, List<String> positives,
                                             List<String> negatives, String tapPattern, Options o, Progress progress) {
         if (positives.isEmpty() || negatives.size() != positives.size())
             throw new IllegalArgumentException(positives.size() + " positives, " + negatives.size() + " negatives");
         List<PromptPairs.Pair> p = new ArrayList<>();
         for (int i = 0; i < positives.size(); i++) p.add(new PromptPairs.Pair(positives.get(i), negatives.get(i)));
-        return capture(pipe, ops, base, new PromptPairs(p), tapPattern, o, progress);
+        return capture(sd, base, new PromptPairs(p), tapPattern, o, progress);
     }
 
-    /** {@link #capture(StableDiffusionPipeline, Backend, GenerateRequest, List, List, String, Options, Progress)} of these pairs. */
-    public static PairedActivations capture(StableDiffusionPipeline pipe, Backend ops, GenerateRequest base, PromptPairs pairs,
-                                            String tapPattern, Options o, Progress progress) {
+    /** {@link #capture(StableDiffusion, GenerateRequest, List, List, String, Options, Progress)} of these pairs. */
+    public static PairedActivations capture(StableDiffusion sd, GenerateRequest base, PromptPairs pairs, String tapPattern, Options o,
+                                            Progress progress) {
+        StableDiffusionPipeline pipe = sd.model();
         List<String> positives = pairs.positives(), negatives = pairs.negatives();
         int n = positives.size();
-        if (base.initImage() != null) throw new ParameterError("initImage", base.initImage(), "extraction runs text-to-image only");
-        if (base.negativePrompts().size() > 1) throw new ParameterError("negativePrompts", base.negativePrompts().size(), "give at most one (it applies to every prompt of every pair)");
-        int width = base.width() != null ? base.width() : pipe.defaultSize(), height = base.height() != null ? base.height() : pipe.defaultSize();
+        if (base.initImage() != null) throw new ParameterError("initImage", "extraction runs text-to-image only");
+        if (base.negativePrompts().size() > 1)
+            throw new ParameterError("negativePrompt", "give at most one (it applies to every prompt of every pair)");
+        int width = base.width(), height = base.height();
         TapCatalog catalog = pipe.tapCatalog(width, height);
         List<String> taps = new ArrayList<>();
         Map<String, String> aliasesSkipped = new LinkedHashMap<>();
@@ -123,8 +126,8 @@ public final class PairedActivations {
         int latent = ch * h * w;
         Tensor init = base.initLatents();
         if (init != null && !(init.rank() == 4 && (init.dim(0) == 1 || init.dim(0) == n) && init.dim(1) == ch && init.dim(2) == h && init.dim(3) == w))
-            throw new ParameterError("initLatents", Arrays.toString(init.shape()), "tensor 'latents' has this shape, expected [1 or "
-                + n + " (one per pair), " + ch + ", " + h + ", " + w + "]");
+            throw new ParameterError("initLatents", "shape " + Arrays.toString(init.shape()) + ", expected [1 or " + n + " (one per pair), "
+                + ch + ", " + h + ", " + w + "]");
 
         Map<String, int[]> sliceSteps = new LinkedHashMap<>();
         Map<String, float[][][]> pos = new LinkedHashMap<>(), neg = new LinkedHashMap<>();
@@ -153,18 +156,19 @@ public final class PairedActivations {
                 System.arraycopy(z, 0, noise, 2 * j * latent, latent);
                 System.arraycopy(z, 0, noise, (2 * j + 1) * latent, latent);
             }
-            GenerateRequest r = new GenerateRequest(prompts, base.negativePrompts(), base.steps(), base.guidance(), base.scheduler(),
-                base.seed(), width, height, base.timestepSpacing(), base.prediction(), base.tokenizerMode(),
-                Tensor.of(noise, 2 * m, ch, h, w), null, base.strength());
+            GenerateRequest r = base.toBuilder().prompts(prompts).size(width, height).initLatents(Tensor.of(noise, 2 * m, ch, h, w)).build();
             Cache cache = new Cache();
-            HookedTaps hooked = new HookedTaps(ops);
-            List<AutoCloseable> regs = new ArrayList<>();
-            if (!text.isEmpty()) regs.add(hooked.register(String.join(",", text), cache.capture(textReduction).halves(halves)));
-            if (!unet.isEmpty()) {
-                var c = cache.capture(Reduction.MEAN).halves(halves).steps(steps);
-                regs.add(hooked.register(String.join(",", unet), o.perStep() ? c : c.meanOverSteps()));
+            List<HookedTaps.Registration> regs = new ArrayList<>();
+            try {
+                if (!text.isEmpty()) regs.add(sd.hooks(String.join(",", text), cache.capture(textReduction).halves(halves)));
+                if (!unet.isEmpty()) {
+                    var c = cache.capture(Reduction.MEAN).halves(halves).steps(steps);
+                    regs.add(sd.hooks(String.join(",", unet), o.perStep() ? c : c.meanOverSteps()));
+                }
+                sd.denoiseUntil(r, lastStep);
+            } finally {
+                regs.forEach(HookedTaps.Registration::close);
             }
-            pipe.denoiseUntil(r, ops, hooked, StableDiffusionPipeline.Progress.NONE, lastStep);
             for (String t : taps) {
                 int[] s = sliceSteps.get(t);
                 for (int k = 0; k < s.length; k++) {
@@ -175,7 +179,6 @@ public final class PairedActivations {
                     }
                 }
             }
-            for (AutoCloseable a : regs) try { a.close(); } catch (Exception e) { throw new IllegalStateException(e); }
             progress.pairs(first + m, n);
         }
         return new PairedActivations(taps, sliceSteps, pos, neg, n, provenance(pipe, base, pairs, tapPattern, o, width, height), aliasesSkipped);
@@ -196,7 +199,7 @@ public final class PairedActivations {
         md.put("seed", Long.toString(base.seed()));
         md.put("steps", Integer.toString(base.steps()));
         md.put("guidance", Float.toString(base.guidance()));
-        md.put("scheduler", base.scheduler() != null ? base.scheduler() : Schedulers.nameOf(pipe.schedulerConfig));
+        md.put("scheduler", base.scheduler().label);
         md.put("width", Integer.toString(width));
         md.put("height", Integer.toString(height));
         md.put("negative_prompt", base.negative(0));

@@ -8,10 +8,8 @@ import dev.stitch.engine.image.RgbImage;
 import dev.stitch.engine.io.AtomicFiles;
 import dev.stitch.engine.pipeline.GenerateRequest;
 import dev.stitch.engine.pipeline.GenerateResult;
-import dev.stitch.engine.pipeline.StableDiffusionPipeline;
-import dev.stitch.engine.taps.HookedTaps;
+import dev.stitch.engine.pipeline.StableDiffusion;
 import dev.stitch.engine.taps.TapCatalog;
-import dev.stitch.kernels.Backend;
 import dev.stitch.kernels.ParameterError;
 import dev.stitch.steering.plot.ImageGrid;
 
@@ -110,13 +108,12 @@ public record Sweep(List<Float> strengths, List<LayerSet> layerSets, List<Operat
      * Generates the unsteered image, then every cell. {@code request} must hold one prompt; every operator is
      * checked against the model (and the plan's file) before the first image.
      */
-    public Result run(StableDiffusionPipeline pipe, Backend ops, GenerateRequest request, SteeringPlan plan, String name, Progress progress) {
+    public Result run(StableDiffusion sd, GenerateRequest request, SteeringPlan plan, String name, Progress progress) {
         if (request.prompts().size() != 1) throw new ParameterError("prompts", request.prompts().size(), "a sweep takes exactly one prompt");
-        TapCatalog catalog = pipe.tapCatalog(pipe.width(request), pipe.height(request));
+        TapCatalog catalog = sd.model().tapCatalog(request.width(), request.height());
         for (Operator op : operators) plan.withOperator(op).check(catalog, "operator " + op.cliName);
         for (LayerSet set : layerSets) plan.restrictedTo(set.taps()).check(catalog, "layer set " + set.label());
-        HookedTaps taps = new HookedTaps(ops);
-        RgbImage baseline = image(pipe.generate(request, ops, taps, StableDiffusionPipeline.Progress.NONE));
+        RgbImage baseline = image(sd.generate(request));
         List<String> rowLabels = new ArrayList<>(), columnLabels = new ArrayList<>();
         columnLabels.add("unsteered");
         for (float s : strengths) columnLabels.add("strength " + format(s));
@@ -128,8 +125,8 @@ public record Sweep(List<Float> strengths, List<LayerSet> layerSets, List<Operat
                 for (int j = 0; j < strengths.size(); j++) {
                     SteeringPlan p = plan.restrictedTo(set.taps()).withOperator(op).withStrength(strengths.get(j));
                     GenerateResult res;
-                    try (var steer = p.register(taps)) {
-                        res = pipe.generate(request, ops, taps, StableDiffusionPipeline.Progress.NONE);
+                    try (var steer = p.register(sd.taps())) {
+                        res = sd.generate(request);
                     }
                     RgbImage img = image(res);
                     Cell cell = new Cell(row, j + 1, op, set, strengths.get(j), img, pixelRms(baseline, img));

@@ -2,6 +2,7 @@ package dev.stitch.steering;
 
 import dev.stitch.engine.pipeline.GenerateRequest;
 import dev.stitch.engine.pipeline.RandomModel;
+import dev.stitch.engine.pipeline.StableDiffusion;
 import dev.stitch.engine.pipeline.StableDiffusionPipeline;
 import dev.stitch.engine.taps.TapCatalog;
 import dev.stitch.kernels.Backends;
@@ -58,8 +59,8 @@ class AliasTest {
 
     @Test
     void extractionReadsATensorOnceUnderItsFirstName() {
-        GenerateRequest base = GenerateRequest.of("a dog", 2, 0);
-        PairedActivations acts = PairedActivations.capture(pipe, Backends.byName("cpu"), base, List.of("a dog, snow"), List.of("a dog"),
+        GenerateRequest base = pipe.request("a dog").steps(2).build();
+        PairedActivations acts = PairedActivations.capture(new StableDiffusion(pipe, Backends.byName("cpu")), base, List.of("a dog, snow"), List.of("a dog"),
             "unet.mid_block*", new PairedActivations.Options(dev.stitch.engine.taps.StepSet.of(0), false, SteeringPlan.Half.COND, "all", 1),
             PairedActivations.Progress.NONE);
         assertEquals(Map.of("unet.mid_block", "unet.mid_block.resnets.1"), acts.aliasesSkipped());

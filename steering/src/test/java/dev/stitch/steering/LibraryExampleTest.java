@@ -5,12 +5,10 @@ import dev.stitch.engine.image.RgbImage;
 import dev.stitch.engine.pipeline.GenerateRequest;
 import dev.stitch.engine.pipeline.GenerateResult;
 import dev.stitch.engine.pipeline.RandomModel;
-import dev.stitch.engine.pipeline.StableDiffusionPipeline;
+import dev.stitch.engine.pipeline.StableDiffusion;
 import dev.stitch.engine.taps.CfgHalf;
-import dev.stitch.engine.taps.HookedTaps;
+import dev.stitch.engine.taps.Editor;
 import dev.stitch.engine.taps.Reduction;
-import dev.stitch.engine.taps.Taps;
-import dev.stitch.kernels.Backend;
 import dev.stitch.kernels.Backends;
 import dev.stitch.kernels.DType;
 import dev.stitch.kernels.Tensor;
@@ -33,56 +31,62 @@ import static org.junit.jupiter.api.Assertions.*;
 class LibraryExampleTest {
     @TempDir static Path dir;
 
-    record Outcome(GenerateResult plain, Tensor mid, SteeringFile vector, GenerateResult steered) {}
+    record Outcome(GenerateResult plain, Tensor mid, SteeringFile vector, GenerateResult steered, GenerateResult muted) {}
 
     static Outcome example(Path modelDir, Path outDir) {
         // BEGIN example
-        StableDiffusionPipeline pipe = StableDiffusionPipeline.load(modelDir);   // a diffusers folder
-        Backend ops = Backends.byName("cpu");
-        GenerateRequest request = GenerateRequest.of("a fox in a field", 8, 42);  // prompt, steps, seed
+        StableDiffusion sd = StableDiffusion.load(modelDir, Backends.byName("cpu"));   // a diffusers folder, on the CPU
+        GenerateRequest request = sd.request("a fox in a field").steps(8).seed(42).build();   // the rest: the model's defaults
 
         // 1. Generate and write a PNG.
-        GenerateResult plain = pipe.generate(request, ops, Taps.NONE, StableDiffusionPipeline.Progress.NONE);
+        GenerateResult plain = sd.generate(request);
         Png.write(outDir.resolve("fox.png"), new RgbImage(plain.width(), plain.height(), plain.pixels()[0]),
             Map.of("prompt", request.prompts().getFirst()));
 
         // 2. Read activations: the mid block's spatial mean at every step, per CFG half.
-        var run = pipe.generateWithCache(request, ops, "unet.mid_block", Reduction.MEAN);
+        var run = sd.runWithCache(request, "unet.mid_block", Reduction.MEAN);
         Tensor mid = run.cache().get("unet.mid_block", 3, CfgHalf.COND);          // [1, C] at step 3
 
         // 3. A steering vector from contrastive prompts (mean of the pair differences, per tap).
-        PairedActivations acts = PairedActivations.capture(pipe, ops, request,
+        PairedActivations acts = PairedActivations.capture(sd, request,
             List.of("a fox in a field, winter, snow", "a cabin, winter, snow"),
             List.of("a fox in a field, summer", "a cabin, summer"),
             "unet.mid_block,unet.up_blocks.1", PairedActivations.Options.defaults(), PairedActivations.Progress.NONE);
         SteeringFile winter = acts.extract(Method.MEAN_DIFF, Map.of());
         winter.write(outDir.resolve("winter.safetensors"));                       // what `stitch extract` writes
 
-        // 4. Steer: add 4 × the vector at both taps, every step, both CFG halves.
-        HookedTaps taps = pipe.hookedTaps(ops, pipe.width(request), pipe.height(request));
+        // 4. Steer: add 4 × the vector at both taps, every step, both CFG halves, for the length of the try block.
         GenerateResult steered;
-        try (var steering = SteeringPlan.defaults(winter, 4f).register(taps)) {
-            steered = pipe.generate(request, ops, taps, StableDiffusionPipeline.Progress.NONE);
+        try (var steering = SteeringPlan.defaults(winter, 4f).register(sd.taps())) {
+            steered = sd.generate(request);
+        }
+
+        // 5. Your own hook: silence every cross-attention during the first 4 steps.
+        Editor mute = (tap, x, ctx) -> ctx.step() < 4 ? ctx.ops().scale(x, 0f) : x;
+        GenerateResult muted;
+        try (var hook = sd.hooks("unet.*.attn2", mute)) {
+            muted = sd.generate(request);
         }
         // END example
-        return new Outcome(plain, mid, winter, steered);
+        sd.close();
+        return new Outcome(plain, mid, winter, steered, muted);
     }
 
     /** The page's sweep: the file {@link #example} wrote, at two strengths, over its layer sets, two operators. */
     static Sweep.Result sweepExample(Path modelDir, Path outDir) {
         // BEGIN sweep
-        StableDiffusionPipeline pipe = StableDiffusionPipeline.load(modelDir);
-        Backend ops = Backends.byName("cpu");
+        StableDiffusion sd = StableDiffusion.load(modelDir, Backends.byName("cpu"));
         SteeringFile winter = SteeringFile.read(outDir.resolve("winter.safetensors"));   // or `stitch extract`'s file
-        GenerateRequest request = GenerateRequest.of("a fox in a field", 8, 42);
+        GenerateRequest request = sd.request("a fox in a field").steps(8).seed(42).build();
 
         // Rows: each operator on all taps, then the early / middle / late ones the file has; columns: the strengths.
         Sweep sweep = new Sweep(List.of(4f, 8f), LayerSet.defaults(winter), List.of(Operator.ADD, Operator.ABLATE));
-        Sweep.Result grid = sweep.run(pipe, ops, request, SteeringPlan.defaults(winter, null), "winter", Sweep.Progress.NONE);
+        Sweep.Result grid = sweep.run(sd, request, SteeringPlan.defaults(winter, null), "winter", Sweep.Progress.NONE);
         grid.write(outDir.resolve("sweep.png"), outDir.resolve("sweep.json"));   // what `stitch sweep` writes
         for (Sweep.Cell cell : grid.cells())
             System.out.printf("%s / %s at %s: pixel RMS %.2f%n", cell.operator().cliName, cell.layerSet().label(), cell.strength(), cell.pixelRms());
         // END sweep
+        sd.close();
         return grid;
     }
 
@@ -115,6 +119,7 @@ class LibraryExampleTest {
         RgbImage sheet = Png.read(out.resolve("sweep.png"));
         assertTrue(sheet.width() > 3 * 128 && sheet.height() > 6 * 128, sheet.width() + "x" + sheet.height());
         assertTrue(Files.readString(out.resolve("sweep.json")).contains("\"layer_set\" : \"middle\""));
+        assertFalse(Arrays.equals(o.plain().pixels()[0], o.muted().pixels()[0]), "the hook changed the image");
     }
 
     @Test

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.stitch.engine.Weights;
 import dev.stitch.engine.io.SafeDType;
 import dev.stitch.engine.pipeline.StableDiffusionPipeline;
+import dev.stitch.engine.schedulers.Prediction;
 import dev.stitch.engine.schedulers.SchedulerConfig;
 import dev.stitch.engine.text.ClipTextConfig;
 import dev.stitch.engine.text.ClipTextModel;

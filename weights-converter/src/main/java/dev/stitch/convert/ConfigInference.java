@@ -1,5 +1,6 @@
 package dev.stitch.convert;
 
+import dev.stitch.engine.schedulers.Prediction;
 import dev.stitch.kernels.UserError;
 
 import java.nio.file.Path;
@@ -38,7 +39,7 @@ public final class ConfigInference {
             if (why != null) d.add(why);
             int size = sampleSize;
             if (size == 0) {
-                size = p == Prediction.V ? 96 : 64;
+                size = p == Prediction.V_PREDICTION ? 96 : 64;
                 d.add("sample size: " + size + " latents (" + size * 8 + " px, SD2's size for " + p + " prediction)");
             }
             return new Inferred(layout, unetIn, unetOut, unetChannels, crossAttentionDim, linearProjection, heads, vaeIn, vaeOut,
@@ -231,7 +232,7 @@ public final class ConfigInference {
     static Prediction decidePrediction(Prediction flag, boolean haveYaml, Object parameterization, String yamlName, Path file,
                                        List<String> decisions) {
         Prediction fromYaml = !haveYaml ? null : parameterization == null ? Prediction.EPSILON : switch (String.valueOf(parameterization)) {
-            case "v" -> Prediction.V;
+            case "v" -> Prediction.V_PREDICTION;
             case "eps" -> Prediction.EPSILON;
             default -> throw new UserError(yamlName + ": parameterization '" + parameterization + "' is not supported (expected eps or v)");
         };
@@ -247,7 +248,7 @@ public final class ConfigInference {
         String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
         boolean says768 = name.contains("768"), says512 = name.contains("512") || name.contains("base");
         if (says768 != says512) {
-            Prediction pr = says768 ? Prediction.V : Prediction.EPSILON;
+            Prediction pr = says768 ? Prediction.V_PREDICTION : Prediction.EPSILON;
             decisions.add("prediction: " + pr + " (no yaml; the file name says " + (says768 ? "768: SD2's 768 models are v-prediction" : "512/base: SD2's 512 models are epsilon")
                 + "; pass --prediction to override)");
             return pr;

@@ -6,6 +6,8 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.stitch.engine.io.SafeDType;
+import dev.stitch.engine.schedulers.Prediction;
+import dev.stitch.engine.schedulers.SchedulerConfig;
 import dev.stitch.kernels.UserError;
 
 import java.io.IOException;
@@ -232,12 +234,13 @@ public final class DiffusersConfigs {
             vaeChannels.length, integer(vf, v, "layers_per_block"), textLayers + 1);
         String schedule = s.path("beta_schedule").asText("scaled_linear");
         if (!schedule.equals("scaled_linear")) throw new UserError(sf + ": beta_schedule '" + schedule + "' has no LDM equivalent (SD2 uses scaled_linear)");
+        Prediction prediction = SchedulerConfig.read(sf).prediction();
         return new ConfigInference.Inferred(layout, integer(uf, u, "in_channels"), integer(uf, u, "out_channels"), channels,
             integer(uf, u, "cross_attention_dim"), u.path("use_linear_projection").asBoolean(false), heads,
             integer(vf, v, "in_channels"), integer(vf, v, "out_channels"), integer(vf, v, "latent_channels"), vaeChannels,
             integer(tf, t, "hidden_size"), integer(tf, t, "num_attention_heads"), integer(tf, t, "intermediate_size"),
             integer(tf, t, "max_position_embeddings"), integer(tf, t, "vocab_size"),
-            Prediction.fromDiffusers(s.path("prediction_type").asText("epsilon")), integer(uf, u, "sample_size"),
+            prediction, integer(uf, u, "sample_size"),
             v.path("scaling_factor").asDouble(0.18215), s.path("beta_start").asDouble(0.00085), s.path("beta_end").asDouble(0.012),
             s.path("num_train_timesteps").asInt(1000), List.of(), List.of());
     }
@@ -337,7 +340,7 @@ public final class DiffusersConfigs {
                     freeze: True
                     layer: "penultimate"
             """.formatted(
-            c.prediction() == Prediction.V ? "    parameterization: \"v\"\n" : "",
+            c.prediction() == Prediction.V_PREDICTION ? "    parameterization: \"v\"\n" : "",
             plain(c.betaStart()), plain(c.betaEnd()), c.trainTimesteps(), c.sampleSize(), c.latentChannels(), plain(c.scaleFactor()),
             c.unetIn(), c.unetOut(), ch[0], String.join(", ", attnRes), l.unetLayers(), String.join(", ", mult), headsLine,
             c.linearProjection() ? "True" : "False", l.transformerDepth(), c.crossAttentionDim(),

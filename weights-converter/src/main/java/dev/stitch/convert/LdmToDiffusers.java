@@ -2,6 +2,7 @@ package dev.stitch.convert;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.stitch.engine.io.SafeDType;
+import dev.stitch.engine.schedulers.Prediction;
 import dev.stitch.kernels.Backends;
 import dev.stitch.kernels.DType;
 import dev.stitch.kernels.UserError;

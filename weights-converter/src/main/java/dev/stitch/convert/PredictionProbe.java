@@ -3,6 +3,7 @@ package dev.stitch.convert;
 import dev.stitch.engine.Ctx;
 import dev.stitch.engine.Weights;
 import dev.stitch.engine.io.SafeDType;
+import dev.stitch.engine.schedulers.Prediction;
 import dev.stitch.engine.unet.UNet2DConditionModel;
 import dev.stitch.engine.unet.UNetConfig;
 import dev.stitch.kernels.Backend;
@@ -46,6 +47,6 @@ public final class PredictionProbe {
         for (float v : o) sum += v - X;
         double mean = sum / o.length;
         if (!Double.isFinite(mean)) throw new IllegalStateException("prediction probe: the UNet returned non-finite values");
-        return new Result(mean, mean < THRESHOLD ? Prediction.V : Prediction.EPSILON);
+        return new Result(mean, mean < THRESHOLD ? Prediction.V_PREDICTION : Prediction.EPSILON);
     }
 }

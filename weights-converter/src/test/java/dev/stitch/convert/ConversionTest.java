@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.stitch.engine.io.SafeDType;
 import dev.stitch.engine.io.SafeTensors;
 import dev.stitch.engine.io.SafeTensorsWriter;
+import dev.stitch.engine.schedulers.Prediction;
 import dev.stitch.kernels.DType;
 import dev.stitch.kernels.Tensor;
 import dev.stitch.kernels.UserError;
@@ -147,7 +148,7 @@ class ConversionTest {
         Path yaml = dir.resolve("v.yaml");
         Files.writeString(yaml, Files.readString(YAML).replace("    linear_start:", "    parameterization: \"v\"\n    linear_start:"));
         var plan = LdmToDiffusers.plan(LDM, yaml, null);
-        assertEquals(Prediction.V, plan.config().prediction());
+        assertEquals(Prediction.V_PREDICTION, plan.config().prediction());
         assertTrue(plan.decisions().stream().anyMatch(d -> d.startsWith("prediction: v (v.yaml parameterization: v)")), plan.decisions().toString());
         ObjectNode sched = DiffusersConfigs.build(plan.config(), SafeDType.F32).get("scheduler");
         assertEquals("v_prediction", sched.get("prediction_type").asText());
@@ -159,10 +160,10 @@ class ConversionTest {
     @Test
     void predictionRulesWithoutAYaml() {
         List<String> why = new ArrayList<>();
-        assertEquals(Prediction.V, ConfigInference.decidePrediction(null, false, null, null, Path.of("v2-1_768-ema-pruned.ckpt"), why));
+        assertEquals(Prediction.V_PREDICTION, ConfigInference.decidePrediction(null, false, null, null, Path.of("v2-1_768-ema-pruned.ckpt"), why));
         assertEquals(Prediction.EPSILON, ConfigInference.decidePrediction(null, false, null, null, Path.of("v2-1_512-ema-pruned.safetensors"), why));
         assertEquals(Prediction.EPSILON, ConfigInference.decidePrediction(null, false, null, null, Path.of("sd21-base.safetensors"), why));
-        assertEquals(Prediction.V, ConfigInference.decidePrediction(Prediction.V, false, null, null, Path.of("sd21-base.safetensors"), why));
+        assertEquals(Prediction.V_PREDICTION, ConfigInference.decidePrediction(Prediction.V_PREDICTION, false, null, null, Path.of("sd21-base.safetensors"), why));
         assertEquals(4, why.size());
         assertNull(ConfigInference.decidePrediction(null, false, null, null, Path.of("finetune.ckpt"), why), "undecided: the probe runs the UNet");
         assertEquals(Prediction.EPSILON, ConfigInference.decidePrediction(null, true, null, "x.yaml", Path.of("768.ckpt"), why), "a yaml without parameterization means eps");
@@ -187,7 +188,7 @@ class ConversionTest {
             }
             var r = PredictionProbe.run(plan.config(), unet, dev.stitch.kernels.Backends.byName("reference"));
             assertEquals(bias - 0.5, r.meanDifference(), 1e-6);
-            assertEquals(bias < -0.5 ? Prediction.V : Prediction.EPSILON, r.prediction());
+            assertEquals(bias < -0.5 ? Prediction.V_PREDICTION : Prediction.EPSILON, r.prediction());
         }
         // the real (random-weight) UNet runs too and gives a finite answer
         var real = PredictionProbe.run(plan.config(), plan.components().get("unet"), dev.stitch.kernels.Backends.byName("reference"));

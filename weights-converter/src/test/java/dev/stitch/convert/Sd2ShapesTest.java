@@ -2,6 +2,7 @@ package dev.stitch.convert;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.stitch.engine.io.SafeDType;
+import dev.stitch.engine.schedulers.Prediction;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Path;
@@ -16,7 +17,7 @@ class Sd2ShapesTest {
         var plan = LdmToDiffusers.plan(Sd2Shapes.checkpoint(Path.of("v2-1_768-ema-pruned.safetensors"), SafeDType.F16), null, null);
         var c = plan.config();
         assertArrayEquals(new int[] {5, 10, 20, 20}, c.heads(), "SD2's attention_head_dim");
-        assertEquals(Prediction.V, c.prediction());
+        assertEquals(Prediction.V_PREDICTION, c.prediction());
         assertEquals(96, c.sampleSize());
         var configs = DiffusersConfigs.build(c, SafeDType.F16);
         ObjectNode unet = configs.get("unet");

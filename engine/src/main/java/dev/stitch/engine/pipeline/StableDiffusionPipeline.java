@@ -2,16 +2,16 @@ package dev.stitch.engine.pipeline;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.stitch.engine.Ctx;
+import dev.stitch.kernels.ParameterError;
 import dev.stitch.engine.image.Images;
 import dev.stitch.engine.io.JsonFiles;
 import dev.stitch.engine.random.TorchGenerator;
 import dev.stitch.engine.schedulers.Scheduler;
 import dev.stitch.engine.schedulers.SchedulerConfig;
+import dev.stitch.engine.schedulers.SchedulerKind;
 import dev.stitch.engine.schedulers.Schedulers;
-import dev.stitch.engine.taps.Cache;
-import dev.stitch.engine.taps.Hook;
 import dev.stitch.engine.taps.HookedTaps;
-import dev.stitch.engine.taps.Reduction;
+import dev.stitch.engine.taps.ModelCall;
 import dev.stitch.kernels.ShapeBackend;
 import dev.stitch.engine.taps.TapCatalog;
 import dev.stitch.engine.taps.TapContext;
@@ -26,7 +26,6 @@ import dev.stitch.kernels.UserError;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -105,63 +104,14 @@ public final class StableDiffusionPipeline {
         });
     }
 
-    /** The image width {@code r} asks for: its own, else the model's default. */
-    public int width(GenerateRequest r) { return r.width() != null ? r.width() : defaultSize(); }
-
-    /** The image height {@code r} asks for: its own, else the model's default. */
-    public int height(GenerateRequest r) { return r.height() != null ? r.height() : defaultSize(); }
-
     /**
-     * Taps that know this model's names (at {@code width} × {@code height}): registering a mistyped name, or a glob
-     * that matches nothing, is a {@code UserError} listing the closest names.
+     * A request for {@code prompts} (one image each) on this model: set what differs from the defaults, then
+     * {@code build()}. What is left unset comes from this model: its scheduler, spacing, prediction and size.
      */
-    public HookedTaps hookedTaps(Backend ops, int width, int height) { return new HookedTaps(ops, tapCatalog(width, height)); }
+    public GenerateRequest.Builder request(String... prompts) { return request(List.of(prompts)); }
 
-    /** What {@link #generateWithCache} returns: the generation and the values captured during it. */
-    public record CachedRun(GenerateResult result, Cache cache) {}
-
-    /**
-     * Runs {@code r} while every tap {@code pattern} selects is captured with {@code reduction}, all steps and both
-     * CFG halves: TransformerLens' {@code run_with_cache}. Values are keyed (tap, step, half), step −1 for the text
-     * encoder and the VAE.
-     *
-     * <pre>{@code
-     * var run = pipe.generateWithCache(req, ops, "unet.mid_block,unet.*.attn2", Reduction.MEAN);
-     * Tensor mid = run.cache().get("unet.mid_block", 12, CfgHalf.COND);   // [prompts, C]
-     * }</pre>
-     */
-    public CachedRun generateWithCache(GenerateRequest r, Backend ops, String pattern, Reduction reduction) {
-        HookedTaps taps = hookedTaps(ops, width(r), height(r));
-        Cache cache = new Cache();
-        try (var h = taps.register(pattern, cache.capture(reduction))) {
-            return new CachedRun(generate(r, ops, taps, Progress.NONE), cache);
-        }
-    }
-
-    /** {@link #generateWithHooks(GenerateRequest, Backend, List)} with one hook. */
-    public GenerateResult generateWithHooks(GenerateRequest r, Backend ops, String pattern, Hook hook) {
-        return generateWithHooks(r, ops, List.of(Map.entry(pattern, hook)));
-    }
-
-    /**
-     * Runs {@code r} with hooks registered for this call only, in list order (pattern → observer or editor):
-     * TransformerLens' {@code run_with_hooks}. Patterns are checked against the model's taps first.
-     *
-     * <pre>{@code
-     * Editor zero = (tap, x, ctx) -> ctx.ops().scale(x, 0f);
-     * GenerateResult noCrossAttention = pipe.generateWithHooks(req, ops, List.of(Map.entry("unet.*.attn2", zero)));
-     * }</pre>
-     */
-    public GenerateResult generateWithHooks(GenerateRequest r, Backend ops, List<? extends Map.Entry<String, ? extends Hook>> hooks) {
-        HookedTaps taps = hookedTaps(ops, width(r), height(r));
-        List<HookedTaps.Registration> regs = new ArrayList<>();
-        try {
-            for (var e : hooks) regs.add(taps.register(e.getKey(), e.getValue()));
-            return generate(r, ops, taps, Progress.NONE);
-        } finally {
-            for (var reg : regs) reg.close();
-        }
-    }
+    /** {@link #request(String...)} for a list of prompts. */
+    public GenerateRequest.Builder request(List<String> prompts) { return new GenerateRequest.Builder(this, prompts); }
 
     /** Receives progress: denoising step {@code i} of {@code n} finished ({@code i = 0}: the denoising loop starts). */
     public interface Progress {
@@ -172,21 +122,20 @@ public final class StableDiffusionPipeline {
 
     /**
      * Checks {@code r} against this model without computing anything: image size, scheduler and step count, strength,
-     * the shapes of the start latents and image. Every run calls it first; callers that print before generating call
-     * it themselves so that a mistake is reported before any other output.
+     * the shapes of the start latents and image. {@link GenerateRequest.Builder#build} and every run call it first.
      */
     public void check(GenerateRequest r) {
-        int b = r.batch(), down = vae.downscale(), width = width(r), height = height(r);
-        if (width % down != 0 || height % down != 0)
-            throw new UserError("--width/--height " + width + "x" + height + ": must be multiples of " + down + " for this model's VAE");
+        int b = r.batch(), down = vae.downscale(), width = r.width(), height = r.height();
+        if (width % down != 0) throw new ParameterError("width", width, "must be a multiple of " + down + " for this model's VAE");
+        if (height % down != 0) throw new ParameterError("height", height, "must be a multiple of " + down + " for this model's VAE");
         checkSize(b, width, height, r.guided());
         Scheduler sched = scheduler(r, new TorchGenerator(r.seed()));
         if (r.initLatents() != null) latentsOf(r.initLatents(), b, unet.config.inChannels(), height / down, width / down);
         if (r.initImage() != null) {
             Tensor img = r.initImage();
             if (img.rank() != 4 || img.dim(0) != b || img.dim(1) != vae.config.inChannels() || img.dim(2) != height || img.dim(3) != width)
-                throw new UserError("--init-image: expected " + b + " image(s) of " + width + "x" + height + ", got "
-                    + Arrays.toString(img.shape()));
+                throw new ParameterError("initImage", "shape " + Arrays.toString(img.shape()) + ", expected " + b + " image(s) of "
+                    + vae.config.inChannels() + " x " + height + " x " + width);
             firstStep(r, sched.timesteps().length);
         }
     }
@@ -210,25 +159,14 @@ public final class StableDiffusionPipeline {
         } catch (ArithmeticException e) {
             // too large, as below
         }
-        throw new UserError("--width/--height " + width + "x" + height + ": too large for " + batch + " image(s) at once (the model's"
+        throw new ParameterError("width", width + "x" + height, "too large for " + batch + " image(s) at once (the model's"
             + " activations would need arrays of more than 2^31 - 1 values); use a smaller size or fewer prompts");
     }
 
-    /** The model's scheduler config with the request's spacing and prediction overrides. */
-    private SchedulerConfig schedulerConfig(GenerateRequest r) {
-        SchedulerConfig cfg = schedulerConfig;
-        if (r.timestepSpacing() != null) cfg = cfg.withTimestepSpacing(r.timestepSpacing());
-        if (r.prediction() != null) cfg = cfg.withPrediction(r.prediction());
-        return cfg;
-    }
-
-    /** The scheduler the request names, or the one the model's config names. */
-    private String schedulerName(GenerateRequest r) {
-        return r.scheduler() != null ? r.scheduler() : Schedulers.nameOf(schedulerConfig(r));
-    }
-
+    /** The request's scheduler on the model's scheduler config with the request's spacing and prediction. */
     private Scheduler scheduler(GenerateRequest r, TorchGenerator gen) {
-        return Schedulers.create(schedulerName(r), schedulerConfig(r), r.steps(), gen);
+        SchedulerConfig cfg = schedulerConfig.withTimestepSpacing(r.timestepSpacing()).withPrediction(r.prediction());
+        return Schedulers.create(r.scheduler(), cfg, r.steps(), gen);
     }
 
     /** img2img: the index of the first timestep run, as diffusers' Img2Img pipeline computes it from the strength. */
@@ -236,21 +174,22 @@ public final class StableDiffusionPipeline {
         int initSteps = Math.min((int) (r.steps() * r.strength()), r.steps());
         int first = Math.max(r.steps() - initSteps, 0) * (timesteps / r.steps());
         if (first >= timesteps)
-            throw new UserError("--strength " + r.strength() + " leaves no denoising step of " + r.steps() + " (needs strength >= "
+            throw new ParameterError("strength", r.strength(), "leaves no denoising step of " + r.steps() + " (needs strength >= "
                 + 1f / r.steps() + ")");
         return first;
     }
 
-    /** Runs the request; {@code taps} (possibly a {@link HookedTaps}) sees every module output. */
+    /**
+     * Runs the request on {@code ops}; {@code taps} sees every module output with its {@link ModelCall}. A
+     * {@link StableDiffusion} session calls this with its backend and hooks.
+     */
     public GenerateResult generate(GenerateRequest r, Backend ops, Taps taps, Progress progress) {
         long start = System.nanoTime();
         Denoised d = denoise(r, ops, taps, progress, Integer.MAX_VALUE);
         long decodeStart = System.nanoTime();
-        HookedTaps hooked = taps instanceof HookedTaps h ? h : null;
-        if (hooked != null) hooked.setRows(TapContext.Rows.cond(d.batch));
 
         // 4. decode
-        Ctx c = new Ctx(ops, taps);
+        Ctx c = new Ctx(ops, taps, ModelCall.outside(TapContext.Rows.cond(d.batch)));
         float sf = vae.config.scalingFactor();
         float[] z = new float[d.latents.length];
         for (int i = 0; i < z.length; i++) z[i] = d.latents[i] / sf;
@@ -278,15 +217,14 @@ public final class StableDiffusionPipeline {
         return Tensor.of(d.latents, d.batch, unet.config.inChannels(), d.height / vae.downscale(), d.width / vae.downscale());
     }
 
-    private record Denoised(float[] latents, int batch, int width, int height, String scheduler, float[] timesteps,
+    private record Denoised(float[] latents, int batch, int width, int height, SchedulerKind scheduler, float[] timesteps,
                             double textEncoderSeconds, double[] stepSeconds) {}
 
     private Denoised denoise(GenerateRequest r, Backend ops, Taps taps, Progress progress, int lastStep) {
         check(r);
-        HookedTaps hooked = taps instanceof HookedTaps h ? h : null;
         Ctx c = new Ctx(ops, taps);
         int b = r.batch(), down = vae.downscale();
-        int width = width(r), height = height(r);
+        int width = r.width(), height = r.height();
         int h = height / down, w = width / down, ch = unet.config.inChannels();
         boolean guided = r.guided();
 
@@ -302,11 +240,9 @@ public final class StableDiffusionPipeline {
             int[][] both = new int[2 * b][];
             System.arraycopy(uncond, 0, both, 0, b);
             System.arraycopy(cond, 0, both, b, b);
-            if (hooked != null) hooked.setRows(TapContext.Rows.cfg(b).withTokens(both));
-            embeds = textEncoder.forward(c, both);
+            embeds = textEncoder.forward(c.at(ModelCall.outside(TapContext.Rows.cfg(b).withTokens(both))), both);
         } else {
-            if (hooked != null) hooked.setRows(TapContext.Rows.cond(b).withTokens(cond));
-            embeds = textEncoder.forward(c, cond);
+            embeds = textEncoder.forward(c.at(ModelCall.outside(TapContext.Rows.cond(b).withTokens(cond))), cond);
         }
         if (!finite(ops.toHost(embeds))) throw nonFinite("the text encoder's output (the prompt embeddings)");
         // each model's weights count towards the process's memory only while it runs: a full-size SD2's three never
@@ -324,9 +260,9 @@ public final class StableDiffusionPipeline {
         if (r.initImage() != null) {
             // img2img: encode, scale, then noise to the level of the first kept timestep (diffusers' Img2Img order)
             Tensor img = r.initImage();
-            if (hooked != null) hooked.setRows(TapContext.Rows.cond(b));
-            var dist = vae.encode(c, ops.fromHost(img.data().clone(), img.shape()));
-            float[] sample = ops.toHost(dist.sample(c, ops.fromHost(gen.randn(n), b, ch, h, w)));
+            Ctx enc = c.at(ModelCall.outside(TapContext.Rows.cond(b)));
+            var dist = vae.encode(enc, ops.fromHost(img.data().clone(), img.shape()));
+            float[] sample = ops.toHost(dist.sample(enc, ops.fromHost(gen.randn(n), b, ch, h, w)));
             float sf = vae.config.scalingFactor();
             float[] init = new float[n];
             for (int i = 0; i < n; i++) init[i] = sample[i] * sf;
@@ -342,18 +278,18 @@ public final class StableDiffusionPipeline {
         }
 
         // 3. denoising with classifier-free guidance
-        if (hooked != null) hooked.setRows(guided ? TapContext.Rows.cfg(b) : TapContext.Rows.cond(b));
+        TapContext.Rows rows = guided ? TapContext.Rows.cfg(b) : TapContext.Rows.cond(b);
         int end = (int) Math.min(ts.length, lastStep + 1L);
         progress.step(0, end - first);
         double[] stepSeconds = new double[Math.max(0, end - first)];
         for (int i = first; i < end; i++) {
             long stepStart = System.nanoTime();
-            if (hooked != null) hooked.setStep(i, ts[i]);
+            Ctx step = c.at(ModelCall.step(i, ts[i], rows));
             float[] in = sched.scaleModelInput(latents, i);
             float[] x = guided ? concat(in, in) : in;
             float[] t = new float[guided ? 2 * b : b];
             Arrays.fill(t, ts[i]);
-            float[] out = ops.toHost(unet.forward(c, ops.fromHost(x, guided ? 2 * b : b, ch, h, w), t, embeds));
+            float[] out = ops.toHost(unet.forward(step, ops.fromHost(x, guided ? 2 * b : b, ch, h, w), t, embeds));
             float[] model;
             if (guided) {
                 model = new float[n];
@@ -365,13 +301,12 @@ public final class StableDiffusionPipeline {
             } else model = out.clone();
             latents = sched.step(model, i, latents);
             // once per step, on the host copy at hand: NaN weights, a steering edit or a broken schedule stop here
-            if (!finite(latents)) throw nonFiniteStep(r, i, ts.length, ops, taps, x, t, embeds, out, model);
+            if (!finite(latents)) throw nonFiniteStep(r, i, ts.length, step, x, t, embeds, out, model);
             stepSeconds[i - first] = (System.nanoTime() - stepStart) / 1e9;
             progress.step(i - first + 1, end - first);
         }
-        if (hooked != null) hooked.clearStep();
         unet.unloadWeights();
-        return new Denoised(latents, b, width, height, schedulerName(r), ts, textEncoderSeconds, stepSeconds);
+        return new Denoised(latents, b, width, height, r.scheduler(), ts, textEncoderSeconds, stepSeconds);
     }
 
     private static boolean finite(float[] v) {
@@ -389,26 +324,28 @@ public final class StableDiffusionPipeline {
      * value is non-finite (found by running this step's UNet call again, editors applied, observers skipped, so
      * nothing is recorded twice), or else guidance or the scheduler's step. Runs only on this failure path.
      */
-    private UserError nonFiniteStep(GenerateRequest r, int i, int steps, Backend ops, Taps taps, float[] x, float[] t, Tensor embeds,
+    private UserError nonFiniteStep(GenerateRequest r, int i, int steps, Ctx step, float[] x, float[] t, Tensor embeds,
                                     float[] out, float[] model) {
+        Backend ops = step.ops();
         String at = "the latents after denoising step " + i + " (0-based) of " + steps;
         if (finite(out) && !finite(model))
-            return new UserError("non-finite values (NaN or infinity) in " + at + ": classifier-free guidance at --guidance "
+            return new UserError("non-finite values (NaN or infinity) in " + at + ": classifier-free guidance at guidance "
                 + r.guidance() + " overflowed");
         if (finite(out))
             return new UserError("non-finite values (NaN or infinity) in " + at + ": the UNet's output was finite, the "
-                + schedulerName(r) + " scheduler's step was not (check " + schedulerConfig.source() + ")");
-        Taps base = taps instanceof HookedTaps h ? h.editorsOnly() : taps;
-        Taps watch = (name, layout, value) -> {
+                + r.scheduler() + " scheduler's step was not (check " + schedulerConfig.source() + ")");
+        Taps base = step.taps() instanceof HookedTaps h ? h.editorsOnly() : step.taps();
+        Taps watch = (name, layout, value, call) -> {
             if (!finite(ops.toHost(value))) throw new FoundNonFinite(name, "the module's own output");
-            Tensor edited = base.at(name, layout, value);
+            Tensor edited = base.at(name, layout, value, call);
             if (edited != value && !finite(ops.toHost(edited)))
                 throw new FoundNonFinite(name, "a hook registered there (a steering edit?) made it so");
             return edited;
         };
         try {
             int down = vae.downscale();
-            unet.forward(new Ctx(ops, watch), ops.fromHost(x, t.length, unet.config.inChannels(), height(r) / down, width(r) / down), t, embeds);
+            unet.forward(new Ctx(ops, watch, step.call()), ops.fromHost(x, t.length, unet.config.inChannels(), r.height() / down, r.width() / down),
+                t, embeds);
         } catch (FoundNonFinite found) {
             return new UserError("non-finite values (NaN or infinity) in " + at + ", first at tap " + found.tap + " (" + found.why + ")");
         }
@@ -429,10 +366,9 @@ public final class StableDiffusionPipeline {
 
     private static float[] latentsOf(Tensor t, int b, int ch, int h, int w) {
         if (!Arrays.equals(t.shape(), new int[] {b, ch, h, w}))
-            throw new UserError("--init-latents: tensor 'latents' has shape " + Arrays.toString(t.shape()) + ", expected "
-                + Arrays.toString(new int[] {b, ch, h, w}));
+            throw new ParameterError("initLatents", "shape " + Arrays.toString(t.shape()) + ", expected " + Arrays.toString(new int[] {b, ch, h, w}));
         float[] d = t.data().clone();
-        for (float v : d) if (!Float.isFinite(v)) throw new UserError("--init-latents: tensor 'latents' has non-finite values");
+        for (float v : d) if (!Float.isFinite(v)) throw new ParameterError("initLatents", "has non-finite values");
         return d;
     }
 
@@ -449,7 +385,7 @@ public final class StableDiffusionPipeline {
         text.put("negative_prompt", r.negative(row));
         text.put("seed", Long.toString(r.seed()));
         text.put("steps", Integer.toString(r.steps()));
-        text.put("scheduler", res.scheduler());
+        text.put("scheduler", res.scheduler().label);
         text.put("guidance", Float.toString(r.guidance()));
         text.put("model", model == null ? "" : model.getFileName().toString());
         text.put("software", "Stitch");

@@ -19,7 +19,7 @@ public final class Ddim implements Scheduler {
     public Ddim(SchedulerConfig cfg, int steps) {
         cfg.requireBool("thresholding", false, false);
         schedule = NoiseSchedule.from(cfg);
-        prediction = Prediction.from(cfg);
+        prediction = cfg.prediction();
         clipSample = cfg.bool("clip_sample", true);
         clipRange = (float) cfg.number("clip_sample_range", 1.0);
         if (!(clipRange > 0) || Float.isInfinite(clipRange))
@@ -28,7 +28,7 @@ public final class Ddim implements Scheduler {
         int trainSteps = schedule.numTrainTimesteps;
         Schedulers.checkSteps(steps, trainSteps);
         stride = trainSteps / steps;
-        timesteps = Schedulers.discreteTimesteps(cfg.choice("timestep_spacing", "leading", "linspace", "trailing"),
+        timesteps = Schedulers.discreteTimesteps(cfg.timestepSpacing(SchedulerKind.DDIM.defaultSpacing),
             trainSteps, steps, cfg.integer("steps_offset", 0));
         for (int t : timesteps) schedule.alphaCumprod(t);  // refuse out-of-range settings now, not mid-run
     }

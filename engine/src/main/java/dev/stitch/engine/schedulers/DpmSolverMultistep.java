@@ -22,7 +22,7 @@ public final class DpmSolverMultistep implements Scheduler {
 
     public DpmSolverMultistep(SchedulerConfig cfg, int steps) {
         schedule = NoiseSchedule.from(cfg);
-        prediction = Prediction.from(cfg);
+        prediction = cfg.prediction();
         cfg.choice("algorithm_type", "dpmsolver++");
         solverOrder = cfg.integer("solver_order", 2);
         if (solverOrder != 1 && solverOrder != 2) throw cfg.unsupported("solver_order", String.valueOf(solverOrder), "expected 1 or 2");
@@ -38,7 +38,7 @@ public final class DpmSolverMultistep implements Scheduler {
 
         int trainSteps = schedule.numTrainTimesteps;
         Schedulers.checkSteps(steps, trainSteps);
-        timesteps = timesteps(cfg.choice("timestep_spacing", "linspace", "leading", "trailing"), trainSteps, steps, cfg.integer("steps_offset", 0));
+        timesteps = timesteps(cfg.timestepSpacing(SchedulerKind.DPM_SOLVER_MULTISTEP.defaultSpacing), trainSteps, steps, cfg.integer("steps_offset", 0));
         sigmas = new float[timesteps.length + 1];
         for (int i = 0; i < timesteps.length; i++) sigmas[i] = schedule.sigmas[checked(timesteps[i])];
         sigmas[timesteps.length] = schedule.sigmas[0];
@@ -50,15 +50,15 @@ public final class DpmSolverMultistep implements Scheduler {
     }
 
     /** diffusers 0.25.1: N + 1 points (linspace, leading) with the smallest dropped, or DDIM's trailing list. */
-    private static int[] timesteps(String spacing, int trainSteps, int steps, int stepsOffset) {
+    private static int[] timesteps(TimestepSpacing spacing, int trainSteps, int steps, int stepsOffset) {
         double[] t = switch (spacing) {
-            case "linspace" -> Np.reverse(Np.round(Np.linspace(0, trainSteps - 1, steps + 1)));
-            case "leading" -> {
+            case LINSPACE -> Np.reverse(Np.round(Np.linspace(0, trainSteps - 1, steps + 1)));
+            case LEADING -> {
                 double[] v = new double[steps + 1];
                 for (int i = 0; i <= steps; i++) v[i] = (double) (steps - i) * (trainSteps / (steps + 1)) + stepsOffset;
                 yield v;
             }
-            default -> null;
+            case TRAILING -> null;
         };
         if (t == null) return Schedulers.discreteTimesteps(spacing, trainSteps, steps, stepsOffset);
         int[] out = new int[steps];

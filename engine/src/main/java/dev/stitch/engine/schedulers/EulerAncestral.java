@@ -20,8 +20,8 @@ public final class EulerAncestral implements Scheduler {
 
     public EulerAncestral(SchedulerConfig cfg, int steps, NoiseSource noise) {
         NoiseSchedule schedule = NoiseSchedule.from(cfg);
-        prediction = Prediction.from(cfg);
-        String spacing = cfg.choice("timestep_spacing", "linspace", "leading", "trailing");
+        prediction = cfg.prediction();
+        TimestepSpacing spacing = cfg.timestepSpacing(SchedulerKind.EULER_ANCESTRAL.defaultSpacing);
         Schedulers.checkSteps(steps, schedule.numTrainTimesteps);
         timesteps = EulerDiscrete.timesteps(spacing, schedule.numTrainTimesteps, steps, cfg.integer("steps_offset", 0));
         sigmas = EulerDiscrete.sigmas(timesteps, schedule);

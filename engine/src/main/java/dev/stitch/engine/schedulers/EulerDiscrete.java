@@ -15,11 +15,11 @@ public final class EulerDiscrete implements Scheduler {
 
     public EulerDiscrete(SchedulerConfig cfg, int steps) {
         NoiseSchedule schedule = NoiseSchedule.from(cfg);
-        prediction = Prediction.from(cfg);
+        prediction = cfg.prediction();
         cfg.choice("interpolation_type", "linear");
         cfg.choice("timestep_type", "discrete");
         cfg.requireBool("use_karras_sigmas", false, false);
-        String spacing = cfg.choice("timestep_spacing", "linspace", "leading", "trailing");
+        TimestepSpacing spacing = cfg.timestepSpacing(SchedulerKind.EULER.defaultSpacing);
         Schedulers.checkSteps(steps, schedule.numTrainTimesteps);
         timesteps = timesteps(spacing, schedule.numTrainTimesteps, steps, cfg.integer("steps_offset", 0));
         sigmas = sigmas(timesteps, schedule);
@@ -27,8 +27,8 @@ public final class EulerDiscrete implements Scheduler {
     }
 
     /** The timesteps of both Euler schedulers: linspace unrounded in float32, leading and trailing as DDIM's. */
-    static float[] timesteps(String spacing, int trainSteps, int steps, int stepsOffset) {
-        if (spacing.equals("linspace")) {
+    static float[] timesteps(TimestepSpacing spacing, int trainSteps, int steps, int stepsOffset) {
+        if (spacing == TimestepSpacing.LINSPACE) {
             double[] t = Np.reverse(Np.linspace(0, trainSteps - 1, steps));
             float[] f = new float[t.length];
             for (int i = 0; i < f.length; i++) f[i] = (float) t[i];
@@ -45,10 +45,10 @@ public final class EulerDiscrete implements Scheduler {
     }
 
     /** diffusers 0.25.1: the largest sigma for linspace and trailing spacing, {@code sqrt(max^2 + 1)} for leading. */
-    static float initNoiseSigma(float[] sigmas, String spacing) {
+    static float initNoiseSigma(float[] sigmas, TimestepSpacing spacing) {
         float max = 0f;
         for (float s : sigmas) max = Math.max(max, s);
-        return spacing.equals("leading") ? sqrt(max * max + 1f) : max;
+        return spacing == TimestepSpacing.LEADING ? sqrt(max * max + 1f) : max;
     }
 
     /** {@code sample / sqrt(sigma^2 + 1)}, shared with the ancestral sampler. */

@@ -27,13 +27,13 @@ public final class Pndm implements Scheduler {
 
     public Pndm(SchedulerConfig cfg, int steps) {
         schedule = NoiseSchedule.from(cfg);
-        prediction = Prediction.from(cfg);
+        prediction = cfg.prediction();
         finalAlphaCumprod = cfg.bool("set_alpha_to_one", false) ? 1f : schedule.alphasCumprod[0];
         skipPrk = cfg.bool("skip_prk_steps", false);
         int trainSteps = schedule.numTrainTimesteps;
         Schedulers.checkSteps(steps, trainSteps);
         stride = trainSteps / steps;
-        int[] desc = Schedulers.discreteTimesteps(cfg.choice("timestep_spacing", "leading", "linspace", "trailing"),
+        int[] desc = Schedulers.discreteTimesteps(cfg.timestepSpacing(SchedulerKind.PNDM.defaultSpacing),
             trainSteps, steps, cfg.integer("steps_offset", 0));
         int n = desc.length;
         if (skipPrk) {

@@ -12,13 +12,12 @@ import dev.stitch.kernels.UserError;
 
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.Locale;
 
 /**
  * A model's {@code scheduler/scheduler_config.json}, read with diffusers' {@code from_config} meaning: the keys
  * present there apply to whichever scheduler is chosen, every other setting takes that scheduler's own default
  * (each getter is given it), and keys a scheduler does not know are ignored. Immutable; {@link #with} gives a copy
- * with one key set, which is how command-line overrides such as {@code --timestep-spacing} are applied.
+ * with one key set, which is how a request's spacing and prediction are applied.
  */
 public final class SchedulerConfig {
     // diffusers writes -Infinity for lambda_min_clipped, as Python's json module does.
@@ -65,22 +64,28 @@ public final class SchedulerConfig {
         return new SchedulerConfig(copy, source);
     }
 
-    /** Applies {@code --timestep-spacing} (leading, linspace or trailing). */
-    public SchedulerConfig withTimestepSpacing(String spacing) {
-        String s = spacing.toLowerCase(Locale.ROOT);
-        if (!s.equals("leading") && !s.equals("linspace") && !s.equals("trailing"))
-            throw new UserError("--timestep-spacing: expected leading, linspace or trailing, got '" + spacing + "'");
-        return with("timestep_spacing", s);
+    /** A copy with {@code timestep_spacing} set to {@code spacing}. */
+    public SchedulerConfig withTimestepSpacing(TimestepSpacing spacing) { return with("timestep_spacing", spacing.label); }
+
+    /** A copy with {@code prediction_type} set to {@code prediction}. */
+    public SchedulerConfig withPrediction(Prediction prediction) { return with("prediction_type", prediction.diffusers); }
+
+    /** The configured {@code timestep_spacing}, or {@code fallback} (the scheduler's own default) when it sets none. */
+    public TimestepSpacing timestepSpacing(TimestepSpacing fallback) {
+        String v = string("timestep_spacing", null);
+        if (v == null) return fallback;
+        TimestepSpacing t = TimestepSpacing.fromLabel(v);
+        if (t == null) throw unsupported("timestep_spacing", '"' + v + '"', "expected leading, linspace or trailing");
+        return t;
     }
 
-    /** Applies {@code --prediction} (epsilon, or v / v_prediction). */
-    public SchedulerConfig withPrediction(String prediction) {
-        String p = prediction.toLowerCase(Locale.ROOT);
-        return switch (p) {
-            case "epsilon", "eps" -> with("prediction_type", "epsilon");
-            case "v", "v_prediction", "v-prediction" -> with("prediction_type", "v_prediction");
-            default -> throw new UserError("--prediction: expected epsilon or v, got '" + prediction + "'");
-        };
+    /** The configured {@code prediction_type}; epsilon when it sets none, as in diffusers. */
+    public Prediction prediction() {
+        String v = string("prediction_type", null);
+        if (v == null) return Prediction.EPSILON;
+        Prediction p = Prediction.fromDiffusers(v);
+        if (p == null) throw unsupported("prediction_type", '"' + v + '"', "expected epsilon or v_prediction");
+        return p;
     }
 
     /** Where the values came from, for messages. */

@@ -14,9 +14,8 @@ import java.util.Map;
  * feeding the next hook. The hooks of a name are looked up once and cached, so a tap without hooks costs one map
  * lookup, and nothing at all while no hook is registered.
  *
- * <p>The pipeline tells hooks where they are: {@link #setRows} before each model call (what each batch row is),
- * {@link #setStep} before each UNet call of a denoising step and {@link #clearStep} after the loop. One forward at
- * a time: the state is not thread-safe, and hooks run on the thread that calls the model.
+ * <p>Hooks learn where they are from the {@link ModelCall} each tap receives (the step, what each batch row is).
+ * Registering is not thread-safe; hooks run on the thread that calls the model.
  *
  * <pre>{@code
  * try (var h = taps.register("unet.mid_block", (Observer) (tap, x, ctx) -> ...)) {
@@ -29,9 +28,6 @@ public final class HookedTaps implements Taps {
     private final TapCatalog known;
     private final List<Registration> registrations = new ArrayList<>();
     private final Map<String, Site> sites = new HashMap<>();
-    private int step = -1;
-    private double timestep = Double.NaN;
-    private TapContext.Rows rows;          // null: every row is COND, prompt = row
 
     /** The hooks registered at one tap name and the component it belongs to. */
     private record Site(String component, Hook[] hooks) {}
@@ -78,23 +74,11 @@ public final class HookedTaps implements Taps {
 
     public boolean isEmpty() { return registrations.isEmpty(); }
 
-    /** The denoising step about to run (0-based) and its scheduler timestep. */
-    public void setStep(int step, double timestep) {
-        if (step < 0) throw new IllegalArgumentException("step " + step + " < 0 (use clearStep outside denoising)");
-        this.step = step;
-        this.timestep = timestep;
+    /** Removes every registered hook (a session's close). */
+    public void clear() {
+        registrations.clear();
+        sites.clear();
     }
-
-    /** Leaves denoising: later calls (the VAE) see step −1. */
-    public void clearStep() {
-        step = -1;
-        timestep = Double.NaN;
-    }
-
-    /** What the rows of the next model calls are; null returns to the default (every row COND, prompt = row). */
-    public void setRows(TapContext.Rows rows) { this.rows = rows; }
-
-    public int step() { return step; }
 
     /**
      * Runs {@code forward} while every tap {@code pattern} matches is captured with {@code reduction} (all steps,
@@ -109,20 +93,20 @@ public final class HookedTaps implements Taps {
     }
 
     @Override
-    public Tensor at(String name, TapLayout layout, Tensor value) { return run(name, layout, value, true); }
+    public Tensor at(String name, TapLayout layout, Tensor value, ModelCall call) { return run(name, layout, value, call, true); }
 
     /**
      * These taps with their editors only, observers skipped: for running a model call a second time (to find where
      * values went non-finite) without recording anything twice.
      */
-    public Taps editorsOnly() { return (name, layout, value) -> run(name, layout, value, false); }
+    public Taps editorsOnly() { return (name, layout, value, call) -> run(name, layout, value, call, false); }
 
-    private Tensor run(String name, TapLayout layout, Tensor value, boolean observers) {
+    private Tensor run(String name, TapLayout layout, Tensor value, ModelCall call, boolean observers) {
         if (registrations.isEmpty()) return value;
         Site site = sites.get(name);
         if (site == null) sites.put(name, site = resolve(name));
         if (site.hooks.length == 0) return value;
-        TapContext ctx = new TapContext(site.component, layout, step, timestep, rowsFor(name, value), ops);
+        TapContext ctx = new TapContext(site.component, layout, call.step(), call.timestep(), call.rows(name, value.dim(0)), ops);
         int[] shape = value.shape();
         for (Hook h : site.hooks) {
             switch (h) {
@@ -144,14 +128,5 @@ public final class HookedTaps implements Taps {
         for (Registration r : registrations) if (r.pattern.matches(name)) hooks.add(r.hook);
         int dot = name.indexOf('.');
         return new Site(dot < 0 ? name : name.substring(0, dot), hooks.isEmpty() ? NO_HOOKS : hooks.toArray(Hook[]::new));
-    }
-
-    private TapContext.Rows rowsFor(String name, Tensor value) {
-        int batch = value.dim(0);
-        if (rows == null) return TapContext.Rows.cond(batch);
-        if (rows.size() != batch)
-            throw new IllegalStateException("tap " + name + " has a batch of " + batch + " rows but setRows described "
-                + rows.size() + ": " + rows + " (the pipeline sets rows before each model call)");
-        return rows;
     }
 }

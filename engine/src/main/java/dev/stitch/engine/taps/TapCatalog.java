@@ -59,7 +59,7 @@ public final class TapCatalog {
     public static TapCatalog record(Backend ops, Consumer<Ctx> forward) {
         List<Entry> seen = new ArrayList<>();
         Map<Tensor, String> firstName = new IdentityHashMap<>();   // the same object twice: no op ran between the taps
-        forward.accept(new Ctx(ops, (name, layout, value) -> {
+        forward.accept(new Ctx(ops, (name, layout, value, call) -> {
             String first = firstName.putIfAbsent(value, name);
             seen.add(new Entry(name, layout, value.shape(), first == null || first.equals(name) ? null : first));
             return value;

@@ -8,7 +8,7 @@ import java.util.Arrays;
  * What a hook sees besides the tensor: the component ({@code unet}, {@code text_encoder}, {@code vae}), the value's
  * layout, the denoising step (−1 outside denoising) and its timestep (NaN outside), what each batch row is
  * ({@link Rows}), and the backend that owns the value ({@code ops.toHost(value)} reads it, {@code ops} computes
- * an edit on the value's device).
+ * an edit on the value's device). Step, timestep and rows are those of the tap's {@link ModelCall}.
  */
 public record TapContext(String component, TapLayout layout, int step, double timestep, Rows rows, Backend ops) {
 

@@ -48,7 +48,7 @@ class NonFiniteTest {
     }
 
     static GenerateRequest request(int steps) {
-        return new GenerateRequest(List.of("a red cube"), List.of(), steps, 7.5f, null, 3, 32, 32, null, null, null, null, null, 1f);
+        return pipe.request("a red cube").steps(steps).seed(3).size(32, 32).build();
     }
 
     /** The weights of {@code file} with one value of {@code tensor} set to {@code value}. */
@@ -110,11 +110,9 @@ class NonFiniteTest {
 
     @Test
     void absurdSizesAreRefusedBeforeAnythingIsAllocated() {
-        var r = new GenerateRequest(List.of("x"), List.of(), 2, 7.5f, null, 3, 2147483640, 64, null, null, null, null, null, 1f);
-        UserError e = assertThrows(UserError.class, () -> pipe.check(r));
-        assertTrue(e.getMessage().startsWith("--width/--height 2147483640x64: too large"), e.getMessage());
-        var wide = new GenerateRequest(List.of("x"), List.of(), 2, 7.5f, null, 3, 65536, 65536, null, null, null, null, null, 1f);
-        assertThrows(UserError.class, () -> pipe.check(wide));
+        UserError e = assertThrows(UserError.class, () -> pipe.request("x").steps(2).seed(3).size(2147483640, 64).build());
+        assertTrue(e.getMessage().startsWith("width '2147483640x64': too large"), e.getMessage());
+        assertThrows(UserError.class, () -> pipe.request("x").steps(2).seed(3).size(65536, 65536).build());
         pipe.check(request(2));
     }
 }

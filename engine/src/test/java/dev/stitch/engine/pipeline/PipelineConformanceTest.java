@@ -3,6 +3,9 @@ package dev.stitch.engine.pipeline;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.stitch.engine.image.Png;
 import dev.stitch.engine.io.SafeTensors;
+import dev.stitch.engine.schedulers.Prediction;
+import dev.stitch.engine.schedulers.SchedulerKind;
+import dev.stitch.engine.schedulers.TimestepSpacing;
 import dev.stitch.engine.taps.TapCatalog;
 import dev.stitch.engine.taps.TapLayout;
 import dev.stitch.engine.taps.Taps;
@@ -16,7 +19,6 @@ import org.junit.jupiter.api.Test;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.*;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -54,11 +56,11 @@ class PipelineConformanceTest {
         return m;
     }
 
-    void check(String name, String scheduler, int steps, String prediction, String spacing, Backend backend) {
+    void check(String name, SchedulerKind scheduler, int steps, Prediction prediction, TimestepSpacing spacing, Backend backend) {
         SafeTensors g = SafeTensors.open(GOLDEN.resolve(name + ".safetensors"));
         Tensor noise = Tensor.of(g.floats("init_noise"), g.entry("init_noise").intShape());
-        GenerateRequest r = new GenerateRequest(List.of(prompt), List.of(""), steps, 7.5f, scheduler, 0, 192, 128, spacing,
-            prediction, null, noise, null, 1f);
+        GenerateRequest r = pipe.request(prompt).negativePrompt("").steps(steps).scheduler(scheduler).size(192, 128)
+            .timestepSpacing(spacing).prediction(prediction).initLatents(noise).build();
         GenerateResult res = pipe.generate(r, backend, Taps.NONE, StableDiffusionPipeline.Progress.NONE);
 
         assertArrayEquals(g.floats("timesteps"), res.timesteps(), 1e-3f, name + " timesteps");
@@ -79,16 +81,16 @@ class PipelineConformanceTest {
     static final Backend CPU = Backends.byName("cpu");
 
     @Test
-    void ddimEpsilon() { check("pipeline_ddim_eps", "ddim", 8, null, null, CPU); }
+    void ddimEpsilon() { check("pipeline_ddim_eps", SchedulerKind.DDIM, 8, null, null, CPU); }
 
     @Test
-    void ddimV() { check("pipeline_ddim_v", "ddim", 5, "v_prediction", null, CPU); }
+    void ddimV() { check("pipeline_ddim_v", SchedulerKind.DDIM, 5, Prediction.V_PREDICTION, null, CPU); }
 
     @Test
-    void eulerV() { check("pipeline_euler_v", "euler", 6, "v_prediction", "linspace", CPU); }
+    void eulerV() { check("pipeline_euler_v", SchedulerKind.EULER, 6, Prediction.V_PREDICTION, TimestepSpacing.LINSPACE, CPU); }
 
     @Test
-    void ddimVOnTheReferenceBackend() { check("pipeline_ddim_v", "ddim", 5, "v_prediction", null, ReferenceBackend.INSTANCE); }
+    void ddimVOnTheReferenceBackend() { check("pipeline_ddim_v", SchedulerKind.DDIM, 5, Prediction.V_PREDICTION, null, ReferenceBackend.INSTANCE); }
 
     /** The tap catalog runs all three components on the shape-only backend, the VAE encoder included. */
     @Test

@@ -50,22 +50,24 @@ class PipelineTapsTest {
     static final int SIZE = 32, STEPS = 2;
     static Path dir;
     static StableDiffusionPipeline pipe;
+    static StableDiffusion sd;
 
     @BeforeAll
     static void model() throws IOException {
         dir = Files.createTempDirectory("stitch-tiny-");
         RandomModel.write("tiny", dir.resolve("tiny"), 7, DType.F32, null);
         pipe = StableDiffusionPipeline.load(dir.resolve("tiny"));
+        sd = new StableDiffusion(pipe, OPS);
     }
 
     @AfterAll
     static void cleanUp() throws IOException {
+        if (sd != null) sd.close();
         if (dir != null) RandomModel.deleteTree(dir);
     }
 
     static GenerateRequest request() {
-        return new GenerateRequest(List.of("a red cube", "a blue sphere"), List.of(), STEPS, 7.5f, null, 3, SIZE, SIZE, null,
-            null, null, null, null, 1f);
+        return sd.request("a red cube", "a blue sphere").steps(STEPS).seed(3).size(SIZE, SIZE).build();
     }
 
     static void assertFinite(float[] x, String what) {
@@ -127,7 +129,10 @@ class PipelineTapsTest {
             calls.incrementAndGet();
             return ctx.ops().fromHost(new float[Math.toIntExact(x.numel())], x.shape());
         };
-        GenerateResult edited = pipe.generateWithHooks(r, OPS, "unet.*.attn2", zero);
+        GenerateResult edited;
+        try (var h = sd.hooks("unet.*.attn2", zero)) {
+            edited = sd.generate(r);
+        }
         GenerateResult plain = pipe.generate(r, OPS, Taps.NONE, StableDiffusionPipeline.Progress.NONE);
 
         assertEquals(16 * STEPS, calls.get(), "16 cross-attentions per UNet call");
@@ -142,7 +147,7 @@ class PipelineTapsTest {
     void addingAVectorChangesOnlyWhatIsDownstream() {
         GenerateRequest r = request();
         int last = STEPS - 1;
-        Cache before = pipe.generateWithCache(r, OPS, "*", Reduction.NONE).cache();
+        Cache before = sd.runWithCache(r, "*", Reduction.NONE).cache();
 
         // α·v on the conditional rows of unet.mid_block at the last step; a capture registered after it sees the result
         float[] v = new float[64];
@@ -155,10 +160,9 @@ class PipelineTapsTest {
                 for (int c = 0; c < v.length; c++) rows[row * v.length + c] = 0.5f * v[c];
             return ctx.ops().addChannels(x, ctx.ops().fromHost(rows, ctx.batch(), v.length));
         };
-        HookedTaps taps = pipe.hookedTaps(OPS, SIZE, SIZE);
         Cache after = new Cache();
-        try (var e = taps.register("unet.mid_block", add); var c = taps.register("*", after.capture(Reduction.NONE))) {
-            pipe.generate(r, OPS, taps, StableDiffusionPipeline.Progress.NONE);
+        try (var e = sd.hooks("unet.mid_block", add); var c = sd.hooks("*", after.capture(Reduction.NONE))) {
+            sd.generate(r);
         }
 
         List<CaptureKey> keys = new ArrayList<>(before.keys());
@@ -198,7 +202,10 @@ class PipelineTapsTest {
             calls.incrementAndGet();
             return ctx.ops().fromHost(ctx.ops().toHost(x).clone(), x.shape());
         };
-        GenerateResult edited = pipe.generateWithHooks(r, OPS, List.of(Map.entry("*", same), Map.entry("*", copy)));
+        GenerateResult edited;
+        try (var a = sd.hooks("*", same); var b = sd.hooks("*", copy)) {
+            edited = sd.generate(r);
+        }
 
         int perRun = 0;
         for (String n : callsOf(r).keySet()) perRun += n.startsWith("unet.") ? STEPS : 1;
@@ -214,9 +221,9 @@ class PipelineTapsTest {
     }
 
     @Test
-    void generateWithCacheKeysEveryCallAndChecksPatterns() {
+    void runWithCacheKeysEveryCallAndChecksPatterns() {
         GenerateRequest r = request();
-        var run = pipe.generateWithCache(r, OPS, "unet.mid_block,text_encoder.text_model.encoder.layers.3", Reduction.MEAN);
+        var run = sd.runWithCache(r, "unet.mid_block,text_encoder.text_model.encoder.layers.3", Reduction.MEAN);
         Cache cache = run.cache();
         assertEquals(2 * (1 + STEPS), cache.size(), "text encoder once, mid block per step, both halves each");
         Tensor mid = cache.get("unet.mid_block", STEPS - 1, CfgHalf.COND);
@@ -226,7 +233,56 @@ class PipelineTapsTest {
         assertArrayEquals(pipe.generate(r, OPS, Taps.NONE, StableDiffusionPipeline.Progress.NONE).latents().data(),
             run.result().latents().data(), "observers change nothing");
 
-        UserError e = assertThrows(UserError.class, () -> pipe.generateWithCache(r, OPS, "unet.mid_blok", Reduction.MEAN));
+        UserError e = assertThrows(UserError.class, () -> sd.runWithCache(r, "unet.mid_blok", Reduction.MEAN));
         assertTrue(e.getMessage().contains("closest: unet.mid_block"), e.getMessage());
+        assertTrue(sd.taps().isEmpty(), "nothing left registered");
+    }
+
+    /** One line per model call a plain {@link Taps} saw at {@code tap}: the step, the timestep and each row's half and prompt. */
+    static List<String> callsSeenBy(GenerateRequest r, String tap) {
+        List<String> seen = new ArrayList<>();
+        Taps mine = (name, layout, value, call) -> {
+            if (name.equals(tap)) {
+                StringBuilder s = new StringBuilder("step " + call.step() + " t " + call.timestep() + ":");
+                for (int row = 0; row < value.dim(0); row++) s.append(' ').append(call.half(row).label).append(call.prompt(row));
+                seen.add(s.toString());
+            }
+            return value;
+        };
+        pipe.generate(r, OPS, mine, StableDiffusionPipeline.Progress.NONE);
+        return seen;
+    }
+
+    @Test
+    void aUsersOwnTapsLearnsTheStepAndTheHalfOfEachRow() {
+        GenerateRequest r = request();
+        float[] ts = sd.generate(r).timesteps();
+        assertEquals(List.of("step -1 t NaN: uncond0 uncond1 cond0 cond1"), callsSeenBy(r, "text_encoder.text_model.final_layer_norm"));
+        assertEquals(List.of("step 0 t " + (double) ts[0] + ": uncond0 uncond1 cond0 cond1", "step 1 t " + (double) ts[1] + ": uncond0 uncond1 cond0 cond1"),
+            callsSeenBy(r, "unet.mid_block"));
+        assertEquals(List.of("step -1 t NaN: cond0 cond1"), callsSeenBy(r, "vae.decoder.conv_out"));
+        // unguided: one conditional row per prompt
+        GenerateRequest unguided = r.toBuilder().guidance(1f).build();
+        assertEquals(List.of("step 0 t " + (double) ts[0] + ": cond0 cond1", "step 1 t " + (double) ts[1] + ": cond0 cond1"),
+            callsSeenBy(unguided, "unet.mid_block"));
+    }
+
+    @Test
+    void closingTheSessionRemovesItsHooks() {
+        GenerateRequest r = request();
+        AtomicInteger calls = new AtomicInteger();
+        Observer count = (tap, x, ctx) -> calls.incrementAndGet();
+        StableDiffusion session = new StableDiffusion(pipe, OPS);
+        HookedTaps taps = session.taps();
+        session.hooks("unet.mid_block", count);                    // left open on purpose
+        taps.register("unet.conv_in", count);                      // registered on its taps directly, as a steering plan does
+        session.generate(r);
+        assertEquals(2 * STEPS, calls.get());
+        session.close();
+        assertTrue(taps.isEmpty(), "close removed every hook");
+        pipe.generate(r, OPS, taps, StableDiffusionPipeline.Progress.NONE);
+        assertEquals(2 * STEPS, calls.get(), "no hook ran after close");
+        assertThrows(IllegalStateException.class, () -> session.generate(r));
+        assertThrows(IllegalStateException.class, () -> session.hooks("unet.mid_block", count));
     }
 }

@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.*;
 /** Scheduler configs that would give NaN or infinite latents are refused by key, for every scheduler. */
 class NonsenseSchedulerConfigTest {
     private static void refused(String json, String key) {
-        for (String name : Schedulers.NAMES) {
+        for (SchedulerKind name : SchedulerKind.values()) {
             SchedulerConfig cfg = SchedulerConfig.parse(json);
             UserError e = assertThrows(UserError.class, () -> Schedulers.create(name, cfg, 10, new dev.stitch.engine.random.TorchGenerator(1)),
                 name + " accepted " + json);
@@ -37,13 +37,13 @@ class NonsenseSchedulerConfigTest {
 
     @Test
     void ddimClipRangeMustBePositive() {
-        UserError e = assertThrows(UserError.class, () -> Schedulers.create("ddim", SchedulerConfig.parse("{\"clip_sample_range\": -1}"), 10, null));
+        UserError e = assertThrows(UserError.class, () -> Schedulers.create(SchedulerKind.DDIM, SchedulerConfig.parse("{\"clip_sample_range\": -1}"), 10, null));
         assertTrue(e.getMessage().contains("'clip_sample_range'"), e.getMessage());
     }
 
     @Test
     void ordinaryConfigsStillWork() {
-        assertEquals(10, Schedulers.create("ddim", SchedulerConfig.parse("{\"beta_start\": 0.00085, \"beta_end\": 0.012, "
+        assertEquals(10, Schedulers.create(SchedulerKind.DDIM, SchedulerConfig.parse("{\"beta_start\": 0.00085, \"beta_end\": 0.012, "
             + "\"beta_schedule\": \"scaled_linear\"}"), 10, null).timesteps().length);
     }
 }

@@ -79,19 +79,19 @@ class SchedulerGoldenTest {
 
     @Test
     void ddimEpsilon() {
-        Scheduler s = Schedulers.create("ddim", tinyConfig(), 8, null);
+        Scheduler s = Schedulers.create(SchedulerKind.DDIM, tinyConfig(), 8, null);
         assertArrayEquals(new float[] {876, 751, 626, 501, 376, 251, 126, 1}, s.timesteps());
         replay("pipeline_ddim_eps", s);
     }
 
     @Test
     void ddimVPrediction() {
-        replay("pipeline_ddim_v", Schedulers.create("ddim", tinyConfig().withPrediction("v"), 5, null));
+        replay("pipeline_ddim_v", Schedulers.create(SchedulerKind.DDIM, tinyConfig().withPrediction(Prediction.V_PREDICTION), 5, null));
     }
 
     @Test
     void eulerVPredictionLinspace() {
-        EulerDiscrete s = (EulerDiscrete) Schedulers.create("euler", tinyConfig().withTimestepSpacing("linspace").withPrediction("v"), 6, null);
+        EulerDiscrete s = (EulerDiscrete) Schedulers.create(SchedulerKind.EULER, tinyConfig().withTimestepSpacing(TimestepSpacing.LINSPACE).withPrediction(Prediction.V_PREDICTION), 6, null);
         assertArrayEquals(golden("pipeline_euler_v").floats("sigmas"), s.sigmas(), "sigmas, bit for bit");
         replay("pipeline_euler_v", s);
     }

@@ -77,36 +77,36 @@ class SchedulerReferenceTest {
     void timestepLists() {
         // DDIM trailing, N=7: round(arange(1000, 0, -1000/7)) - 1 = round(1000, 857.1, 714.3, 571.4, 428.6, 285.7, 142.9) - 1
         assertArrayEquals(new float[] {999, 856, 713, 570, 428, 285, 142},
-            Schedulers.create("ddim", SD.withTimestepSpacing("trailing"), 7, null).timesteps());
+            Schedulers.create(SchedulerKind.DDIM, SD.withTimestepSpacing(TimestepSpacing.TRAILING), 7, null).timesteps());
         // DDIM linspace, N=7: linspace(0, 999, 7) = 0, 166.5, 333, 499.5, 666, 832.5, 999, rounded half to even, reversed
         assertArrayEquals(new float[] {999, 832, 666, 500, 333, 166, 0},
-            Schedulers.create("ddim", SD.withTimestepSpacing("linspace"), 7, null).timesteps());
+            Schedulers.create(SchedulerKind.DDIM, SD.withTimestepSpacing(TimestepSpacing.LINSPACE), 7, null).timesteps());
         // PLMS, leading, N=5: 200 i + 1 ascending = [1, 201, 401, 601, 801]; concat(ts[:-1], ts[-2:-1], ts[-1:]) reversed
         assertArrayEquals(new float[] {801, 601, 601, 401, 201, 1},
-            Schedulers.create("pndm", SD.with("skip_prk_steps", true), 5, null).timesteps());
+            Schedulers.create(SchedulerKind.PNDM, SD.with("skip_prk_steps", true), 5, null).timesteps());
         // PLMS, trailing, N=4: [249, 499, 749, 999] ascending, the second largest repeated
         assertArrayEquals(new float[] {999, 749, 749, 499, 249},
-            Schedulers.create("pndm", SD.with("skip_prk_steps", true).withTimestepSpacing("trailing"), 4, null).timesteps());
+            Schedulers.create(SchedulerKind.PNDM, SD.with("skip_prk_steps", true).withTimestepSpacing(TimestepSpacing.TRAILING), 4, null).timesteps());
         // PNDM with its Runge-Kutta start (skip_prk_steps absent = false), N=5: the 4 largest timesteps [201..801] with
         // their half steps (+100) make [201, 301, 401, ..., 901]; each repeated, first and last dropped, reversed; then
         // the remaining PLMS timesteps [201, 1]
         assertArrayEquals(new float[] {801, 701, 701, 601, 601, 501, 501, 401, 401, 301, 301, 201, 201, 1},
-            Schedulers.create("pndm", SD, 5, null).timesteps());
+            Schedulers.create(SchedulerKind.PNDM, SD, 5, null).timesteps());
         // Euler, leading, N=7: 142 i reversed, + steps_offset
-        assertArrayEquals(new float[] {853, 711, 569, 427, 285, 143, 1}, Schedulers.create("euler", SD, 7, null).timesteps());
+        assertArrayEquals(new float[] {853, 711, 569, 427, 285, 143, 1}, Schedulers.create(SchedulerKind.EULER, SD, 7, null).timesteps());
         // DPM++, leading (inherited from this config), N=5: 1000 // 6 = 166; [830, 664, 498, 332, 166, (0 dropped)] + 1
-        assertArrayEquals(new float[] {831, 665, 499, 333, 167}, Schedulers.create("dpm++2m", SD, 5, null).timesteps());
+        assertArrayEquals(new float[] {831, 665, 499, 333, 167}, Schedulers.create(SchedulerKind.DPM_SOLVER_MULTISTEP, SD, 5, null).timesteps());
         // DPM++, linspace, N=8: linspace(0, 999, 9) = 124.875 i, rounded half to even (499.5 -> 500), reversed, 0 dropped
         assertArrayEquals(new float[] {999, 874, 749, 624, 500, 375, 250, 125},
-            Schedulers.create("dpm++2m", SD.withTimestepSpacing("linspace"), 8, null).timesteps());
+            Schedulers.create(SchedulerKind.DPM_SOLVER_MULTISTEP, SD.withTimestepSpacing(TimestepSpacing.LINSPACE), 8, null).timesteps());
     }
 
     @Test
     void eulerInitNoiseSigmaDependsOnSpacing() {
         // diffusers 0.25.1: max sigma for linspace/trailing, sqrt(max^2 + 1) for leading
-        float lin = Schedulers.create("euler", SD.withTimestepSpacing("linspace"), 6, null).initNoiseSigma();
+        float lin = Schedulers.create(SchedulerKind.EULER, SD.withTimestepSpacing(TimestepSpacing.LINSPACE), 6, null).initNoiseSigma();
         assertEquals(sigmaOf(999), lin, 1e-5);
-        float lead = Schedulers.create("euler", SD, 7, null).initNoiseSigma();
+        float lead = Schedulers.create(SchedulerKind.EULER, SD, 7, null).initNoiseSigma();
         assertEquals(Math.sqrt(sigmaOf(853) * sigmaOf(853) + 1), lead, 1e-5);
     }
 
@@ -125,7 +125,7 @@ class SchedulerReferenceTest {
     void plmsMatchesTranscription() {
         for (boolean v : new boolean[] {false, true}) {
             SchedulerConfig cfg = SD.with("skip_prk_steps", true);
-            Scheduler s = Schedulers.create("pndm", v ? cfg.withPrediction("v") : cfg, 5, null);
+            Scheduler s = Schedulers.create(SchedulerKind.PNDM, v ? cfg.withPrediction(Prediction.V_PREDICTION) : cfg, 5, null);
             float[] ts = s.timesteps();
             Random r = new Random(v ? 11 : 10);
             float[] x = gaussian(r);
@@ -168,7 +168,7 @@ class SchedulerReferenceTest {
     @Test
     void eulerAncestralMatchesTranscription() {
         for (boolean v : new boolean[] {false, true}) {
-            SchedulerConfig cfg = SD.withTimestepSpacing("linspace");
+            SchedulerConfig cfg = SD.withTimestepSpacing(TimestepSpacing.LINSPACE);
             List<float[]> drawn = new ArrayList<>();
             TorchGenerator gen = new TorchGenerator(7);
             NoiseSource recording = n -> {
@@ -176,7 +176,7 @@ class SchedulerReferenceTest {
                 drawn.add(z);
                 return z;
             };
-            Scheduler s = Schedulers.create("euler-a", v ? cfg.withPrediction("v") : cfg, 6, recording);
+            Scheduler s = Schedulers.create(SchedulerKind.EULER_ANCESTRAL, v ? cfg.withPrediction(Prediction.V_PREDICTION) : cfg, 6, recording);
             float[] ts = s.timesteps();
             // linspace(0, 999, 6) reversed: 999, 799.2, 599.4, 399.6, 199.8, 0
             assertArrayEquals(new float[] {999f, 799.2f, 599.4f, 399.6f, 199.8f, 0f}, ts);
@@ -211,7 +211,7 @@ class SchedulerReferenceTest {
     @Test
     void dpmSolverMatchesTranscription() {
         for (boolean v : new boolean[] {false, true}) {
-            Scheduler s = Schedulers.create("dpm++2m", v ? SD.withPrediction("v") : SD, 6, null);
+            Scheduler s = Schedulers.create(SchedulerKind.DPM_SOLVER_MULTISTEP, v ? SD.withPrediction(Prediction.V_PREDICTION) : SD, 6, null);
             float[] ts = s.timesteps();
             double[] sig = new double[ts.length + 1];
             for (int k = 0; k < ts.length; k++) sig[k] = sigmaOf(ts[k]);
@@ -251,11 +251,11 @@ class SchedulerReferenceTest {
         // DDIM/PNDM: sqrt(ac[t]) x + sqrt(1 - ac[t]) z at the step's timestep (801 for N=5, leading, offset 1)
         double[] ddim = new double[N];
         for (int i = 0; i < N; i++) ddim[i] = Math.sqrt(AC[801]) * x0[i] + Math.sqrt(1 - AC[801]) * z[i];
-        assertClose(ddim, Schedulers.create("ddim", SD, 5, null).addNoise(x0, z, 0), 1e-5, "ddim addNoise");
+        assertClose(ddim, Schedulers.create(SchedulerKind.DDIM, SD, 5, null).addNoise(x0, z, 0), 1e-5, "ddim addNoise");
         // Euler: x + sigma z
         double sigma = sigmaOf(599.4);
         double[] euler = new double[N];
         for (int i = 0; i < N; i++) euler[i] = x0[i] + sigma * z[i];
-        assertClose(euler, Schedulers.create("euler", SD.withTimestepSpacing("linspace"), 6, null).addNoise(x0, z, 2), 1e-5, "euler addNoise");
+        assertClose(euler, Schedulers.create(SchedulerKind.EULER, SD.withTimestepSpacing(TimestepSpacing.LINSPACE), 6, null).addNoise(x0, z, 2), 1e-5, "euler addNoise");
     }
 }

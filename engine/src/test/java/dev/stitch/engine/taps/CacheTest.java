@@ -22,7 +22,7 @@ class CacheTest {
     final Tensor latents = SyntheticModel.random(new Random(5), 2, SyntheticModel.LATENT, SyntheticModel.H, SyntheticModel.W);
     final int[][] negatives = SyntheticModel.tokens(0, 0), prompts = SyntheticModel.tokens(2, 4);
 
-    void generate(int steps) { model.generate(taps, new Ctx(OPS, taps), latents, negatives, prompts, steps); }
+    void generate(int steps) { model.generate(new Ctx(OPS, taps), latents, negatives, prompts, steps); }
 
     @Test
     void fullCaptureKeysEveryTapStepAndHalf() {

@@ -93,14 +93,14 @@ class HookedTapsTest {
         List<String> log = new ArrayList<>();
         Tensor x = Tensor.of(new float[] {1, 2}, 1, 2);
         var a = taps.register("unet.conv_in", (Observer) (t, v, c) -> log.add("a"));
-        taps.at("unet.conv_in", TapLayout.NC, x);
+        taps.at("unet.conv_in", TapLayout.NC, x, ModelCall.NONE);
         var b = taps.register("unet.*", (Observer) (t, v, c) -> log.add("b"));
-        taps.at("unet.conv_in", TapLayout.NC, x);
+        taps.at("unet.conv_in", TapLayout.NC, x, ModelCall.NONE);
         a.close();
         a.close();   // closing twice is harmless
-        taps.at("unet.conv_in", TapLayout.NC, x);
+        taps.at("unet.conv_in", TapLayout.NC, x, ModelCall.NONE);
         b.close();
-        assertSame(x, taps.at("unet.conv_in", TapLayout.NC, x));
+        assertSame(x, taps.at("unet.conv_in", TapLayout.NC, x, ModelCall.NONE));
         assertEquals(List.of("a", "a", "b", "b"), log);
     }
 
@@ -135,7 +135,7 @@ class HookedTapsTest {
         HookedTaps taps = new HookedTaps(OPS);
         Tensor start = SyntheticModel.random(new Random(3), 1, 4, 4, 6);
         int[][] neg = SyntheticModel.tokens(0), pos = SyntheticModel.tokens(2);
-        Runnable gen = () -> model.generate(taps, new Ctx(OPS, taps), start, neg, pos, 1);
+        Runnable gen = () -> model.generate(new Ctx(OPS, taps), start, neg, pos, 1);
         Map<String, float[]> base = recordAll(taps, gen);
         float[] v = {1, -2, 3, -4, 5, -6, 7, -8};
         float alpha = 0.5f;
@@ -166,7 +166,7 @@ class HookedTapsTest {
             log.add(s.toString());
         };
         try (var h = taps.register("text_encoder.text_model.final_layer_norm,unet.conv_in", o)) {
-            model.generate(taps, new Ctx(OPS, taps), SyntheticModel.random(new Random(3), 2, 4, 4, 6),
+            model.generate(new Ctx(OPS, taps), SyntheticModel.random(new Random(3), 2, 4, 4, 6),
                 SyntheticModel.tokens(0, 0), SyntheticModel.tokens(2, 4), 2);
         }
         assertEquals(List.of(
@@ -178,13 +178,12 @@ class HookedTapsTest {
     @Test
     void rowsThatDoNotMatchTheBatchAreAnInternalError() {
         HookedTaps taps = new HookedTaps(OPS);
-        taps.setRows(TapContext.Rows.cfg(3));
         try (var h = taps.register("unet.conv_in", (Observer) (t, x, c) -> {})) {
-            var e = assertThrows(IllegalStateException.class, () -> run(taps));
+            Ctx wrong = new Ctx(OPS, taps, ModelCall.outside(TapContext.Rows.cfg(3)));
+            var e = assertThrows(IllegalStateException.class, () -> model.forward(wrong, latents, ids));
             assertTrue(e.getMessage().contains("unet.conv_in has a batch of 2 rows"), e.getMessage());
+            run(taps);   // rows nobody described: every row COND
         }
-        taps.setRows(null);
-        run(taps);
     }
 
     @Test

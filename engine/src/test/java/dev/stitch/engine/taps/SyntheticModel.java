@@ -160,27 +160,22 @@ final class SyntheticModel {
     Tensor forward(Ctx c, Tensor latents, int[][] ids) { return unet(c, latents, encode(c, ids)); }
 
     /**
-     * A guided denoising loop as the pipeline runs it, with the calls that tell hooks where they are: the text
-     * encoder on [negatives, prompts] with their token ids, then per step setStep and a CFG batch of 2n rows.
+     * A guided denoising loop as the pipeline runs it, with the model calls that tell taps where they are: the text
+     * encoder on [negatives, prompts] with their token ids, then per step a CFG batch of 2n rows.
      */
-    Tensor generate(HookedTaps taps, Ctx c, Tensor latents, int[][] negativeIds, int[][] promptIds, int steps) {
+    Tensor generate(Ctx c, Tensor latents, int[][] negativeIds, int[][] promptIds, int steps) {
         var ops = c.ops();
         int n = promptIds.length;
         int[][] ids = new int[2 * n][];
         System.arraycopy(negativeIds, 0, ids, 0, n);
         System.arraycopy(promptIds, 0, ids, n, n);
-        taps.setRows(TapContext.Rows.cfg(n).withTokens(ids));
-        Tensor text = encode(c, ids);
-        taps.setRows(TapContext.Rows.cfg(n));
+        Tensor text = encode(c.at(ModelCall.outside(TapContext.Rows.cfg(n).withTokens(ids))), ids);
         for (int s = 0; s < steps; s++) {
-            taps.setStep(s, 999 - 333.0 * s);
-            Tensor out = unet(c, ops.concat(0, latents, latents), text);
+            Tensor out = unet(c.at(ModelCall.step(s, 999 - 333.0 * s, TapContext.Rows.cfg(n))), ops.concat(0, latents, latents), text);
             Tensor uncond = ops.slice(out, 0, 0, n), cond = ops.slice(out, 0, n, 2 * n);
             Tensor guided = ops.add(uncond, ops.scale(ops.add(cond, ops.scale(uncond, -1)), 3f));
             latents = ops.add(latents, ops.scale(guided, -0.1f));
         }
-        taps.clearStep();
-        taps.setRows(null);
         return latents;
     }
 }

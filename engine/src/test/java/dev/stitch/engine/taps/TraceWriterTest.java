@@ -72,7 +72,7 @@ class TraceWriterTest {
         try (TraceWriter w = new TraceWriter(out, Map.of("steps", "3"));
              var h = taps.register("unet.*.attn2,unet.up_blocks.*", w.capture(Reduction.NONE).steps(StepSet.parse("0,2")));
              var c = taps.register("unet.*.attn2,unet.up_blocks.*", check.capture(Reduction.NONE).steps(StepSet.parse("0,2")))) {
-            model.generate(taps, new Ctx(OPS, taps), latents, SyntheticModel.tokens(0), SyntheticModel.tokens(3), 3);
+            model.generate(new Ctx(OPS, taps), latents, SyntheticModel.tokens(0), SyntheticModel.tokens(3), 3);
             w.commit();
         }
         SafeTensors st = SafeTensors.open(out);

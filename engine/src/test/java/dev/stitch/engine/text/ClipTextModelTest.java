@@ -194,7 +194,7 @@ class ClipTextModelTest {
     void tapsAreCalledInOrderWithTheirNames() {
         ClipTextModel model = new ClipTextModel(config("gelu"), Weights.of("text_encoder", "test", randomWeights(3)));
         List<String> seen = new ArrayList<>();
-        Taps record = (name, layout, value) -> {
+        Taps record = (name, layout, value, call) -> {
             assertEquals(TapLayout.NLC, layout);
             assertArrayEquals(new int[] {3, POSITIONS, C}, value.shape(), name);
             seen.add(name);
@@ -216,7 +216,7 @@ class ClipTextModelTest {
     void anEditingTapChangesWhatFollows() {
         ClipTextModel model = new ClipTextModel(config("gelu"), Weights.of("text_encoder", "test", randomWeights(4)));
         float[] plain = model.forward(CTX, IDS).data();
-        Taps zeroMlp = (name, layout, value) ->
+        Taps zeroMlp = (name, layout, value, call) ->
             name.equals("text_encoder.text_model.encoder.layers.1.mlp") ? CTX.ops().scale(value, 0f) : value;
         float[] edited = model.forward(new Ctx(ReferenceBackend.INSTANCE, zeroMlp), IDS).data();
         assertEquals(plain.length, edited.length);

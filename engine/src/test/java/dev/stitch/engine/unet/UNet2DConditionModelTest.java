@@ -4,6 +4,7 @@ import dev.stitch.engine.Ctx;
 import dev.stitch.engine.Weights;
 import dev.stitch.engine.io.SafeTensors;
 import dev.stitch.engine.io.SafeTensorsWriter;
+import dev.stitch.engine.taps.ModelCall;
 import dev.stitch.engine.taps.TapLayout;
 import dev.stitch.engine.taps.Taps;
 import dev.stitch.kernels.DType;
@@ -53,7 +54,7 @@ class UNet2DConditionModelTest {
         final Map<String, TapLayout> layouts = new LinkedHashMap<>();
 
         @Override
-        public Tensor at(String name, TapLayout layout, Tensor value) {
+        public Tensor at(String name, TapLayout layout, Tensor value, ModelCall call) {
             assertFalse(seen.containsKey(name), "tap " + name + " fired twice");
             seen.put(name, value);
             layouts.put(name, layout);
@@ -170,12 +171,12 @@ class UNet2DConditionModelTest {
         Tensor base = run(REF, unet, g);
 
         // replacing every value by an equal copy must not change anything (each returned tensor is used)
-        Tensor copied = run(new Ctx(ReferenceBackend.INSTANCE, (n, l, v) -> Tensor.of(v.data().clone(), v.shape())), unet, g);
+        Tensor copied = run(new Ctx(ReferenceBackend.INSTANCE, (n, l, v, call) -> Tensor.of(v.data().clone(), v.shape())), unet, g);
         assertEquals(0.0, maxAbs(copied, base));
 
         // doubling the output of the last down block (also its last skip) changes the prediction
         Recorder rec = new Recorder();
-        Taps edit = (n, l, v) -> rec.at(n, l, n.equals("unet.down_blocks.3") ? ReferenceBackend.INSTANCE.scale(v, 2f) : v);
+        Taps edit = (n, l, v, call) -> rec.at(n, l, n.equals("unet.down_blocks.3") ? ReferenceBackend.INSTANCE.scale(v, 2f) : v, call);
         Tensor edited = run(new Ctx(ReferenceBackend.INSTANCE, edit), unet, g);
         assertTrue(maxAbs(edited, base) > 1e-3, "the edit had no effect");
     }

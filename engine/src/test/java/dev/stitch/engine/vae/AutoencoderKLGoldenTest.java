@@ -48,7 +48,7 @@ class AutoencoderKLGoldenTest {
     }
 
     static Taps recorder(Map<String, int[]> into) {
-        return (name, layout, value) -> {
+        return (name, layout, value, call) -> {
             if (into.put(name, value.shape()) != null) throw new AssertionError("tap " + name + " called twice");
             return value;
         };

@@ -2,7 +2,10 @@ package dev.stitch.eval.run;
 
 import dev.stitch.engine.io.OutputPaths;
 import dev.stitch.engine.pipeline.GenerateRequest;
-import dev.stitch.engine.schedulers.Schedulers;
+import dev.stitch.engine.pipeline.StableDiffusionPipeline;
+import dev.stitch.engine.schedulers.Prediction;
+import dev.stitch.engine.schedulers.SchedulerKind;
+import dev.stitch.engine.schedulers.TimestepSpacing;
 import dev.stitch.engine.tokenizer.ClipTokenizer;
 import dev.stitch.eval.judge.JudgeConfig;
 import dev.stitch.kernels.UserError;
@@ -58,8 +61,8 @@ public record EvalSettings(Path prompts, String category, Integer limit, int ima
      * position; the guidance the prompt set's when it has one, else {@code guidance}. Null fields take the model's
      * defaults.
      */
-    public record Generation(long seed, int steps, float guidance, String scheduler, Integer width, Integer height,
-                             List<String> negativePrompts, String timestepSpacing, String prediction,
+    public record Generation(long seed, int steps, float guidance, SchedulerKind scheduler, Integer width, Integer height,
+                             List<String> negativePrompts, TimestepSpacing timestepSpacing, Prediction prediction,
                              ClipTokenizer.Mode tokenizerMode) {
         public Generation {
             negativePrompts = negativePrompts == null ? List.of() : List.copyOf(negativePrompts);
@@ -84,9 +87,9 @@ public record EvalSettings(Path prompts, String category, Integer limit, int ima
         }
 
         /** The request for one prompt at this seed and guidance (the one place an evaluation builds a request). */
-        public GenerateRequest request(String prompt, long seed, float guidance) {
-            return new GenerateRequest(List.of(prompt), negativePrompts, steps, guidance, scheduler, seed, width, height,
-                timestepSpacing, prediction, tokenizerMode, null, null, 1f);
+        public GenerateRequest request(StableDiffusionPipeline pipe, String prompt, long seed, float guidance) {
+            return pipe.request(prompt).negativePrompts(negativePrompts).steps(steps).guidance(guidance).seed(seed).scheduler(scheduler)
+                .size(width, height).timestepSpacing(timestepSpacing).prediction(prediction).tokenizerMode(tokenizerMode).build();
         }
     }
 
@@ -166,12 +169,6 @@ public record EvalSettings(Path prompts, String category, Integer limit, int ima
         if (generation.steps() < 1) throw new SettingError("steps", generation.steps(), "must be at least 1");
         if (!(generation.guidance() >= 0) || Float.isInfinite(generation.guidance()))
             throw new SettingError("guidance", generation.guidance(), "must be a number >= 0");
-        if (generation.scheduler() != null && !Schedulers.NAMES.contains(generation.scheduler()))
-            throw new SettingError("scheduler", generation.scheduler(), "expected one of " + String.join(", ", Schedulers.NAMES));
-        if (generation.timestepSpacing() != null && !List.of("leading", "linspace", "trailing").contains(generation.timestepSpacing()))
-            throw new SettingError("timestepSpacing", generation.timestepSpacing(), "expected leading, linspace or trailing");
-        if (generation.prediction() != null && !List.of("epsilon", "v_prediction").contains(generation.prediction()))
-            throw new SettingError("prediction", generation.prediction(), "expected epsilon or v_prediction");
         for (Integer side : new Integer[] {generation.width(), generation.height()})
             if (side != null && (side <= 0 || side % 8 != 0))
                 throw new SettingError(side.equals(generation.width()) ? "width" : "height", side, "must be a positive multiple of 8");

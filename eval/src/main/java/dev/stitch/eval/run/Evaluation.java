@@ -134,7 +134,7 @@ public final class Evaluation {
             this.p = p;
             this.run = run;
             this.auditFile = auditFile;
-            this.taps = pipe.hookedTaps(ops, p.width(), p.height());
+            this.taps = new HookedTaps(ops, pipe.tapCatalog(p.width(), p.height()));
             this.judge = settings.metrics().contains(Metric.JUDGE)
                 ? new JudgeClient(settings.judge(), run.dir().resolve(auditFile), p.apiKey()) : null;
         }
@@ -201,7 +201,7 @@ public final class Evaluation {
         float guidance = w.item().guidance() != null ? w.item().guidance().floatValue() : s.generation().guidance();
         line.put("seed", seed);
         line.put("guidance", guidance);
-        GenerateRequest req = s.generation().request(w.item().prompt(), seed, guidance);
+        GenerateRequest req = s.generation().request(pipe, w.item().prompt(), seed, guidance);
         float[] text = s.metrics().contains(Metric.CLIP) ? p.clip().textEmbeds(ctx, List.of(w.item().prompt()))[0] : null;
         ArrayNode results = line.putArray("setups");
         List<Question> questions = new ArrayList<>();
@@ -300,13 +300,13 @@ public final class Evaluation {
         o.put("seed", g.seed());
         o.put("steps", g.steps());
         o.put("guidance", g.guidance());
-        if (g.scheduler() != null) o.put("scheduler", g.scheduler());
+        if (g.scheduler() != null) o.put("scheduler", g.scheduler().label);
         o.put("width", width);
         o.put("height", height);
         ArrayNode neg = o.putArray("negative_prompt");
         g.negativePrompts().forEach(neg::add);
-        if (g.timestepSpacing() != null) o.put("timestep_spacing", g.timestepSpacing());
-        if (g.prediction() != null) o.put("prediction", g.prediction());
+        if (g.timestepSpacing() != null) o.put("timestep_spacing", g.timestepSpacing().label);
+        if (g.prediction() != null) o.put("prediction", g.prediction().diffusers);
         o.put("tokenizer_mode", g.tokenizerMode().name().toLowerCase(Locale.ROOT));
         ArrayNode st = o.putArray("setups");
         for (Setup setup : setups) {

@@ -7,7 +7,9 @@ import dev.stitch.engine.image.Png;
 import dev.stitch.engine.image.RgbImage;
 import dev.stitch.engine.pipeline.GenerateRequest;
 import dev.stitch.engine.pipeline.GenerateResult;
+import dev.stitch.engine.pipeline.StableDiffusion;
 import dev.stitch.engine.pipeline.StableDiffusionPipeline;
+import dev.stitch.engine.schedulers.SchedulerKind;
 import dev.stitch.engine.taps.HookedTaps;
 import dev.stitch.engine.taps.TapCatalog;
 import dev.stitch.steering.PromptPairs;
@@ -137,7 +139,7 @@ public final class Study {
             Item it = items.get(i);
             ObjectNode line = Jsonl.JSON.createObjectNode();
             line.put("set", it.set()).put("prompt_index", it.index()).put("image", it.image()).put("prompt", it.prompt()).put("seed", it.seed());
-            GenerateRequest req = request(it.prompt(), it.seed());
+            GenerateRequest req = request(pipe, it.prompt(), it.seed());
             Scorer.ForPrompt score = scorer.forPrompt(it.prompt());
             ArrayNode results = line.putArray("arms");
             for (int k = -1; k < arms.size(); k++) {
@@ -175,10 +177,10 @@ public final class Study {
     private int height(StableDiffusionPipeline pipe) { return e.generation().height() != null ? e.generation().height() : pipe.defaultSize(); }
 
     /** The one place a study builds a generation request. */
-    GenerateRequest request(String prompt, long seed) {
+    GenerateRequest request(StableDiffusionPipeline pipe, String prompt, long seed) {
         Experiment.Generation g = e.generation();
-        return new GenerateRequest(List.of(prompt), List.of(), g.steps(), g.guidance(), g.scheduler(), seed, g.width(), g.height(),
-            null, null, null, null, null, 1f);
+        return pipe.request(prompt).steps(g.steps()).guidance(g.guidance()).seed(seed).size(g.width(), g.height())
+            .scheduler(g.scheduler() == null ? null : SchedulerKind.parse(g.scheduler())).build();
     }
 
     /** The one place a setup becomes a steering plan: its method's vectors at its taps, with its own schedule. */
@@ -203,7 +205,7 @@ public final class Study {
         PromptPairs pairs = new PromptPairs(all);
         Experiment.Capture c = e.capture();
         log.println("study: capturing " + pairs.size() + " prompt pairs at " + c.taps());
-        PairedActivations acts = PairedActivations.capture(pipe, ops, request("", e.generation().seed()), pairs.positives(),
+        PairedActivations acts = PairedActivations.capture(new StableDiffusion(pipe, ops), request(pipe, "", e.generation().seed()), pairs.positives(),
             pairs.negatives(), c.taps(), new PairedActivations.Options(c.steps(), false, c.half(), c.tokens(), c.batch()),
             (d, t) -> {});
         try {

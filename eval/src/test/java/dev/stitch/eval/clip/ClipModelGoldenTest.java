@@ -80,7 +80,7 @@ class ClipModelGoldenTest {
     }
 
     static Taps recorder(Map<String, Tensor> into) {
-        return (name, layout, value) -> {
+        return (name, layout, value, call) -> {
             into.put(name, value);
             return value;
         };

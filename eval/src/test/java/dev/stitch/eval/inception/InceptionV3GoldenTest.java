@@ -28,7 +28,7 @@ class InceptionV3GoldenTest {
         assertEquals(128, net.features);
         SafeTensors g = Golden.open("inception/fid_inception_golden.safetensors");
         Map<String, int[]> taps = new LinkedHashMap<>();
-        Ctx c = new Ctx(Backends.byName(device), (name, layout, value) -> {
+        Ctx c = new Ctx(Backends.byName(device), (name, layout, value, call) -> {
             taps.put(name, value.shape());
             return value;
         });

@@ -248,7 +248,7 @@ class StudyTest {
         SplittableRandom rng = new SplittableRandom(5);
         for (int j = 0; j < c; j++) v[j] = (float) rng.nextGaussian();
         SteeringFile file = new SteeringFile(Map.of(), Map.of(tap, new SteeringFile.TapVector(tap, new float[][] {v}, null)));
-        GenerateRequest req = new GenerateRequest(List.of("a house"), List.of(), 4, 7.5f, null, 11, null, null, null, null, null, null, null, 1f);
+        GenerateRequest req = pipe.request("a house").steps(4).seed(11).build();
 
         Cache base = watch(pipe, req, null, tap);
         Cache cond = watch(pipe, req, arm(tap, Operator.ADD, 3f, "2-3", SteeringPlan.Half.COND, file), tap);
