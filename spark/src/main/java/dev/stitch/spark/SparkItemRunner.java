@@ -61,6 +61,8 @@ public final class SparkItemRunner {
         ItemWorker create(Path runDir, String auditFile);
     }
 
+    private static final String JOB_GROUP = "stitch-items";
+
     /** Items per Spark task: at most this many, fewer so that every executor slot gets several tasks. */
     static final int MAX_ITEMS_PER_TASK = 8;
 
@@ -95,7 +97,7 @@ public final class SparkItemRunner {
             // one small job per task, all submitted at once: the scheduler runs them side by side, and the driver
             // records each one's lines as soon as it is done (one job of many partitions would give them all at the end)
             Deque<JavaFutureAction<List<String>>> jobs = new ArrayDeque<>();
-            sc.setJobGroup("stitch-eval", "stitch eval into " + dir, true);
+            sc.setJobGroup(JOB_GROUP, "stitch items into " + dir, true);
             try {
                 for (int from = 0; from < todo.size(); from += perTask) {
                     List<Integer> chunk = List.copyOf(todo.subList(from, Math.min(todo.size(), from + perTask)));
@@ -109,11 +111,23 @@ public final class SparkItemRunner {
                     }
                 }
             } catch (ExecutionException e) {
-                sc.cancelJobGroup("stitch-eval");
+                sc.cancelJobGroup(JOB_GROUP);
+                // keep what other tasks finished meanwhile, so the rerun redoes only the rest
+                for (JavaFutureAction<List<String>> job : jobs) {
+                    if (!job.isDone() || job.isCancelled()) continue;
+                    try {
+                        for (String text : job.get()) scores.append((ObjectNode) Jsonl.JSON.readTree(text));
+                    } catch (ExecutionException | IOException | RuntimeException skipped) {
+                        // that task failed or was cancelled too: its items are redone on the rerun
+                    } catch (InterruptedException stop) {
+                        Thread.currentThread().interrupt();
+                        break;
+                    }
+                }
                 throw new UserError("spark: an item failed on every attempt (" + rootMessage(e) + "); the finished items are kept:"
                     + " rerun the same command to resume");
             } catch (InterruptedException e) {
-                sc.cancelJobGroup("stitch-eval");
+                sc.cancelJobGroup(JOB_GROUP);
                 Thread.currentThread().interrupt();
                 throw new IllegalStateException("interrupted", e);
             } catch (IOException e) {
