@@ -105,9 +105,7 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--inline-images", description = "embed the images in report.html so it can travel alone")
     boolean inlineImages;
 
-    @Option(names = "--spark-master", paramLabel = "URL",
-        description = "make the items on Apache Spark: local[N] in this process, or a cluster's master URL (under spark-submit, its own)")
-    String sparkMaster;
+    @Mixin SparkOptions spark;
 
     @Spec CommandSpec spec;
 
@@ -119,8 +117,7 @@ final class EvalCommand implements Callable<Integer> {
         entry("inception", "--inception"), entry("referenceImages", "--reference-images"), entry("featureCache", "--feature-cache"),
         entry("judge", "--judge-url"), entry("judgeQuestion", "--judge-question"), entry("judgeFailureLimit", "--judge-max-failures"),
         entry("out", "--out"), entry("shard", "--shard"), entry("scheduler", "--scheduler"), entry("timestepSpacing", "--timestep-spacing"),
-        entry("prediction", "--prediction"), entry("width", "--width"), entry("height", "--height"),
-        entry("sparkMaster", "--spark-master"));
+        entry("prediction", "--prediction"), entry("width", "--width"), entry("height", "--height"));
 
     @Override
     public Integer call() {
@@ -133,11 +130,9 @@ final class EvalCommand implements Callable<Integer> {
     }
 
     private void run() {
-        if (sparkMaster != null || System.getProperty("spark.master") != null) {   // spark-submit sets spark.master
-            if (!SparkEval.available())
-                throw new UserError("--spark-master " + sparkMaster + ": Apache Spark is not on the class path (run through ./stitch,"
-                    + " which adds it once built, or submit stitch.jar with spark-submit)");
-            SparkEval.eval(evaluation(), originalArgs(spec), sparkMaster);
+        if (spark.requested()) {
+            spark.requireSpark();
+            SparkEval.eval(evaluation(), originalArgs(spec), spark.master);
             return;
         }
         evaluation().run();

@@ -6,6 +6,7 @@ import dev.stitch.eval.study.Experiment;
 import dev.stitch.eval.study.Study;
 import dev.stitch.kernels.UserError;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Option;
@@ -34,9 +35,7 @@ final class StudyCommand implements Callable<Integer> {
     @Option(names = "--device", paramLabel = "D", defaultValue = "auto", description = "cpu, cuda or auto (default ${DEFAULT-VALUE})")
     String device;
 
-    @Option(names = "--spark-master", paramLabel = "URL",
-        description = "make the items on Apache Spark: local[N] in this process, or a cluster's master URL (under spark-submit, its own)")
-    String sparkMaster;
+    @Mixin SparkOptions spark;
 
     @Spec CommandSpec spec;
 
@@ -45,11 +44,9 @@ final class StudyCommand implements Callable<Integer> {
         Shard sh = shard();
         if (merge && !sh.equals(Shard.ALL)) throw new UserError("--merge: merges every shard; leave out --shard");
         Study.Result r;
-        if (!merge && (sparkMaster != null || System.getProperty("spark.master") != null)) {   // spark-submit sets spark.master
-            if (!SparkEval.available())
-                throw new UserError("--spark-master " + sparkMaster + ": Apache Spark is not on the class path (run through ./stitch,"
-                    + " which adds it once built, or submit stitch.jar with spark-submit)");
-            r = SparkEval.study(EvalCommand.originalArgs(spec), sparkMaster);
+        if (!merge && spark.requested()) {
+            spark.requireSpark();
+            r = SparkEval.study(EvalCommand.originalArgs(spec), spark.master);
         } else {
             r = merge ? study().merge(out) : study().run(out, sh);
         }
