@@ -55,7 +55,7 @@ final class GenerateCommand implements Callable<Integer> {
         try (var registered = SteeringOptions.register(plans, taps)) {
             System.err.println("stitch: seed " + req.seed() + ", " + ops.name() + " backend" + (plans.isEmpty() ? "" : ", " + plans.size() + " steering file(s)"));
             GenerateResult res = pipe.generate(req, ops, taps, ProgressBar.steps());
-            writeOutputs(req, res, pipe, out, saveLatents);
+            writeOutputs(req, res, pipe, out, saveLatents, steering.describe(plans));
             Timings t = res.timings().withLoad(loadSeconds);
             System.err.println("stitch: " + t.summary());
             if (json != null) {
@@ -73,11 +73,14 @@ final class GenerateCommand implements Callable<Integer> {
         if (java.nio.file.Files.isDirectory(out)) throw new UserError("--out " + out + ": is a folder, expected a .png file name");
     }
 
-    static void writeOutputs(GenerateRequest req, GenerateResult res, StableDiffusionPipeline pipe, Path out, Path saveLatents) {
+    /** @param steering the steering the images were made with, for their PNG text (null: none) */
+    static void writeOutputs(GenerateRequest req, GenerateResult res, StableDiffusionPipeline pipe, Path out, Path saveLatents,
+                             String steering) {
         for (int i = 0; i < res.pixels().length; i++) {
             Path file = i == 0 ? out : numbered(out, i);
-            Png.write(file, new RgbImage(res.width(), res.height(), res.pixels()[i]),
-                StableDiffusionPipeline.pngText(req, i, res, pipe.source));
+            var text = StableDiffusionPipeline.pngText(req, i, res, pipe.source);
+            if (steering != null) text.put("steering", steering);
+            Png.write(file, new RgbImage(res.width(), res.height(), res.pixels()[i]), text);
             System.err.println("stitch: wrote " + file);
         }
         if (saveLatents != null) {

@@ -126,6 +126,14 @@ final class SteeringOptions {
         return strength("--steer-tap " + ts + ": the strength after '='", ts.substring(ts.lastIndexOf('=') + 1));
     }
 
+    /** The plans as a steered image's PNG text records them, "; "-separated, each named by its file; null for none. */
+    String describe(List<SteeringPlan> plans) {
+        if (plans.isEmpty()) return null;
+        List<String> parts = new ArrayList<>();
+        for (int k = 0; k < plans.size(); k++) parts.add(plans.get(k).describe(Spec.parse(steer.get(k)).file().getFileName().toString()));
+        return String.join("; ", parts);
+    }
+
     /** Installs every plan; closing the result removes them all. */
     static SteeringPlan.Registered register(List<SteeringPlan> plans, HookedTaps taps) {
         List<SteeringPlan.Registered> regs = new ArrayList<>();

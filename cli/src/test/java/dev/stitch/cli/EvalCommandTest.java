@@ -298,6 +298,13 @@ class EvalCommandTest {
         first.addAll(List.of("--limit", "1", "--steer", steer + "@4"));
         CliRunner.Result r = eval(first);
         assertEquals(0, r.code(), r.err());
+        String png;
+        try {
+            png = new String(Files.readAllBytes(run.resolve("images/000000-steer1.png")), StandardCharsets.ISO_8859_1);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        assertTrue(png.contains("steering\0" + steer.getFileName() + ": add at 4.0 on "), "the steered image says how it was steered");
         String[][] changes = {{"--steer-op", "ablate", "operator"}, {"--steer-window", "0", "window"},
             {"--steer-half", "cond", "half"}, {"--steer-preserve-norm", null, "preserve_norm"},
             {"--steer-tap", "unet.mid_block=2", "tap_strengths"}};

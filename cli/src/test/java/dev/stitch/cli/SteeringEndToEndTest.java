@@ -321,6 +321,12 @@ class SteeringEndToEndTest {
         RgbImage steered = generate(common, "steered.png", "--steer", file + "@3", "--steer-op", "add", "--steer-half", "cond",
             "--steer-preserve-norm", "--steer-window", "0-1");
         assertTrue(dev.stitch.steering.Sweep.pixelRms(plain, steered) > 0, "steering changes the image");
+        // the image says how it was steered (a PNG tEXt chunk: keyword, NUL, text)
+        String png = new String(Files.readAllBytes(dir.resolve("steered.png")), java.nio.charset.StandardCharsets.ISO_8859_1);
+        assertTrue(png.contains("steering\0" + file.getFileName() + ": add at 3.0 on "), "no steering text chunk");
+        assertTrue(png.contains(", window 0-1, half cond, norm preserved"), "the schedule is in the steering text");
+        assertFalse(new String(Files.readAllBytes(dir.resolve("plain.png")), java.nio.charset.StandardCharsets.ISO_8859_1)
+            .contains("steering\0"), "an unsteered image has no steering text");
         RgbImage unguided = generate(common, "unguided.png", "--guidance", "1");
         assertEquals(0, dev.stitch.steering.Sweep.pixelRms(unguided, generate(common, "uncond-only.png", "--steer", file + "@3", "--steer-half", "uncond",
             "--guidance", "1")), "no uncond rows without guidance");

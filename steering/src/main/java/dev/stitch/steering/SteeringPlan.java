@@ -29,6 +29,20 @@ public record SteeringPlan(SteeringFile file, Operator operator, float strength,
         tapStrength.forEach((tap, s) -> checkStrength("tapStrength " + tap, s));
     }
 
+    /**
+     * One line for a steered image's PNG text: "{@code name}: add at 4 on 2 taps (unet.mid_block, …), window all, half
+     * both", with norm preservation and per-tap strengths when set.
+     */
+    public String describe(String name) {
+        List<String> taps = file.taps().keySet().stream().sorted().toList();
+        StringBuilder b = new StringBuilder(name).append(": ").append(operator.cliName).append(" at ").append(strength)
+            .append(" on ").append(taps.size() == 1 ? taps.getFirst() : taps.size() + " taps (" + taps.getFirst() + ", ...)")
+            .append(", window ").append(window).append(", half ").append(half.name().toLowerCase(java.util.Locale.ROOT));
+        if (preserveNorm) b.append(", norm preserved");
+        if (!tapStrength.isEmpty()) b.append(", tap strengths ").append(new java.util.TreeMap<>(tapStrength));
+        return b.toString();
+    }
+
     /** A strength must be a finite number: NaN or an infinity would turn every steered value into NaN. */
     public static void checkStrength(String parameter, float s) {
         if (!Float.isFinite(s)) throw new ParameterError(parameter, s, "must be a finite number");

@@ -213,7 +213,9 @@ public final class Evaluation {
             }
             RgbImage img = new RgbImage(res.width(), res.height(), res.pixels()[0]);
             String name = String.format(Locale.ROOT, "%06d-%s.png", i, setup.key());
-            Png.write(images.resolve(name), img, StableDiffusionPipeline.pngText(req, 0, res, pipe.source));
+            var pngText = StableDiffusionPipeline.pngText(req, 0, res, pipe.source);
+            if (plan != null) pngText.put("steering", plan.describe(setup.steered().file().getFileName().toString()));
+            Png.write(images.resolve(name), img, pngText);
             ObjectNode r = results.addObject();
             r.put("setup", setup.label());
             r.put("file", RunFolder.IMAGES + "/" + name);
