@@ -103,9 +103,7 @@ public final class Evaluation {
             RunFolder run = RunFolder.create(dir, p.request(), settings.shard(), p.work().size());
             log.println("stitch: " + p.prompts() + " prompts × " + settings.imagesPerPrompt() + " image(s) × " + p.setups().size()
                 + " setup(s), " + ops.name() + " backend, into " + run.dir());
-            try (Worker here = new Worker(p, run, "judge-audit.jsonl")) {
-                runner.run(run, p.work().size(), here);
-            }
+            runner.run(run, p.work().size(), () -> new Worker(p, run, "judge-audit.jsonl"));
             EvalSummary.Totals t = EvalSummary.write(run, p.summary());
             log.println("stitch: wrote " + run.dir().resolve(EvalSummary.SUMMARY) + " and " + run.dir().resolve(RunFolder.REPORT));
             return finish(run, t, settings.metrics().contains(Metric.JUDGE));

@@ -96,7 +96,7 @@ public final class Study {
             log.println("study: " + items.size() + " items (" + e.prompts().target().size() + " target + " + e.prompts().neutral().size()
                 + " neutral prompts × " + e.generation().seedsPerPrompt() + " seeds), each " + (w.arms.size() + 1) + " images (baseline + "
                 + w.arms.size() + " arms), " + ops.name() + " backend, into " + run.dir());
-            EvalRunner.Summary progress = runner.run(run, items.size(), w);
+            EvalRunner.Summary progress = runner.run(run, items.size(), () -> w);   // w also saved the vectors executors read
             if (!shard.equals(Shard.ALL)) return new Result(run, progress, null, null);
             StudySummary s = StudySummary.of(e, w.arms, w.vectors.scores(), new ArrayList<>(ScoresFile.read(run.scoresFile()).lines().values()));
             return new Result(run, progress, s.writeJson(run.dir()), s.writeReport(run.dir()));
