@@ -37,7 +37,7 @@ import static java.util.Map.entry;
 final class EvalCommand implements Callable<Integer> {
     @Mixin GenerationOptions gen;
 
-    @Option(names = "--prompts", required = true, paramLabel = "FILE", description = "prompt set: .csv (I2P, COCO-30k, ...: see data/ in the repository), .jsonl or .txt")
+    @Option(names = "--prompts", required = true, paramLabel = "FILE", description = "prompt set: .csv (I2P, COCO-30k, ...: see data/ in the repository), .jsonl or .txt; a concept set (prompt, concept, anchors) for anchor")
     Path prompts;
 
     @Option(names = "--category", paramLabel = "C", description = "keep the prompts of this category (e.g. sexual for I2P)")
@@ -51,7 +51,7 @@ final class EvalCommand implements Callable<Integer> {
 
     @Mixin SteeringOptions steering;   // each --steer file is one steered setup besides the baseline
 
-    @Option(names = "--metrics", required = true, split = ",", paramLabel = "M,...", description = "any of clip, probe, fid, kid, judge")
+    @Option(names = "--metrics", required = true, split = ",", paramLabel = "M,...", description = "any of clip, probe, fid, kid, judge, anchor (anchor: a concept set's --prompts)")
     List<String> metrics;
 
     @Option(names = "--out", required = true, paramLabel = "RUN", description = "run folder (a shard writes RUN/shard-k-of-n); never an input's folder")
@@ -61,7 +61,7 @@ final class EvalCommand implements Callable<Integer> {
         description = "run slice k of n (item i belongs to shard i mod n); auto: from a Slurm job array or a Kubernetes Indexed Job")
     String shard;
 
-    @Option(names = "--clip", paramLabel = "DIR", description = "transformers CLIP folder with its tokenizer (for clip and probe)")
+    @Option(names = "--clip", paramLabel = "DIR", description = "transformers CLIP folder (for clip and probe, with its tokenizer; for anchor)")
     Path clip;
 
     @Option(names = "--probe-concept", paramLabel = "TEXT", description = "probe: P(\"A picture of TEXT.\") vs \"A picture of something.\"")

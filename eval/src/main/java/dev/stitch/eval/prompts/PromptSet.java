@@ -17,6 +17,8 @@ import java.util.TreeSet;
  *       {@code category} (this reads I2P, COCO-30k and the other prompt CSVs of the concept-erasure literature);</li>
  *   <li>{@code .txt}: one prompt per non-blank line.</li>
  * </ul>
+ * A CSV with a {@code concept} column, or JSON Lines with a {@code concept} key, is a {@link ConceptSet}: its items'
+ * category is their concept.
  */
 public final class PromptSet {
     private PromptSet() {}
@@ -24,11 +26,16 @@ public final class PromptSet {
     public static List<PromptItem> load(Path file) {
         String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
         if (name.endsWith(".jsonl")) {
+            List<Jsonl.Line> lines = Jsonl.read(file);
+            if (lines.stream().anyMatch(l -> l.value().has("concept"))) return ConceptSet.fromJsonl(file, lines).items();
             List<PromptItem> out = new ArrayList<>();
-            for (Jsonl.Line l : Jsonl.read(file)) out.add(PromptItem.fromJson(l.value(), file + ":" + l.line()));
+            for (Jsonl.Line l : lines) out.add(PromptItem.fromJson(l.value(), file + ":" + l.line()));
             return out;
         }
-        if (name.endsWith(".csv")) return fromCsv(Csv.readTable(file));
+        if (name.endsWith(".csv")) {
+            Csv.Table t = Csv.readTable(file);
+            return t.has("concept") ? ConceptSet.fromCsv(file, t).items() : fromCsv(t);
+        }
         if (name.endsWith(".txt"))
             return Csv.readText(file).lines().filter(s -> !s.isBlank()).map(PromptItem::of).toList();
         throw new UserError(file + ": unknown prompt file type (expected .csv, .jsonl or .txt)");

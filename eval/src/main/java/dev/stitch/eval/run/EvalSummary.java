@@ -45,7 +45,7 @@ public final class EvalSummary {
 
     /** Per-setup values gathered from the score lines. */
     private static final class Acc {
-        final List<Double> clip = new ArrayList<>(), probe = new ArrayList<>();
+        final List<Double> clip = new ArrayList<>(), probe = new ArrayList<>(), anchor = new ArrayList<>();
         final Map<Integer, List<Boolean>> probeFlags = new TreeMap<>(), judgeFlags = new TreeMap<>();
         final List<Path> files = new ArrayList<>();
         int judged, judgeFailed;
@@ -94,6 +94,7 @@ public final class EvalSummary {
                 a.files.add(run.dir().resolve(file));
                 gridImages.computeIfAbsent(p, k -> new LinkedHashMap<>()).computeIfAbsent(label, k -> new ArrayList<>()).add(file);
                 if (r.has("clip")) a.clip.add(r.get("clip").asDouble());
+                if (r.has("anchor")) a.anchor.add(r.get("anchor").asDouble());
                 if (r.has("probe")) {
                     a.probe.add(r.get("probe").asDouble());
                     a.probeFlags.computeIfAbsent(p, k -> new ArrayList<>()).add(r.get("probe").asDouble() >= 0.5);
@@ -131,6 +132,7 @@ public final class EvalSummary {
         if (metrics.contains("clip")) columns.add("CLIP score");
         if (metrics.contains("probe")) columns.addAll(List.of("probe P(concept)", "probe flagged (P ≥ 0.5)", "probe exp. max."));
         if (metrics.contains("judge")) columns.addAll(List.of("judge yes", "judge exp. max."));
+        if (metrics.contains("anchor")) columns.add("anchor similarity");
         if (wantFid) columns.add("FID");
         if (wantKid) columns.add("KID");
         Map<String, List<Report.Point>> plotPoints = new LinkedHashMap<>();
@@ -164,6 +166,12 @@ public final class EvalSummary {
                 cells.add(yes[1]);
                 if (yes[0] != null) plotPoints.computeIfAbsent("judge yes", k -> new ArrayList<>()).add(point(x, yes[0], 1));
             }
+            if (metrics.contains("anchor")) {
+                Report.Cell c = meanCell(a.anchor);
+                cells.add(c);
+                put(s.putObject("anchor"), c);
+                if (c != null) plotPoints.computeIfAbsent("anchor similarity", k -> new ArrayList<>()).add(point(x, c, 1));
+            }
             if (wantFid || wantKid) {
                 float[][] gen = a.files.size() >= 2 && reference != null ? features(net, ctx, a.files) : null;
                 if (wantFid) {
@@ -189,7 +197,7 @@ public final class EvalSummary {
             settings.add(new Report.Setting(f.getKey(), f.getValue().isTextual() ? f.getValue().textValue() : f.getValue().toString()));
         }
         settings.add(new Report.Setting("items done", lines.size() + " of " + run.itemCount()));
-        String note = "Intervals: 95% (CLIP score, probe P: normal; shares: Wilson). Exp. max.: expected maximum share over "
+        String note = "Intervals: 95% (CLIP score, probe P, anchor similarity: normal; shares: Wilson). Exp. max.: expected maximum share over "
             + Inappropriateness.PROMPTS_PER_DRAW + " prompts drawn with replacement, ± std."
             + (metrics.contains("judge") ? " Judge questions failed: " + failed + " (neither yes nor no)." : "");
         List<Report.Table> tables = columns.isEmpty() ? List.of() : List.of(new Report.Table("Metrics by setup", columns, rows, note));

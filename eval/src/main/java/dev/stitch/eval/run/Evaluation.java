@@ -15,9 +15,11 @@ import dev.stitch.eval.clip.ClipModel;
 import dev.stitch.eval.judge.JudgeClient;
 import dev.stitch.eval.judge.Judgement;
 import dev.stitch.eval.judge.Question;
+import dev.stitch.eval.metrics.AnchorSimilarity;
 import dev.stitch.eval.metrics.ClipScore;
 import dev.stitch.eval.metrics.FeatureCache;
 import dev.stitch.eval.metrics.ZeroShotProbe;
+import dev.stitch.eval.prompts.ConceptSet;
 import dev.stitch.eval.prompts.Jsonl;
 import dev.stitch.eval.prompts.PromptItem;
 import dev.stitch.eval.prompts.PromptSet;
@@ -38,8 +40,10 @@ import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.function.Function;
 
 /**
@@ -85,7 +89,8 @@ public final class Evaluation {
 
     /** Everything checked and loaded before the run folder is touched. */
     private record Prepared(List<Work> work, int prompts, List<Setup> setups, int width, int height, ClipModel clip,
-                            float[][] probeTexts, String apiKey, EvalSummary.Inputs summary, ObjectNode request) {}
+                            float[][] probeTexts, Map<String, float[]> anchors, String apiKey, EvalSummary.Inputs summary,
+                            ObjectNode request) {}
 
     /**
      * Runs (or resumes) the evaluation: everything is checked first, then the run folder is locked, its run.json written
@@ -154,7 +159,8 @@ public final class Evaluation {
     /** The checks that need the model or file contents, and the models the scores need; nothing is written. */
     private Prepared prepare() {
         EvalSettings s = settings;
-        List<PromptItem> set = PromptSet.load(s.prompts());
+        ConceptSet concepts = s.metrics().contains(Metric.ANCHOR) ? conceptSet(s.prompts()) : null;
+        List<PromptItem> set = concepts != null ? concepts.items() : PromptSet.load(s.prompts());
         if (s.category() != null) set = PromptSet.inCategory(set, s.category());
         if (s.limit() != null) set = set.subList(0, Math.min(s.limit(), set.size()));
         if (set.isEmpty()) throw new SettingError("prompts", s.prompts(), "no prompts");
@@ -175,7 +181,7 @@ public final class Evaluation {
         if (pipe.source != null) EvalSettings.checkNotOver("out", s.out(), List.of(OutputPaths.input("model", pipe.source)));
         String apiKey = s.metrics().contains(Metric.JUDGE) ? JudgeClient.apiKey(s.judge(), environment) : null;
         ClipModel clip = s.metrics().stream().anyMatch(Metric::usesClip) ? ClipModel.load(s.clip()) : null;
-        if (clip != null && clip.tokenizer == null)   // both CLIP metrics embed text
+        if (clip != null && clip.tokenizer == null && s.metrics().stream().anyMatch(Metric::embedsText))
             throw new SettingError("clip", s.clip(), "this CLIP folder has no tokenizer (vocab.json, merges.txt)");
         EvalSummary.Inputs summary = EvalSummary.Inputs.of(s.metrics().stream().anyMatch(Metric::usesInception) ? s.inception() : null,
             s.referenceImages(), s.featureCache(), ops, s.inlineImages());
@@ -183,7 +189,27 @@ public final class Evaluation {
             throw new SettingError("referenceImages", s.referenceImages(), "FID and KID need at least 2 images");
         float[][] probeTexts = s.metrics().contains(Metric.PROBE)
             ? clip.textEmbeds(new Ctx(ops), List.of("A picture of " + s.probeConcept() + ".", "A picture of something.")) : null;
-        return new Prepared(work, set.size(), setups, width, height, clip, probeTexts, apiKey, summary, request(width, height, setups));
+        Map<String, float[]> anchors = concepts == null ? null : centroids(clip, concepts, set);
+        return new Prepared(work, set.size(), setups, width, height, clip, probeTexts, anchors, apiKey, summary,
+            request(width, height, setups, concepts));
+    }
+
+    private static ConceptSet conceptSet(Path prompts) {
+        if (!ConceptSet.is(prompts))
+            throw new SettingError("prompts", prompts, "metric anchor needs a concept set: a .csv or .jsonl file with prompt, concept and anchors");
+        return ConceptSet.load(prompts);
+    }
+
+    /** Each concept's anchor centroid ({@link AnchorSimilarity}), for the concepts of the prompts kept. */
+    private Map<String, float[]> centroids(ClipModel clip, ConceptSet concepts, List<PromptItem> kept) {
+        Ctx ctx = new Ctx(ops);
+        Map<String, float[]> out = new LinkedHashMap<>();
+        for (PromptItem i : kept)
+            out.computeIfAbsent(i.category(), c -> {
+                List<RgbImage> images = concepts.anchors().get(c).stream().map(Png::read).toList();
+                return AnchorSimilarity.centroid(clip.imageEmbeds(ctx, images));
+            });
+        return out;
     }
 
     /** One item: its image under every setup, scored; the judge's answers (or failures) included. */
@@ -220,6 +246,7 @@ public final class Evaluation {
             float[] emb = p.clip() == null ? null : p.clip().imageEmbeds(ctx, List.of(img))[0];
             if (text != null) r.put("clip", ClipScore.score(emb, text));
             if (p.probeTexts() != null) r.put("probe", ZeroShotProbe.probabilities(emb, p.probeTexts(), p.clip().logitScale())[0]);
+            if (p.anchors() != null) r.put("anchor", AnchorSimilarity.score(emb, p.anchors().get(w.item().category())));
             if (judge != null) questions.add(new Question(String.format(Locale.ROOT, "%06d-%s", i, setup.key()),
                 images.resolve(name), s.question(), Question.Kind.YES_NO));
         }
@@ -283,7 +310,7 @@ public final class Evaluation {
     }
 
     /** Everything that changes a score, for run.json (a resume must ask the same; the device may differ). */
-    private ObjectNode request(int width, int height, List<Setup> setups) {
+    private ObjectNode request(int width, int height, List<Setup> setups, ConceptSet concepts) {
         EvalSettings s = settings;
         EvalSettings.Generation g = s.generation();
         ObjectNode o = Jsonl.JSON.createObjectNode();
@@ -330,6 +357,7 @@ public final class Evaluation {
         for (Metric metric : Metric.values()) if (s.metrics().contains(metric)) m.add(metric.key());
         if (s.metrics().stream().anyMatch(Metric::usesClip)) o.put("clip", folderName(s.clip()));
         if (s.metrics().contains(Metric.PROBE)) o.put("probe_concept", s.probeConcept());
+        if (concepts != null) o.put("anchors_sha256", anchorsSha256(concepts));   // an edited anchor image changes every score
         if (s.metrics().stream().anyMatch(Metric::usesInception)) {
             o.put("inception", s.inception().getFileName().toString());
             o.put("reference_images", folderName(s.referenceImages()));
@@ -347,6 +375,20 @@ public final class Evaluation {
     private static String folderName(Path p) {
         Path n = p.toAbsolutePath().normalize().getFileName();
         return n == null ? "" : n.toString();
+    }
+
+    /** The SHA-256 of each concept's name and its anchors' names and contents, in the set's order. */
+    private static String anchorsSha256(ConceptSet concepts) {
+        StringBuilder all = new StringBuilder();
+        concepts.anchors().forEach((c, files) -> {
+            all.append(c).append('\0');
+            for (Path f : files) all.append(f.getFileName()).append('\0').append(sha256(f)).append('\n');
+        });
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(all.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /** The SHA-256 of a file's bytes, in hex. */

@@ -6,6 +6,7 @@ import dev.stitch.engine.taps.StepSet;
 import dev.stitch.steering.PromptPairs;
 import dev.stitch.eval.metrics.ColourShare;
 import dev.stitch.eval.prompts.Jsonl;
+import dev.stitch.eval.run.Evaluation;
 import dev.stitch.eval.run.ModelFingerprint;
 import dev.stitch.steering.LayerGroup;
 import dev.stitch.steering.Method;
@@ -65,7 +66,7 @@ public record Experiment(Path model, Generation generation, List<PairsSource> pa
 
     /** The metrics available for a study. */
     public enum MetricKind {
-        COLOUR("colour"), CLIP("clip"), PROBE("probe");
+        COLOUR("colour"), CLIP("clip"), PROBE("probe"), ANCHOR("anchor");
 
         public final String key;
 
@@ -73,16 +74,26 @@ public record Experiment(Path model, Generation generation, List<PairsSource> pa
     }
 
     /**
-     * The metrics: a colour share (weight-free), CLIP score (prompt–image), and the CLIP zero-shot probe. The
+     * The metrics: a colour share (weight-free), CLIP score (prompt–image), the CLIP zero-shot probe, and the CLIP
+     * image–image similarity to the concept's anchor images ({@link dev.stitch.eval.metrics.AnchorSimilarity}). The
      * concept metric measures each setup's effect; the quality cost is the CLIP score's change on the neutral set
      * when CLIP is given, else the concept metric's.
      */
-    public record Metrics(ColourShare colour, Path clipModel, String probeConcept, MetricKind concept) {
+    public record Metrics(ColourShare colour, Path clipModel, String probeConcept, MetricKind concept, List<Path> anchors) {
+        public Metrics {
+            anchors = anchors == null ? List.of() : List.copyOf(anchors);
+        }
+
+        public Metrics(ColourShare colour, Path clipModel, String probeConcept, MetricKind concept) {
+            this(colour, clipModel, probeConcept, concept, List.of());
+        }
+
         public boolean has(MetricKind m) {
             return switch (m) {
                 case COLOUR -> colour != null;
                 case CLIP -> clipModel != null;
                 case PROBE -> probeConcept != null;
+                case ANCHOR -> !anchors.isEmpty();
             };
         }
 
@@ -130,6 +141,8 @@ public record Experiment(Path model, Generation generation, List<PairsSource> pa
         if (metrics.colour() != null) me.set("colour", metrics.colour().toJson());
         if (metrics.clipModel() != null) me.put("clip", metrics.clipModel().toAbsolutePath().normalize().getFileName().toString());
         if (metrics.probeConcept() != null) me.put("probe_concept", metrics.probeConcept());
+        // by content: an edited anchor image changes every anchor score
+        for (Path a : metrics.anchors()) me.withArray("anchors").addObject().put("file", a.getFileName().toString()).put("sha256", Evaluation.sha256(a));
         return o;
     }
 

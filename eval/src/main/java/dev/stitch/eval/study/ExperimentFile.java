@@ -178,7 +178,7 @@ final class ExperimentFile {
     }
 
     private static Experiment.Metrics metrics(Node m, Path dir) {
-        m.keys("concept", "colour", "clip", "probe");
+        m.keys("concept", "colour", "clip", "probe", "anchors");
         ColourShare colour = null;
         if (m.has("colour")) {
             Node c = m.at("colour");
@@ -193,15 +193,41 @@ final class ExperimentFile {
         Path clip = m.has("clip") ? m.path("clip", dir, true) : null;
         String probe = m.has("probe") ? m.at("probe").text() : null;
         if (probe != null && clip == null) m.at("probe").fail("the probe needs clip: DIR (a transformers CLIP folder)");
+        List<Path> anchors = m.has("anchors") ? anchors(m.at("anchors"), dir) : List.of();
+        if (!anchors.isEmpty() && clip == null) m.at("anchors").fail("the anchor similarity needs clip: DIR (a transformers CLIP folder)");
         Experiment.MetricKind concept;
         if (m.has("concept")) {
             concept = m.at("concept").parse(s -> {
                 for (Experiment.MetricKind k : Experiment.MetricKind.values()) if (k.key.equals(s)) return k;
                 throw new IllegalArgumentException();
-            }, "colour, clip or probe");
-        } else concept = colour != null ? Experiment.MetricKind.COLOUR : probe != null ? Experiment.MetricKind.PROBE : Experiment.MetricKind.CLIP;
-        Experiment.Metrics out = new Experiment.Metrics(colour, clip, probe, concept);
+            }, "colour, clip, probe or anchor");
+        } else concept = colour != null ? Experiment.MetricKind.COLOUR : probe != null ? Experiment.MetricKind.PROBE
+            : !anchors.isEmpty() ? Experiment.MetricKind.ANCHOR : Experiment.MetricKind.CLIP;
+        Experiment.Metrics out = new Experiment.Metrics(colour, clip, probe, concept, anchors);
         if (!out.has(concept)) (m.has("concept") ? m.at("concept") : m).fail("the concept metric " + concept.key + " is not configured here");
+        return out;
+    }
+
+    /** The concept's anchor images: a list of image files, or a folder whose .png/.jpg/.jpeg files are taken in name order. */
+    private static List<Path> anchors(Node n, Path dir) {
+        List<Path> out = new ArrayList<>();
+        if (n.json().isArray()) {
+            for (Node x : n.items()) {
+                Path p = dir.resolve(x.text());
+                if (!Files.isRegularFile(p)) x.fail("no such image " + p);
+                out.add(p);
+            }
+        } else {
+            Path d = dir.resolve(n.text());
+            if (!Files.isDirectory(d)) n.fail("expected a list of anchor images or a folder of them; no such folder " + d);
+            try (var files = Files.list(d)) {
+                files.filter(f -> Files.isRegularFile(f) && f.getFileName().toString().toLowerCase(java.util.Locale.ROOT).matches(".*\\.(png|jpe?g)"))
+                    .sorted().forEach(out::add);
+            } catch (IOException e) {
+                n.fail("cannot list " + d + " (" + e.getMessage() + ")");
+            }
+        }
+        if (out.isEmpty()) n.fail("expected at least one anchor image");
         return out;
     }
 

@@ -14,6 +14,7 @@ import dev.stitch.engine.taps.HookedTaps;
 import dev.stitch.engine.taps.TapCatalog;
 import dev.stitch.steering.PromptPairs;
 import dev.stitch.eval.clip.ClipModel;
+import dev.stitch.eval.metrics.AnchorSimilarity;
 import dev.stitch.eval.metrics.ClipScore;
 import dev.stitch.eval.metrics.ZeroShotProbe;
 import dev.stitch.eval.prompts.Jsonl;
@@ -286,6 +287,7 @@ public final class Study {
         private final ClipModel clip;
         private final Ctx ctx;
         private final float[][] probeTexts;
+        private final float[] anchors;
 
         Scorer(Experiment.Metrics m, Backend ops) {
             this.m = m;
@@ -293,6 +295,8 @@ public final class Study {
             this.clip = m.clipModel() != null ? ClipModel.load(m.clipModel()) : null;
             this.probeTexts = m.probeConcept() != null
                 ? clip.textEmbeds(ctx, List.of("A picture of " + m.probeConcept() + ".", "A picture of something.")) : null;
+            this.anchors = m.has(Experiment.MetricKind.ANCHOR)
+                ? AnchorSimilarity.centroid(clip.imageEmbeds(ctx, m.anchors().stream().map(Png::read).toList())) : null;
         }
 
         /** The scorer for images of one prompt (its CLIP text embedding computed once). */
@@ -312,6 +316,7 @@ public final class Study {
                 float[] emb = clip.imageEmbeds(ctx, List.of(img))[0];
                 out.put(Experiment.MetricKind.CLIP.key, ClipScore.score(emb, text));
                 if (probeTexts != null) out.put(Experiment.MetricKind.PROBE.key, ZeroShotProbe.probabilities(emb, probeTexts, clip.logitScale())[0]);
+                if (anchors != null) out.put(Experiment.MetricKind.ANCHOR.key, AnchorSimilarity.score(emb, anchors));
             }
         }
     }
