@@ -25,6 +25,7 @@ import java.nio.file.Path;
         DemoCommand.class,
         EvalCommand.class,
         EvalMergeCommand.class,
+        AblateCommand.class,
         StudyCommand.class,
         TapsCommand.class,
         TraceCommand.class,
