@@ -23,7 +23,7 @@ final class ExtractCommand implements Callable<Integer> {
     @Mixin PairsOptions pairs;
 
     @Option(names = "--method", paramLabel = "M", defaultValue = "mean-diff",
-        description = "mean-diff, pca-diff, pca-center, probe, lda, act-linear or act-mean (default ${DEFAULT-VALUE})")
+        description = "mean-diff, pca-diff, pca-center, probe, lda, act-linear, act-linear-incremental (one capture per tap) or act-mean (default ${DEFAULT-VALUE})")
     String method;
 
     @Option(names = "--per-step", description = "one vector per recorded step ([S, C] per tap) instead of one for the window")
@@ -45,7 +45,7 @@ final class ExtractCommand implements Callable<Integer> {
         StableDiffusionPipeline pipe = gen.pipeline();
         GenerateRequest base = PairsOptions.baseRequest(gen, pipe, p);
         Backend ops = Devices.backend(gen.device);
-        PairedActivations acts = pairs.capture(pipe, ops, base, p, perStep);
+        PairedActivations acts = pairs.capture(pipe, ops, base, p, perStep, m.isIncremental());
         SteeringFile file = acts.extract(m);
         file.write(out);
         System.err.println("stitch: wrote " + out + " (" + m.cliName + ", " + file.taps().size() + " taps)");

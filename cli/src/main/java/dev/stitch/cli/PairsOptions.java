@@ -90,11 +90,18 @@ final class PairsOptions {
     }
 
     PairedActivations capture(StableDiffusionPipeline pipe, Backend ops, GenerateRequest base, PromptPairs p, boolean perStep) {
+        return capture(pipe, ops, base, p, perStep, false);
+    }
+
+    /** As above; {@code incremental}: each tap captured with the earlier taps' transports applied (act-linear-incremental). */
+    PairedActivations capture(StableDiffusionPipeline pipe, Backend ops, GenerateRequest base, PromptPairs p, boolean perStep, boolean incremental) {
         long t0 = System.nanoTime();
         boolean console = System.console() != null;
         PairedActivations.Options o = options(perStep);
-        PairedActivations acts = ParameterFlags.mapped(FLAGS, () -> PairedActivations.capture(new StableDiffusion(pipe, ops), base, p, taps, o,
-            (done, total) -> { if (console) System.err.printf("\r  pairs %d/%d%s", done, total, done == total ? "\n" : ""); }));
+        PairedActivations.Progress progress = (done, total) -> { if (console) System.err.printf("\r  pairs %d/%d%s", done, total, done == total ? "\n" : ""); };
+        StableDiffusion sd = new StableDiffusion(pipe, ops);
+        PairedActivations acts = ParameterFlags.mapped(FLAGS, () -> incremental ? PairedActivations.captureIncremental(sd, base, p, taps, o, progress)
+            : PairedActivations.capture(sd, base, p, taps, o, progress));
         acts.aliasesSkipped().forEach((skipped, kept) ->
             System.err.println("stitch: note: " + skipped + " is the same tensor as " + kept + "; read once, as " + kept));
         System.err.printf("stitch: %d pairs, %d taps captured in %.1f s (%s backend)%n", p.size(), acts.taps().size(),

@@ -272,6 +272,23 @@ class SteeringEndToEndTest {
     }
 
     @Test
+    void incrementalActLinearIsExtractedTapByTapAndSteersWithAct() throws IOException {
+        SteeringFile once = SteeringFile.read(extract(tiny, "act.safetensors", "--at-steps", "0-1", "--method", "act-linear"));
+        SteeringFile incr = SteeringFile.read(extract(tiny, "act-incr.safetensors", "--at-steps", "0-1", "--method", "act-linear-incremental"));
+        assertEquals("act-linear-incremental", incr.meta(SteeringFile.METHOD, null));
+        assertEquals(once.taps().keySet(), incr.taps().keySet());
+        String first = incr.taps().keySet().iterator().next(), last = List.copyOf(incr.taps().keySet()).getLast();
+        assertEquals("text_encoder.text_model.encoder.layers.1", first, "taps in call order: the text encoder first");
+        assertArrayEquals(once.taps().get(first).transport(-1).beta(), incr.taps().get(first).transport(-1).beta(), 0f);
+        assertFalse(java.util.Arrays.equals(once.taps().get(last).transport(-1).beta(), incr.taps().get(last).transport(-1).beta()));
+        Path png = dir.resolve("incr.png");
+        var r = CliRunner.run("generate", "--model", tiny.toString(), "--prompt", "a dog", "--steps", "2", "--seed", "1", "--width", "64", "--height", "64",
+            "--device", "cpu", "--steer", dir.resolve("act-incr.safetensors") + "@1", "--out", png.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(Files.isRegularFile(png));
+    }
+
+    @Test
     void fileForAnotherModelIsRefusedWithOneLine() throws IOException {
         Path file = extract(tiny, "refuse.safetensors", "--at-steps", "0");
         Path configs = dir.resolve("wide-configs");

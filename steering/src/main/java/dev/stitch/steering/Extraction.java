@@ -29,7 +29,7 @@ public final class Extraction {
             case PCA_CENTER -> Result.of(pcaCenter(pos, neg));
             case PROBE -> Result.of(probe(pos, neg));
             case LDA -> Result.of(lda(pos, neg));
-            case ACT_LINEAR -> new Result(null, Transport.linear(neg, pos));
+            case ACT_LINEAR, ACT_LINEAR_INCREMENTAL -> new Result(null, Transport.linear(neg, pos));   // incremental: on what reached the tap
             case ACT_MEAN -> new Result(null, Transport.mean(neg, pos));
         };
     }

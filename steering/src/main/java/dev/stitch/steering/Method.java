@@ -19,6 +19,11 @@ public enum Method {
     LDA("lda"),
     /** Linear-AcT: per-channel affine transport fitted on sorted samples, identity outside the source support. */
     ACT_LINEAR("act-linear"),
+    /**
+     * Linear-AcT fitted incrementally, as apple/ml-act's "incr" mode: tap by tap in call order, each fitted on the
+     * activations that reach it with the transports of the earlier taps applied ({@link PairedActivations#captureIncremental}).
+     */
+    ACT_LINEAR_INCREMENTAL("act-linear-incremental"),
     /** Mean-AcT: per-channel shift by the difference of means (ω = 1). */
     ACT_MEAN("act-mean");
 
@@ -26,7 +31,10 @@ public enum Method {
 
     Method(String cliName) { this.cliName = cliName; }
 
-    public boolean isTransport() { return this == ACT_LINEAR || this == ACT_MEAN; }
+    public boolean isTransport() { return this == ACT_LINEAR || this == ACT_LINEAR_INCREMENTAL || this == ACT_MEAN; }
+
+    /** Whether each tap is fitted on activations already steered at the earlier taps (a capture of its own). */
+    public boolean isIncremental() { return this == ACT_LINEAR_INCREMENTAL; }
 
     public static Method parse(String s) {
         for (Method m : values()) if (m.cliName.equals(s)) return m;

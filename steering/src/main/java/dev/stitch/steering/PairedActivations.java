@@ -59,9 +59,11 @@ public final class PairedActivations {
     private final int pairs;
     private final Map<String, String> provenance;       // how they were taken, as steering-file metadata
     private final Map<String, String> aliasesSkipped;
+    private final boolean incremental;                  // each tap captured with the earlier taps' transports applied
 
     private PairedActivations(List<String> taps, Map<String, int[]> sliceSteps, Map<String, float[][][]> pos,
-                              Map<String, float[][][]> neg, int pairs, Map<String, String> provenance, Map<String, String> aliasesSkipped) {
+                              Map<String, float[][][]> neg, int pairs, Map<String, String> provenance, Map<String, String> aliasesSkipped,
+                              boolean incremental) {
         this.taps = taps;
         this.sliceSteps = sliceSteps;
         this.pos = pos;
@@ -69,6 +71,7 @@ public final class PairedActivations {
         this.pairs = pairs;
         this.provenance = provenance;
         this.aliasesSkipped = aliasesSkipped;
+        this.incremental = incremental;
     }
 
     /** Receives progress: {@code done} of {@code total} pairs captured. */
@@ -102,14 +105,8 @@ public final class PairedActivations {
         if (base.negativePrompts().size() > 1)
             throw new ParameterError("negativePrompt", "give at most one (it applies to every prompt of every pair)");
         int width = base.width(), height = base.height();
-        TapCatalog catalog = pipe.tapCatalog(width, height);
-        List<String> taps = new ArrayList<>();
         Map<String, String> aliasesSkipped = new LinkedHashMap<>();
-        for (String t : catalog.resolve(tapPattern)) {
-            String kept = catalog.aliases(t).stream().filter(taps::contains).findFirst().orElse(null);
-            if (kept != null) aliasesSkipped.put(t, kept);
-            else taps.add(t);
-        }
+        List<String> taps = select(pipe.tapCatalog(width, height), tapPattern, aliasesSkipped);
         List<String> text = taps.stream().filter(t -> LayerGroup.of(t) == LayerGroup.TEXT).toList();
         List<String> unet = taps.stream().filter(t -> t.startsWith("unet.")).toList();
         List<String> other = taps.stream().filter(t -> !text.contains(t) && !unet.contains(t)).toList();
@@ -181,7 +178,55 @@ public final class PairedActivations {
             }
             progress.pairs(first + m, n);
         }
-        return new PairedActivations(taps, sliceSteps, pos, neg, n, provenance(pipe, base, pairs, tapPattern, o, width, height), aliasesSkipped);
+        return new PairedActivations(taps, sliceSteps, pos, neg, n, provenance(pipe, base, pairs, tapPattern, o, width, height), aliasesSkipped, false);
+    }
+
+    /** The taps {@code pattern} selects in call order, each tensor once: a later name of a tensor goes to {@code skipped}. */
+    private static List<String> select(TapCatalog catalog, String pattern, Map<String, String> skipped) {
+        List<String> taps = new ArrayList<>();
+        for (String t : catalog.resolve(pattern)) {
+            String kept = catalog.aliases(t).stream().filter(taps::contains).findFirst().orElse(null);
+            if (kept != null) skipped.put(t, kept);
+            else taps.add(t);
+        }
+        return taps;
+    }
+
+    /**
+     * The activations {@link Method#ACT_LINEAR_INCREMENTAL} is fitted on, as apple/ml-act's "incr" mode learns its
+     * interventions: the taps in call order, tap k captured (like {@link #capture}) while the Linear-AcT transports
+     * already fitted at taps 1..k−1 steer the model as the file will by default (operator act, strength 1, every
+     * step, both CFG halves), for the positive and the negative prompts alike. The first tap's activations are those
+     * of {@link #capture}; a later tap sees what the earlier transports made of its input. One capture per tap, so it
+     * costs as many passes over the pairs as there are taps.
+     */
+    public static PairedActivations captureIncremental(StableDiffusion sd, GenerateRequest base, PromptPairs pairs, String tapPattern,
+                                                       Options o, Progress progress) {
+        StableDiffusionPipeline pipe = sd.model();
+        Map<String, String> aliasesSkipped = new LinkedHashMap<>();
+        List<String> taps = select(pipe.tapCatalog(base.width(), base.height()), tapPattern, aliasesSkipped);
+        Map<String, int[]> sliceSteps = new LinkedHashMap<>();
+        Map<String, float[][][]> pos = new LinkedHashMap<>(), neg = new LinkedHashMap<>();
+        Map<String, SteeringFile.TapVector> fitted = new LinkedHashMap<>();
+        int n = pairs.size();
+        for (int k = 0; k < taps.size(); k++) {
+            String t = taps.get(k);
+            int before = k * n;
+            PairedActivations one;
+            SteeringPlan earlier = fitted.isEmpty() ? null : SteeringPlan.defaults(new SteeringFile(Map.of(), new LinkedHashMap<>(fitted)), 1f);
+            try (SteeringPlan.Registered reg = earlier == null ? () -> {} : earlier.register(sd.taps())) {
+                one = capture(sd, base, pairs, t, o, (done, total) -> progress.pairs(before + done, taps.size() * n));
+            }
+            int[] s = one.sliceSteps.get(t);
+            sliceSteps.put(t, s);
+            pos.put(t, one.pos.get(t));
+            neg.put(t, one.neg.get(t));
+            Transport[] tr = new Transport[s.length];
+            for (int j = 0; j < s.length; j++) tr[j] = Extraction.extract(Method.ACT_LINEAR_INCREMENTAL, one.pos.get(t)[j], one.neg.get(t)[j]).transport();
+            fitted.put(t, new SteeringFile.TapVector(t, null, tr, s.length > 1 ? s.clone() : null));
+        }
+        return new PairedActivations(taps, sliceSteps, pos, neg, n, provenance(pipe, base, pairs, tapPattern, o, base.width(), base.height()),
+            aliasesSkipped, true);
     }
 
     /** What a steering file records of how its activations were taken (docs/steering.md, the steering file). */
@@ -254,6 +299,9 @@ public final class PairedActivations {
 
     public List<String> taps() { return taps; }
 
+    /** Whether each tap was captured with the earlier taps' transports applied ({@link #captureIncremental}). */
+    public boolean incremental() { return incremental; }
+
     public int pairs() { return pairs; }
 
     /** Taps the pattern selected but that name a tensor already read under another name: skipped name → the name kept. */
@@ -316,6 +364,9 @@ public final class PairedActivations {
      * Per-step taps get [S, C] rows, recorded at {@link #steps(String)}.
      */
     public SteeringFile extract(Method method, Map<String, String> metadata) {
+        if (method.isIncremental() != incremental)
+            throw new IllegalArgumentException(incremental ? "these activations were captured incrementally, for " + Method.ACT_LINEAR_INCREMENTAL.cliName + " only"
+                : method.cliName + " is fitted on activations from captureIncremental");
         Map<String, SteeringFile.TapVector> out = new LinkedHashMap<>();
         for (String t : taps) {
             int[] s = sliceSteps.get(t);

@@ -61,7 +61,7 @@ final class ExperimentFile {
         Experiment.Capture capture = capture(r.object("capture", false), gen.steps());
         List<Method> methods = new ArrayList<>();
         for (Node m : r.stringOrList("methods")) {
-            Method x = m.parse(Method::parse, "a vector method (mean-diff, pca-diff, pca-center, probe, lda, act-linear, act-mean)");
+            Method x = m.parse(Method::parse, "a vector method (mean-diff, pca-diff, pca-center, probe, lda, act-linear, act-linear-incremental, act-mean)");
             if (methods.contains(x)) m.fail("method " + x.cliName + " is listed twice");
             methods.add(x);
         }
@@ -143,7 +143,7 @@ final class ExperimentFile {
         Operator op = s.has("operator") ? s.at("operator").parse(Operator::parse, "add, ablate, gated, clamp or act") : method.isTransport() ? Operator.ACT : Operator.ADD;
         if ((op == Operator.ACT) != method.isTransport())
             s.at("operator").fail(method.isTransport() ? "method " + method.cliName + " makes transports: use operator act"
-                : "operator act needs a transport method (act-linear or act-mean)");
+                : "operator act needs a transport method (act-linear, act-linear-incremental or act-mean)");
         if (s.has("strength") == s.has("strengths")) s.fail("expected exactly one of strength: S or strengths: [S, ...]");
         List<Float> strengths = new ArrayList<>();
         for (Node x : s.has("strength") ? List.of(s.at("strength")) : s.at("strengths").items()) {

@@ -205,16 +205,26 @@ public final class Study {
         e.pairs().forEach(p -> all.addAll(p.pairs().pairs()));
         PromptPairs pairs = new PromptPairs(all);
         Experiment.Capture c = e.capture();
-        log.println("study: capturing " + pairs.size() + " prompt pairs at " + c.taps());
-        PairedActivations acts = PairedActivations.capture(new StableDiffusion(pipe, ops), request(pipe, "", e.generation().seed()), pairs.positives(),
-            pairs.negatives(), c.taps(), new PairedActivations.Options(c.steps(), false, c.half(), c.tokens(), c.batch()),
-            (d, t) -> {});
+        StableDiffusion sd = new StableDiffusion(pipe, ops);
+        GenerateRequest base = request(pipe, "", e.generation().seed());
+        PairedActivations.Options options = new PairedActivations.Options(c.steps(), false, c.half(), c.tokens(), c.batch());
+        PairedActivations atOnce = null, incremental = null;   // one capture for every method, and one of its own for incremental AcT
+        List<String> taps = null;
         try {
             Files.createDirectories(dir);
         } catch (IOException ex) {
             throw new UncheckedIOException("cannot create " + dir, ex);
         }
         for (Method m : e.methods()) {
+            if (m.isIncremental() && incremental == null) {
+                log.println("study: capturing " + pairs.size() + " prompt pairs at " + c.taps() + ", tap by tap, for " + m.cliName);
+                incremental = PairedActivations.captureIncremental(sd, base, pairs, c.taps(), options, (d, t) -> {});
+            } else if (!m.isIncremental() && atOnce == null) {
+                log.println("study: capturing " + pairs.size() + " prompt pairs at " + c.taps());
+                atOnce = PairedActivations.capture(sd, base, pairs, c.taps(), options, (d, t) -> {});
+            }
+            PairedActivations acts = m.isIncremental() ? incremental : atOnce;
+            taps = acts.taps();
             Map<String, LayerScore> sc = new LinkedHashMap<>();
             SteeringFile f = acts.extract(m, Map.of());
             for (String t : acts.taps()) {
@@ -234,7 +244,7 @@ public final class Study {
             files.put(m, f);
             scores.put(m, sc);
         }
-        return new Vectors(acts.taps(), files, scores);
+        return new Vectors(taps, files, scores);
     }
 
     /** The vectors and layer scores a run kept in {@code dir}. */
