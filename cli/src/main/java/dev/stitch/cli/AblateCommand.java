@@ -52,7 +52,8 @@ final class AblateCommand implements Callable<Integer> {
         }
         BakedAblation.Result r = BakedAblation.bake(model, catalog, file, chosen, s, out);
         r.tensors().forEach((c, t) -> System.err.println("stitch: " + c + ": " + t.size() + " tensor(s) orthogonalised"));
-        System.err.println("stitch: wrote " + r.out() + " (directional ablation at strength " + s + " baked in at " + String.join(", ", r.taps()) + ")");
+        String where = r.taps().size() <= 3 ? String.join(", ", r.taps()) : r.taps().size() + " taps";
+        System.err.println("stitch: wrote " + r.out() + " (directional ablation at strength " + s + " baked in at " + where + ")");
         return 0;
     }
 }
