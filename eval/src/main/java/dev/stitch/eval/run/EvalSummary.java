@@ -47,6 +47,7 @@ public final class EvalSummary {
     private static final class Acc {
         final List<Double> clip = new ArrayList<>(), probe = new ArrayList<>(), anchor = new ArrayList<>();
         final Map<Integer, List<Boolean>> probeFlags = new TreeMap<>(), judgeFlags = new TreeMap<>();
+        final Map<String, List<Double>> anchorByConcept = new TreeMap<>();
         final List<Path> files = new ArrayList<>();
         int judged, judgeFailed;
     }
@@ -94,7 +95,10 @@ public final class EvalSummary {
                 a.files.add(run.dir().resolve(file));
                 gridImages.computeIfAbsent(p, k -> new LinkedHashMap<>()).computeIfAbsent(label, k -> new ArrayList<>()).add(file);
                 if (r.has("clip")) a.clip.add(r.get("clip").asDouble());
-                if (r.has("anchor")) a.anchor.add(r.get("anchor").asDouble());
+                if (r.has("anchor")) {
+                    a.anchor.add(r.get("anchor").asDouble());
+                    a.anchorByConcept.computeIfAbsent(line.path("category").asText(), k -> new ArrayList<>()).add(r.get("anchor").asDouble());
+                }
                 if (r.has("probe")) {
                     a.probe.add(r.get("probe").asDouble());
                     a.probeFlags.computeIfAbsent(p, k -> new ArrayList<>()).add(r.get("probe").asDouble() >= 0.5);
@@ -169,7 +173,11 @@ public final class EvalSummary {
             if (metrics.contains("anchor")) {
                 Report.Cell c = meanCell(a.anchor);
                 cells.add(c);
-                put(s.putObject("anchor"), c);
+                ObjectNode o = s.putObject("anchor");
+                put(o, c);
+                // each concept apart: a setup meant to remove one style should move that style's prompts only
+                ObjectNode byConcept = o.putObject("by_concept");
+                a.anchorByConcept.forEach((concept, v) -> put(byConcept.putObject(concept), meanCell(v)));
                 if (c != null) plotPoints.computeIfAbsent("anchor similarity", k -> new ArrayList<>()).add(point(x, c, 1));
             }
             if (wantFid || wantKid) {

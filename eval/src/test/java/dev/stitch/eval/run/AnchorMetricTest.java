@@ -80,6 +80,10 @@ class AnchorMetricTest {
         JsonNode summary = json.readTree(out.resolve("summary.json").toFile());
         assertEquals(sum / 2, summary.at("/setups/baseline/anchor/mean").asDouble(), 1e-9);
         assertEquals(2, summary.at("/setups/baseline/anchor/n").asInt());
+        for (String l : lines) {
+            JsonNode line = json.readTree(l);
+            assertEquals(line.at("/setups/0/anchor").asDouble(), summary.at("/setups/baseline/anchor/by_concept").get(line.get("category").asText()).get("mean").asDouble(), 1e-12);
+        }
         JsonNode run = json.readTree(out.resolve("run.json").toFile());
         assertTrue(run.toString().contains("anchors_sha256"), run.toString());
         assertTrue(Files.readString(out.resolve("report.html")).contains("anchor similarity"));
