@@ -14,9 +14,11 @@ import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 import java.util.stream.Stream;
 
 /**
@@ -49,14 +51,22 @@ public final class BakedAblation {
     public record Result(Path out, List<String> taps, Map<String, List<String>> tensors) {}
 
     /** The site of {@code tap} in the model at {@code model}, or null when its value is not a linear map's output. */
-    public static Site site(Path model, TapCatalog catalog, String tap) {
+    public static Site site(Path model, TapCatalog catalog, String tap) { return site(catalog, tap, headers(model)); }
+
+    /** Each component's tensor headers, read once per call of the public methods (a model has hundreds of taps). */
+    private static Function<String, Map<String, SafeTensors.Entry>> headers(Path model) {
+        Map<String, Map<String, SafeTensors.Entry>> read = new HashMap<>();
+        return component -> read.computeIfAbsent(component, c -> weights(model.resolve(c)).getFirst().entries());
+    }
+
+    private static Site site(TapCatalog catalog, String tap, Function<String, Map<String, SafeTensors.Entry>> headers) {
         TapCatalog.Entry e = catalog.entry(tap);
         if (e == null) return null;
         String root = e.aliasOf() != null ? e.aliasOf() : tap;
         int dot = root.indexOf('.');
         if (dot < 0 || !COMPONENTS.contains(root.substring(0, dot))) return null;
         String component = root.substring(0, dot), path = root.substring(dot + 1);
-        Map<String, SafeTensors.Entry> w = weights(model.resolve(component)).getFirst().entries();
+        Map<String, SafeTensors.Entry> w = headers.apply(component);
         for (String last : List.of("to_out.0", "out_proj", "net.2", "fc2", "linear_2", "conv", "")) {
             if (last.equals("conv") && !path.matches(".*\\.(down|up)samplers\\.\\d+")) continue;
             String m = last.isEmpty() ? path : path + "." + last;
@@ -71,7 +81,8 @@ public final class BakedAblation {
 
     /** The taps of {@code catalog} that can be baked, in call order. */
     public static List<String> bakeable(Path model, TapCatalog catalog) {
-        return catalog.names().stream().filter(t -> site(model, catalog, t) != null).toList();
+        var headers = headers(model);
+        return catalog.names().stream().filter(t -> site(catalog, t, headers) != null).toList();
     }
 
     /**
@@ -86,12 +97,13 @@ public final class BakedAblation {
         OutputPaths.check("--out", out, OutputPaths.input("--model", model));
         Map<String, Site> sites = new LinkedHashMap<>();
         Map<String, String> roots = new LinkedHashMap<>();
+        var headers = headers(model);
         for (String t : taps) {
             SteeringFile.TapVector tv = file.taps().get(t);
             if (tv == null) throw new UserError("tap '" + t + "' is not in the steering file (it has " + file.taps().keySet() + ")");
             if (tv.vectors() == null) throw new UserError("tap '" + t + "': the steering file holds a transport (AcT), not a direction to ablate");
             if (tv.steps() != 1) throw new UserError("tap '" + t + "': the steering file holds " + tv.steps() + " vectors (one per step); baking needs one direction");
-            Site s = site(model, catalog, t);
+            Site s = site(catalog, t, headers);
             if (s == null) throw notBakeable(model, catalog, file, t);
             TapCatalog.Entry e = catalog.entry(t);
             String root = e.aliasOf() != null ? e.aliasOf() : t, other = roots.put(root, t);
