@@ -13,11 +13,11 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
 /**
- * {@code stitch convert --from FILE --to DIR}: an original single-file SD2 checkpoint (.safetensors or PyTorch .ckpt)
- * to a diffusers folder, written atomically and tensor by tensor. {@code --to-ldm} goes the other way.
+ * {@code stitch convert --from FILE --to DIR}: an original single-file SD 1.x or SD2 checkpoint (.safetensors or
+ * PyTorch .ckpt) to a diffusers folder, written atomically and tensor by tensor. {@code --to-ldm} goes the other way.
  */
 @Command(name = "convert", description = {
-    "Convert an original single-file SD2 checkpoint (.safetensors, .ckpt/.pt/.pth) into a diffusers model folder.",
+    "Convert an original single-file SD 1.x or SD2 checkpoint (.safetensors, .ckpt/.pt/.pth) into a diffusers model folder.",
     "With --to-ldm: a diffusers folder into one original checkpoint (.safetensors or .ckpt) plus its LDM yaml."})
 final class ConvertCommand implements Callable<Integer> {
     @Option(names = "--from", required = true, paramLabel = "FILE", description = "the checkpoint (or, with --to-ldm, the diffusers folder)")
@@ -38,6 +38,11 @@ final class ConvertCommand implements Callable<Integer> {
     @Option(names = "--config", paramLabel = "YAML", description = "the checkpoint's LDM yaml (default: <name>.yaml beside it)")
     Path config;
 
+    @Option(names = "--config-from", paramLabel = "DIR", description = {
+        "take the architecture from this diffusers folder's config files (unet/, vae/, text_encoder/, scheduler/, tokenizer/),",
+        "checked against the tensors and copied, for checkpoints whose tensors do not say everything (e.g. text head counts)"})
+    Path configFrom;
+
     @Option(names = "--force", description = "replace an existing target")
     boolean force;
 
@@ -54,26 +59,29 @@ final class ConvertCommand implements Callable<Integer> {
         };
         // --force replaces the target whole: it must not be, or hold, what is read
         OutputPaths.check("--to", to, OutputPaths.input("--from", from), OutputPaths.input("--tokenizer", tokenizer),
-            OutputPaths.input("--config", config));
+            OutputPaths.input("--config", config), OutputPaths.input("--config-from", configFrom));
         var bar = ProgressBar.bytes();
         if (toLdm) {
-            if (prediction != null || tokenizer != null || config != null)
-                throw new UserError("--prediction, --tokenizer and --config apply to checkpoint -> diffusers only (not with --to-ldm)");
+            if (prediction != null || tokenizer != null || config != null || configFrom != null)
+                throw new UserError("--prediction, --tokenizer, --config and --config-from apply to checkpoint -> diffusers only (not with --to-ldm)");
             DiffusersToLdm.checkTarget(to, force);
             var plan = DiffusersToLdm.plan(from);
-            System.out.println("converting " + from + " -> " + to + " (original LDM layout, " + plan.tensors().size() + " tensors)");
+            System.out.println("converting " + from + " -> " + to + " (original " + plan.config().layout().family() + " LDM layout, "
+                + plan.tensors().size() + " tensors)");
+            for (String w : plan.warnings()) System.err.println("stitch: warning: " + w);
             long bytes = DiffusersToLdm.write(plan, to, dt, force, bar);
             System.out.println("wrote " + to + " (" + ProgressBar.size(bytes) + ") and " + DiffusersToLdm.yamlFor(to).getFileName());
             return 0;
         }
         Prediction pred = prediction == null ? null : Prediction.parse(prediction);
         LdmToDiffusers.checkTarget(to, force);
-        Path tok = LdmToDiffusers.findTokenizer(from, tokenizer);
+        boolean tokenizerFromConfig = tokenizer == null && configFrom != null && java.nio.file.Files.isDirectory(configFrom.resolve("tokenizer"));
+        Path tok = LdmToDiffusers.findTokenizer(from, tokenizerFromConfig ? configFrom.resolve("tokenizer") : tokenizer);
         if (tok == null)
             throw new UserError("no tokenizer: pass --tokenizer DIR (a CLIP tokenizer folder with vocab.json and merges.txt, such as the "
-                + "tokenizer/ of any SD2 diffusers model) or put a tokenizer/ folder next to " + from.getFileName());
+                + "tokenizer/ of any SD 1.x or SD2 diffusers model) or put a tokenizer/ folder next to " + from.getFileName());
         OutputPaths.check("--to", to, OutputPaths.input("the tokenizer", tok));   // also the one found beside the checkpoint
-        var plan = LdmToDiffusers.plan(from, config, pred);
+        var plan = LdmToDiffusers.plan(from, config, pred, configFrom);
         System.out.println("converting " + from + " (" + plan.checkpoint().format().name().toLowerCase(java.util.Locale.ROOT).replace('_', ' ') + ")");
         for (String d : plan.decisions()) System.out.println("  " + d);
         for (String w : plan.warnings()) System.err.println("stitch: warning: " + w);

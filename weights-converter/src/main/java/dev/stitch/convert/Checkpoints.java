@@ -24,7 +24,7 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * An original checkpoint used in place, without writing a diffusers folder: the same plan as {@code stitch convert},
+ * An original checkpoint (SD 1.x or SD2) used in place, without writing a diffusers folder: the same plan as {@code stitch convert},
  * with tensors handed over as memory-mapped views in their file dtype (copied only where a {@code .ckpt} stores a
  * non-contiguous view or a dtype needs converting). This is what {@code generate --model FILE} builds on.
  */
@@ -51,8 +51,18 @@ public final class Checkpoints {
      * they are then found as {@code stitch convert} finds them.
      */
     public static Loaded loadAsDiffusers(Path file, Prediction prediction, Path yaml, Path tokenizer) {
-        LdmToDiffusers.Plan plan = LdmToDiffusers.plan(file, yaml, prediction);
-        Path tok = LdmToDiffusers.findTokenizer(file, tokenizer);
+        return loadAsDiffusers(file, prediction, yaml, tokenizer, null);
+    }
+
+    /**
+     * The same with the architecture from {@code configFrom}'s config files (null: inferred); its {@code tokenizer/}
+     * is used when {@code tokenizer} is null.
+     */
+    public static Loaded loadAsDiffusers(Path file, Prediction prediction, Path yaml, Path tokenizer, Path configFrom) {
+        LdmToDiffusers.Plan plan = LdmToDiffusers.plan(file, yaml, prediction, configFrom);
+        Path tok = tokenizer == null && configFrom != null && Files.isDirectory(configFrom.resolve("tokenizer"))
+            ? LdmToDiffusers.findTokenizer(file, configFrom.resolve("tokenizer"))
+            : LdmToDiffusers.findTokenizer(file, tokenizer);
         Map<String, Map<String, Tensor>> weights = new LinkedHashMap<>();
         SafeDType textDtype = SafeDType.F32;
         for (var c : plan.components().entrySet()) {
@@ -65,7 +75,12 @@ public final class Checkpoints {
             }
             weights.put(c.getKey(), m);
         }
-        return new Loaded(weights, DiffusersConfigs.build(plan.config(), textDtype), tok, plan.decisions(), plan.warnings());
+        List<String> warnings = new java.util.ArrayList<>(plan.warnings());
+        String pad = tok == null ? null : LdmToDiffusers.padToken(tok);
+        if (plan.config().layout().family() == LdmNames.Family.SD1 && pad != null && !pad.equals(LdmToDiffusers.SD1_PAD))
+            warnings.add("the tokenizer " + tok + " pads with '" + pad + "', SD 1.x with " + LdmToDiffusers.SD1_PAD
+                + ": prompts are encoded as this model never saw them (use an SD 1.x tokenizer/; stitch convert fixes the copy it writes)");
+        return new Loaded(weights, plan.configs(textDtype), tok, plan.decisions(), List.copyOf(warnings));
     }
 
     /**
@@ -75,7 +90,7 @@ public final class Checkpoints {
     public static StableDiffusionPipeline pipeline(Path file, Loaded l) {
         if (l.tokenizer() == null)
             throw new UserError(file + ": a single-file checkpoint holds no tokenizer: pass --tokenizer DIR (a CLIP tokenizer folder "
-                + "with vocab.json and merges.txt, such as the tokenizer/ of any SD2 diffusers model) or put a tokenizer/ folder next to it");
+                + "with vocab.json and merges.txt, such as the tokenizer/ of any SD 1.x or SD2 diffusers model) or put a tokenizer/ folder next to it");
         String origin = file.toString();
         return new StableDiffusionPipeline(file, ClipTokenizer.load(l.tokenizer()),
             new ClipTextModel(ClipTextConfig.parse(origin + " (text encoder config)", l.configs().get("text_encoder")),

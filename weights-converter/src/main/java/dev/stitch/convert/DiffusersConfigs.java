@@ -19,7 +19,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The diffusers config files of an SD2 model (every key, in the layout diffusers 0.25 writes,
+ * The diffusers config files of an SD 1.x or SD2 model (every key, in the layout diffusers 0.25 writes,
  * so that diffusers itself loads the folder), built from an {@link ConfigInference.Inferred}; and the way
  * back: the same facts read from a diffusers folder, written as an LDM yaml.
  */
@@ -33,7 +33,7 @@ public final class DiffusersConfigs {
     /** model_index, unet, vae, text_encoder and scheduler configs, keyed by those names. */
     public static Map<String, ObjectNode> build(ConfigInference.Inferred c, SafeDType textDtype) {
         Map<String, ObjectNode> m = new LinkedHashMap<>();
-        m.put("model_index", modelIndex());
+        m.put("model_index", modelIndex(c.layout().family()));
         m.put("unet", unet(c));
         m.put("vae", vae(c));
         m.put("text_encoder", textEncoder(c, textDtype));
@@ -41,14 +41,14 @@ public final class DiffusersConfigs {
         return m;
     }
 
-    static ObjectNode modelIndex() {
+    static ObjectNode modelIndex(LdmNames.Family family) {
         ObjectNode o = JSON.createObjectNode();
         o.put("_class_name", "StableDiffusionPipeline");
         o.put("_diffusers_version", DIFFUSERS_VERSION);
         for (String none : List.of("feature_extractor", "image_encoder")) o.putArray(none).addNull().addNull();
         o.put("requires_safety_checker", false);
         o.putArray("safety_checker").addNull().addNull();
-        o.putArray("scheduler").add("diffusers").add("DDIMScheduler");
+        o.putArray("scheduler").add("diffusers").add(family == LdmNames.Family.SD1 ? "PNDMScheduler" : "DDIMScheduler");
         o.putArray("text_encoder").add("transformers").add("CLIPTextModel");
         o.putArray("tokenizer").add("transformers").add("CLIPTokenizer");
         o.putArray("unet").add("diffusers").add("UNet2DConditionModel");
@@ -66,7 +66,9 @@ public final class DiffusersConfigs {
         o.putNull("addition_embed_type");
         o.put("addition_embed_type_num_heads", 64);
         o.putNull("addition_time_embed_dim");
-        ints(o.putArray("attention_head_dim"), c.heads());     // SD2's misnomer: the number of heads per level
+        // diffusers' misnomer: the number of heads per level; SD 1.x configs give one count for all levels
+        if (l.family() == LdmNames.Family.SD1 && java.util.Arrays.stream(c.heads()).distinct().count() == 1) o.put("attention_head_dim", c.heads()[0]);
+        else ints(o.putArray("attention_head_dim"), c.heads());
         o.put("attention_type", "default");
         ints(o.putArray("block_out_channels"), c.unetChannels());
         o.put("center_input_sample", false);
@@ -145,7 +147,7 @@ public final class DiffusersConfigs {
         o.put("bos_token_id", 0);             // transformers' CLIPTextConfig defaults, as the SD2 release has them;
         o.put("dropout", 0.0);                // the tokenizer files hold the real special-token ids
         o.put("eos_token_id", 2);
-        o.put("hidden_act", "gelu");
+        o.put("hidden_act", c.layout().family() == LdmNames.Family.SD1 ? "quick_gelu" : "gelu");   // CLIP ViT-L / OpenCLIP ViT-H
         o.put("hidden_size", c.textWidth());
         o.put("initializer_factor", 1.0);
         o.put("initializer_range", 0.02);
@@ -154,9 +156,10 @@ public final class DiffusersConfigs {
         o.put("max_position_embeddings", c.textPositions());
         o.put("model_type", "clip_text_model");
         o.put("num_attention_heads", c.textHeads());
-        o.put("num_hidden_layers", c.layout().textBlocks() - 1);
+        o.put("num_hidden_layers", c.layout().textLayers());
         o.put("pad_token_id", 1);
-        o.put("projection_dim", 512);         // as in the SD2 release; CLIPTextModel has no projection
+        // as in the SD2 release (512) and SD 1.x's (the width); CLIPTextModel has no projection
+        o.put("projection_dim", c.layout().family() == LdmNames.Family.SD1 ? c.textWidth() : 512);
         o.put("torch_dtype", switch (dtype) {
             case F16 -> "float16";
             case BF16 -> "bfloat16";
@@ -167,6 +170,7 @@ public final class DiffusersConfigs {
     }
 
     static ObjectNode scheduler(ConfigInference.Inferred c) {
+        if (c.layout().family() == LdmNames.Family.SD1) return pndmScheduler(c);
         ObjectNode o = JSON.createObjectNode();
         o.put("_class_name", "DDIMScheduler");
         o.put("_diffusers_version", DIFFUSERS_VERSION);
@@ -186,6 +190,36 @@ public final class DiffusersConfigs {
         o.put("timestep_spacing", "leading");
         o.putNull("trained_betas");
         return o;
+    }
+
+    /** SD 1.x folders' scheduler: PNDM with skip_prk_steps (PLMS), as runwayml/stable-diffusion-v1-5 ships it. */
+    static ObjectNode pndmScheduler(ConfigInference.Inferred c) {
+        ObjectNode o = JSON.createObjectNode();
+        o.put("_class_name", "PNDMScheduler");
+        o.put("_diffusers_version", DIFFUSERS_VERSION);
+        o.put("beta_end", c.betaEnd());
+        o.put("beta_schedule", "scaled_linear");
+        o.put("beta_start", c.betaStart());
+        o.put("num_train_timesteps", c.trainTimesteps());
+        o.put("prediction_type", c.prediction().diffusers);
+        o.put("set_alpha_to_one", false);
+        o.put("skip_prk_steps", true);
+        o.put("steps_offset", 1);
+        o.put("timestep_spacing", "leading");
+        o.putNull("trained_betas");
+        return o;
+    }
+
+    /**
+     * The config files of {@code dir} ({@code --config-from}), as diffusers' {@code from_single_file(config=)} uses
+     * them: copied as they are, keyed as {@link #build} keys its own.
+     */
+    public static Map<String, ObjectNode> copy(Path dir) {
+        Map<String, ObjectNode> m = new LinkedHashMap<>();
+        m.put("model_index", (ObjectNode) readJson(dir.resolve("model_index.json")));
+        for (String c : List.of("unet", "vae", "text_encoder")) m.put(c, (ObjectNode) readJson(dir.resolve(c + "/config.json")));
+        m.put("scheduler", (ObjectNode) readJson(dir.resolve("scheduler/scheduler_config.json")));
+        return m;
     }
 
     private static void ints(ArrayNode a, int[] v) {
@@ -230,10 +264,17 @@ public final class DiffusersConfigs {
         int[] vaeChannels = intList(vf, v, "block_out_channels");
         int textLayers = integer(tf, t, "num_hidden_layers");
         int depth = u.path("transformer_layers_per_block").isInt() ? u.get("transformer_layers_per_block").asInt() : 1;
-        var layout = new LdmNames.Layout(levels, integer(uf, u, "layers_per_block"), attention, depth,
-            vaeChannels.length, integer(vf, v, "layers_per_block"), textLayers + 1);
+        // The text encoder tells the family: SD 1.x's CLIP ViT-L uses quick GELU, SD2's OpenCLIP ViT-H exact GELU.
+        String act = t.path("hidden_act").asText("quick_gelu");   // transformers' CLIPTextConfig default
+        LdmNames.Family family = switch (act) {
+            case "quick_gelu" -> LdmNames.Family.SD1;
+            case "gelu" -> LdmNames.Family.SD2;
+            default -> throw new UserError(tf + ": hidden_act '" + act + "' is neither SD 1.x's quick_gelu nor SD2's gelu");
+        };
+        var layout = new LdmNames.Layout(family, levels, integer(uf, u, "layers_per_block"), attention, depth,
+            vaeChannels.length, integer(vf, v, "layers_per_block"), family == LdmNames.Family.SD2 ? textLayers + 1 : textLayers);
         String schedule = s.path("beta_schedule").asText("scaled_linear");
-        if (!schedule.equals("scaled_linear")) throw new UserError(sf + ": beta_schedule '" + schedule + "' has no LDM equivalent (SD2 uses scaled_linear)");
+        if (!schedule.equals("scaled_linear")) throw new UserError(sf + ": beta_schedule '" + schedule + "' has no LDM equivalent (Stable Diffusion uses scaled_linear)");
         Prediction prediction = SchedulerConfig.read(sf).prediction();
         return new ConfigInference.Inferred(layout, integer(uf, u, "in_channels"), integer(uf, u, "out_channels"), channels,
             integer(uf, u, "cross_attention_dim"), u.path("use_linear_projection").asBoolean(false), heads,
@@ -263,7 +304,7 @@ public final class DiffusersConfigs {
     }
 
     /**
-     * The LDM yaml (v2-inference layout) for these facts: the keys {@link ConfigInference} reads back, so that a
+     * The LDM yaml (v1- or v2-inference layout) for these facts: the keys {@link ConfigInference} reads back, so that a
      * diffusers -> LDM -> diffusers round trip keeps head counts, prediction type and sample size.
      */
     static String ldmYaml(ConfigInference.Inferred c) {
@@ -286,15 +327,27 @@ public final class DiffusersConfigs {
             sameDim &= ch[i] == headDim * c.heads()[i];
             sameCount &= c.heads()[i] == c.heads()[0];
         }
+        boolean sd1 = l.family() == LdmNames.Family.SD1;
         String headsLine;
-        if (sameDim) headsLine = "num_head_channels: " + headDim;
+        if (sd1 && sameCount) headsLine = "num_heads: " + c.heads()[0];      // v1-inference.yaml's way
+        else if (sameDim) headsLine = "num_head_channels: " + headDim;
         else if (sameCount) headsLine = "num_heads: " + c.heads()[0] + "\n        num_head_channels: -1";
         else throw new UserError("UNet heads " + java.util.Arrays.toString(c.heads()) + " have neither one width nor one count; LDM's yaml cannot say that");
-        if (c.textWidth() != headDim * c.textHeads())
+        if (!sd1 && c.textWidth() != headDim * c.textHeads())
             throw new UserError("text encoder heads " + c.textHeads() + " (width " + c.textWidth() + ") differ from the UNet's head width " + headDim
                 + "; an LDM checkpoint cannot record that");
+        String text = sd1 ? """
+                cond_stage_config:
+                  target: ldm.modules.encoders.modules.FrozenCLIPEmbedder
+            """ : """
+                cond_stage_config:
+                  target: ldm.modules.encoders.modules.FrozenOpenCLIPEmbedder
+                  params:
+                    freeze: True
+                    layer: "penultimate"
+            """;
         return """
-            # LDM config for a checkpoint written by `stitch convert --to-ldm` (v2-inference layout; the keys Stitch reads back).
+            # LDM config for a checkpoint written by `stitch convert --to-ldm` (%s layout; the keys Stitch reads back).
             model:
               target: ldm.models.diffusion.ddpm.LatentDiffusion
               params:
@@ -334,17 +387,12 @@ public final class DiffusersConfigs {
                       num_res_blocks: %d
                       attn_resolutions: []
                       dropout: 0.0
-                cond_stage_config:
-                  target: ldm.modules.encoders.modules.FrozenOpenCLIPEmbedder
-                  params:
-                    freeze: True
-                    layer: "penultimate"
-            """.formatted(
+            """.formatted(sd1 ? "v1-inference" : "v2-inference",
             c.prediction() == Prediction.V_PREDICTION ? "    parameterization: \"v\"\n" : "",
             plain(c.betaStart()), plain(c.betaEnd()), c.trainTimesteps(), c.sampleSize(), c.latentChannels(), plain(c.scaleFactor()),
             c.unetIn(), c.unetOut(), ch[0], String.join(", ", attnRes), l.unetLayers(), String.join(", ", mult), headsLine,
             c.linearProjection() ? "True" : "False", l.transformerDepth(), c.crossAttentionDim(),
-            c.latentChannels(), c.latentChannels(), c.vaeIn(), c.vaeOut(), vc[0], String.join(", ", vaeMult), l.vaeLayers());
+            c.latentChannels(), c.latentChannels(), c.vaeIn(), c.vaeOut(), vc[0], String.join(", ", vaeMult), l.vaeLayers()) + text;
     }
 
     /** A number as YAML readers agree on it: plain decimal, no exponent. */

@@ -21,12 +21,13 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * Diffusers folder -> one original (LDM) checkpoint, {@code .safetensors} or {@code .ckpt}, plus the LDM yaml beside
  * it: {@link LdmNames}' table read backwards. Used to make test and benchmark inputs, and to check that the forward
- * conversion is the exact inverse. The text tower gets back the resblock SD2 does not use, all zeros: a pre-LN
- * residual block with zero weights is the identity, so the file means the same under either reading.
+ * conversion is the exact inverse. An SD2 text tower gets back the resblock SD2 does not use, all zeros: a pre-LN
+ * residual block with zero weights is the identity, so the file means the same under either reading. An SD 1.x text
+ * encoder gets back its position-id buffer, as original v1 checkpoints store it.
  */
 public final class DiffusersToLdm {
-    /** A checked reverse conversion: the configuration and the LDM tensors (not yet read). */
-    public record Plan(Path folder, ConfigInference.Inferred config, List<StoredTensor> tensors) {}
+    /** A checked reverse conversion: the configuration, the LDM tensors (not yet read) and what the file cannot record. */
+    public record Plan(Path folder, ConfigInference.Inferred config, List<StoredTensor> tensors, List<String> warnings) {}
 
     private DiffusersToLdm() {}
 
@@ -57,7 +58,7 @@ public final class DiffusersToLdm {
             if (parts.size() != group.size()) continue;
             LdmNames.Rule r = group.getFirst();
             out.add(switch (r.op()) {
-                case COPY -> parts.getFirst().renamed(e.getKey());
+                case COPY, VECTOR -> parts.getFirst().renamed(e.getKey());
                 case CONV1X1_TO_LINEAR -> {
                     StoredTensor t = parts.getFirst();
                     if (t.rank() != 2) throw new UserError(dir + ": " + r.component() + "/" + r.diffusers() + " is not a [C, C] linear weight");
@@ -74,9 +75,17 @@ public final class DiffusersToLdm {
             for (String n : c.getValue().keySet())
                 if (!used.contains(c.getKey() + "/" + n) && !n.equals("text_model.embeddings.position_ids")) unknown.add(c.getKey() + "/" + n);
         if (!unknown.isEmpty())
-            throw new UserError(dir + ": " + unknown.size() + " tensor(s) fit no SD2 layout: " + LdmToDiffusers.sample(unknown));
-        out.addAll(paddingBlock(cfg, comps.get("text_encoder").get("text_model.final_layer_norm.weight").dtype()));
-        return new Plan(dir, cfg, out);
+            throw new UserError(dir + ": " + unknown.size() + " tensor(s) fit no " + cfg.layout().family() + " layout: " + LdmToDiffusers.sample(unknown));
+        List<String> warnings = new ArrayList<>();
+        if (cfg.layout().family() == LdmNames.Family.SD2) {
+            out.addAll(paddingBlock(cfg, comps.get("text_encoder").get("text_model.final_layer_norm.weight").dtype()));
+        } else {
+            out.add(StoredTensor.arange(LdmNames.V1_POSITION_IDS, 1, cfg.textPositions()));
+            if (cfg.textWidth() != ConfigInference.CLIP_HEAD_DIM * cfg.textHeads())
+                warnings.add("the text encoder has " + cfg.textHeads() + " heads of " + cfg.textWidth() / cfg.textHeads()
+                    + ", not CLIP's 64-wide ones; no checkpoint tensor or yaml key records that: convert it back with --config-from " + dir);
+        }
+        return new Plan(dir, cfg, out, List.copyOf(warnings));
     }
 
     /** The unused last open_clip resblock, all zeros (the identity). */

@@ -7,24 +7,49 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The one table from original (LDM / Stability-AI) checkpoint names to diffusers names, built in loops from the
- * model's layout. Every tensor of an SD2 checkpoint appears here either as a {@link Rule} or as {@link Ignored} on
- * purpose; anything else is reported. The same table read backwards writes an LDM file from a diffusers folder.
+ * The one table from original (LDM / Stability-AI / CompVis) checkpoint names to diffusers names, built in loops from
+ * the model's layout. Every tensor of an SD 1.x or SD2 checkpoint appears here either as a {@link Rule} or as
+ * {@link Ignored} on purpose; anything else is reported. The same table read backwards writes an LDM file from a
+ * diffusers folder.
  *
  * <p>Sources of the layout: LDM's {@code openaimodel.UNetModel} (input_blocks / middle_block / output_blocks),
- * {@code autoencoder.Encoder/Decoder} (down / mid / up, the decoder's up list stored in reverse), open_clip's text
- * transformer (resblocks with a fused q|k|v projection).
+ * {@code autoencoder.Encoder/Decoder} (down / mid / up, the decoder's up list stored in reverse); the text encoder is
+ * open_clip's text transformer in SD2 (resblocks with a fused q|k|v projection) and transformers' CLIPTextModel itself
+ * in SD 1.x ({@code FrozenCLIPEmbedder}: the diffusers names under {@code cond_stage_model.transformer.}).
  */
 public final class LdmNames {
     public static final String UNET = "model.diffusion_model.";
     public static final String VAE = "first_stage_model.";
+    /** SD2's open_clip text tower. */
     public static final String TEXT = "cond_stage_model.model.";
+    /** SD 1.x's CLIPTextModel: its own (diffusers) names follow this prefix. */
+    public static final String TEXT_V1 = "cond_stage_model.transformer.";
+
+    /** The model families whose checkpoints this table reads; they differ in the text encoder. */
+    public enum Family {
+        /** CLIP ViT-L/14 (transformers' names, quick GELU), every layer used. */
+        SD1("SD 1.x"),
+        /** OpenCLIP ViT-H/14 (open_clip's names, exact GELU), the last resblock unused. */
+        SD2("SD2");
+
+        public final String label;
+
+        Family(String label) { this.label = label; }
+
+        @Override
+        public String toString() { return label; }
+    }
 
     /** How a diffusers tensor is made from its LDM tensor. */
     public enum Op {
         COPY,
         /** VAE mid attention: LDM 1x1 conv {@code [C,C,1,1]} is diffusers' linear {@code [C,C]} (same bytes). */
         CONV1X1_TO_LINEAR,
+        /**
+         * VAE mid attention bias: {@code [C]}, or {@code [C,1,1]} as diffusers' own
+         * {@code convert_diffusers_to_original_stable_diffusion.py} (0.25) reshapes it; written back as {@code [C]}.
+         */
+        VECTOR,
         /** Text attention: LDM's fused {@code in_proj} {@code [3C,...]} split into thirds q | k | v. */
         Q_ROWS, K_ROWS, V_ROWS,
         /** No LDM source: diffusers' {@code position_ids} buffer, {@code arange(77)} as I64 {@code [1,77]}. */
@@ -40,15 +65,18 @@ public final class LdmNames {
     }
 
     /**
-     * The shape of an SD2-family model as the tensors reveal it: UNet levels and resnets per level, which levels have
-     * attention and how many transformer blocks; VAE levels and resnets per level; open_clip resblocks in the file
-     * (the last of which SD2 does not use).
+     * The shape of a model as the tensors reveal it: its family; UNet levels and resnets per level, which levels have
+     * attention and how many transformer blocks; VAE levels and resnets per level; text layers in the file (SD2: open_clip
+     * resblocks, the last of which it does not use; SD 1.x: CLIPTextModel layers, all used).
      */
-    public record Layout(int unetLevels, int unetLayers, boolean[] unetAttention, int transformerDepth,
+    public record Layout(Family family, int unetLevels, int unetLayers, boolean[] unetAttention, int transformerDepth,
                          int vaeLevels, int vaeLayers, int textBlocks) {
+        /** The text layers the model runs (diffusers' num_hidden_layers). */
+        public int textLayers() { return family == Family.SD2 ? textBlocks - 1 : textBlocks; }
+
         @Override
         public String toString() {
-            return "Layout[unet " + unetLevels + "x" + unetLayers + " attention " + Arrays.toString(unetAttention) + " depth "
+            return "Layout[" + family + ", unet " + unetLevels + "x" + unetLayers + " attention " + Arrays.toString(unetAttention) + " depth "
                 + transformerDepth + ", vae " + vaeLevels + "x" + vaeLayers + ", text blocks " + textBlocks + "]";
         }
     }
@@ -60,18 +88,23 @@ public final class LdmNames {
         Table t = new Table();
         unet(t, l);
         vae(t, l);
-        text(t, l);
+        if (l.family() == Family.SD2) text(t, l);
+        else textV1(t, l);
         return t.rules;
     }
 
     /** LDM tensors that have no diffusers counterpart, each with the reason. */
     public static List<Ignored> ignored(Layout l) {
         List<Ignored> out = new ArrayList<>();
-        out.add(new Ignored(TEXT + "transformer.resblocks." + (l.textBlocks() - 1) + ".",
-            "the last text resblock: SD2 conditions on the penultimate layer"));
-        out.add(new Ignored(TEXT + "text_projection", "CLIP's contrastive projection, unused by SD2"));
-        out.add(new Ignored(TEXT + "logit_scale", "CLIP's contrastive temperature, unused by SD2"));
-        out.add(new Ignored(TEXT + "attn_mask", "the causal mask, rebuilt at run time"));
+        if (l.family() == Family.SD2) {
+            out.add(new Ignored(TEXT + "transformer.resblocks." + (l.textBlocks() - 1) + ".",
+                "the last text resblock: SD2 conditions on the penultimate layer"));
+            out.add(new Ignored(TEXT + "text_projection", "CLIP's contrastive projection, unused by SD2"));
+            out.add(new Ignored(TEXT + "logit_scale", "CLIP's contrastive temperature, unused by SD2"));
+            out.add(new Ignored(TEXT + "attn_mask", "the causal mask, rebuilt at run time"));
+        } else {
+            out.add(new Ignored(V1_POSITION_IDS, "the text encoder's position-id buffer (arange), rebuilt"));
+        }
         for (String s : List.of("betas", "alphas_cumprod", "alphas_cumprod_prev", "sqrt_alphas_cumprod",
             "sqrt_one_minus_alphas_cumprod", "log_one_minus_alphas_cumprod", "sqrt_recip_alphas_cumprod",
             "sqrt_recipm1_alphas_cumprod", "posterior_variance", "posterior_log_variance_clipped", "posterior_mean_coef1",
@@ -202,11 +235,11 @@ public final class LdmNames {
         t.wb(ldm + ".norm", d + ".group_norm");
         for (String[] p : new String[][] {{"q", "to_q"}, {"k", "to_k"}, {"v", "to_v"}, {"proj_out", "to_out.0"}}) {
             t.w(ldm + "." + p[0] + ".weight", d + "." + p[1] + ".weight", Op.CONV1X1_TO_LINEAR);
-            t.w(ldm + "." + p[0] + ".bias", d + "." + p[1] + ".bias", Op.COPY);
+            t.w(ldm + "." + p[0] + ".bias", d + "." + p[1] + ".bias", Op.VECTOR);
         }
     }
 
-    // ---- text: open_clip text transformer -> transformers' CLIPTextModel ----
+    // ---- text, SD2: open_clip text transformer -> transformers' CLIPTextModel ----
 
     private static void text(Table t, Layout l) {
         String c = TEXT;
@@ -228,6 +261,26 @@ public final class LdmNames {
             t.wb(r + ".mlp.c_proj", d + ".mlp.fc2");
         }
         t.wb(c + "ln_final", "text_model.final_layer_norm");
+    }
+
+    /** SD 1.x's position-id buffer, as checkpoints store it (any dtype; diffusers' I64 arange is written instead). */
+    public static final String V1_POSITION_IDS = TEXT_V1 + "text_model.embeddings.position_ids";
+
+    // ---- text, SD 1.x: transformers' CLIPTextModel under cond_stage_model.transformer. ----
+
+    private static void textV1(Table t, Layout l) {
+        String c = TEXT_V1 + "text_model.", d = "text_model.";
+        t.component = "text_encoder";
+        t.w(c + "embeddings.token_embedding.weight", d + "embeddings.token_embedding.weight", Op.COPY);
+        t.w(c + "embeddings.position_embedding.weight", d + "embeddings.position_embedding.weight", Op.COPY);
+        t.w(null, d + "embeddings.position_ids", Op.POSITION_IDS);
+        for (int i = 0; i < l.textBlocks(); i++) {
+            String layer = "encoder.layers." + i + ".";
+            for (String m : List.of("layer_norm1", "self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.out_proj",
+                "layer_norm2", "mlp.fc1", "mlp.fc2"))
+                t.wb(c + layer + m, d + layer + m);
+        }
+        t.wb(c + "final_layer_norm", d + "final_layer_norm");
     }
 
     private static final class Table {

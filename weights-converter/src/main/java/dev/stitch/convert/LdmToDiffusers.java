@@ -1,5 +1,6 @@
 package dev.stitch.convert;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.stitch.engine.io.SafeDType;
 import dev.stitch.engine.schedulers.Prediction;
@@ -21,9 +22,10 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 
 /**
- * Original SD2 checkpoint -> diffusers folder. {@link #plan} reads names and shapes only, infers the configuration,
- * and accounts for every tensor (mapped, ignored on purpose, or an error); {@link #write} then streams the tensors,
- * one at a time, into a folder that appears atomically.
+ * Original SD 1.x or SD2 checkpoint -> diffusers folder. {@link #plan} reads names and shapes only, infers the
+ * configuration (or takes it from a diffusers folder's configs, {@code --config-from}), and accounts for every tensor
+ * (mapped, ignored on purpose, or an error); {@link #write} then streams the tensors, one at a time, into a folder
+ * that appears atomically.
  */
 public final class LdmToDiffusers {
     /** The diffusers file of each component. */
@@ -33,9 +35,17 @@ public final class LdmToDiffusers {
         "text_encoder", "text_encoder/model.safetensors");
     static final List<String> COMPONENTS = List.of("unet", "vae", "text_encoder");
 
-    /** A checked conversion: the configuration and, per component, its diffusers tensors (not yet read). */
-    public record Plan(Checkpoint checkpoint, ConfigInference.Inferred config, Map<String, List<StoredTensor>> components,
-                       List<String> decisions, List<String> warnings) {}
+    /**
+     * A checked conversion: the configuration and, per component, its diffusers tensors (not yet read);
+     * {@code configFrom} is the folder whose config files are copied ({@code --config-from}), or null.
+     */
+    public record Plan(Checkpoint checkpoint, ConfigInference.Inferred config, Path configFrom,
+                       Map<String, List<StoredTensor>> components, List<String> decisions, List<String> warnings) {
+        /** The diffusers config files to write: {@code configFrom}'s as they are, else built from the inferred configuration. */
+        public Map<String, ObjectNode> configs(SafeDType textDtype) {
+            return configFrom != null ? DiffusersConfigs.copy(configFrom) : DiffusersConfigs.build(config, textDtype);
+        }
+    }
 
     /** What {@link #write} did. */
     public record Written(long bytes, long overflowed, SafeDType textDtype) {}
@@ -73,19 +83,40 @@ public final class LdmToDiffusers {
 
     /** Opens, checks and plans the conversion of {@code file}; reads no tensor data. */
     public static Plan plan(Path file, Path yamlFile, Prediction prediction) {
-        return plan(Checkpoint.open(file), yamlFile, prediction);
+        return plan(Checkpoint.open(file), yamlFile, prediction, null);
+    }
+
+    /**
+     * The same with the architecture taken from {@code configFrom}, a diffusers folder whose config files are checked
+     * against the tensors and copied (as diffusers' {@code from_single_file(config=)}); the yaml and the prediction
+     * flag then have nothing left to decide and are refused.
+     */
+    public static Plan plan(Path file, Path yamlFile, Prediction prediction, Path configFrom) {
+        return plan(Checkpoint.open(file), yamlFile, prediction, configFrom);
     }
 
     /** Plans the conversion of an opened checkpoint. */
-    static Plan plan(Checkpoint ck, Path yamlFile, Prediction prediction) {
+    static Plan plan(Checkpoint ck, Path yamlFile, Prediction prediction) { return plan(ck, yamlFile, prediction, null); }
+
+    static Plan plan(Checkpoint ck, Path yamlFile, Prediction prediction, Path configFrom) {
         Path file = ck.file();
-        ConfigInference.requireSd2(ck);
-        Path yamlPath = findYaml(file, yamlFile);
-        Map<String, Object> yaml = yamlPath == null ? null : SimpleYaml.read(yamlPath);
-        ConfigInference.Inferred cfg = ConfigInference.infer(ck, yaml, yamlPath, prediction);
-        List<String> decisions = new ArrayList<>(), warnings = new ArrayList<>(cfg.warnings());
-        if (yamlPath == null) decisions.add("config: no yaml beside the checkpoint; architecture read from the tensors");
-        else decisions.add("config: " + yamlPath);
+        LdmNames.Family family = ConfigInference.family(ck);
+        ConfigInference.Inferred cfg;
+        List<String> decisions = new ArrayList<>(), warnings = new ArrayList<>();
+        if (configFrom != null) {
+            if (yamlFile != null) throw new UserError("--config and --config-from both give the architecture: pass one");
+            if (prediction != null) throw new UserError("--prediction with --config-from: the scheduler config of " + configFrom + " gives it");
+            if (!Files.isDirectory(configFrom)) throw new UserError(configFrom + ": not a folder (--config-from names a diffusers model folder)");
+            cfg = ConfigInference.fromConfigs(ck, configFrom);
+            decisions.add("config: " + configFrom + " (--config-from: its config files are copied)");
+        } else {
+            Path yamlPath = findYaml(file, yamlFile);
+            Map<String, Object> yaml = yamlPath == null ? null : SimpleYaml.read(yamlPath);
+            cfg = ConfigInference.infer(ck, yaml, yamlPath, prediction);
+            warnings.addAll(cfg.warnings());
+            if (yamlPath == null) decisions.add("config: no yaml beside the checkpoint; architecture read from the tensors");
+            else decisions.add("config: " + yamlPath);
+        }
 
         List<LdmNames.Rule> rules = LdmNames.rules(cfg.layout());
         Map<String, List<LdmNames.Rule>> byLdm = LdmNames.byLdm(rules);
@@ -102,12 +133,13 @@ public final class LdmToDiffusers {
         List<String> missing = rules.stream().filter(r -> r.ldm() != null && !r.optional() && !ck.contains(r.ldm()))
             .map(LdmNames.Rule::ldm).distinct().toList();
         if (!missing.isEmpty())
-            throw new UserError(file + ": " + missing.size() + " tensor(s) of an SD2 model are missing: " + sample(missing) + " (truncated or not SD2?)");
+            throw new UserError(file + ": " + missing.size() + " tensor(s) of an " + family + " model are missing: " + sample(missing)
+                + " (truncated or not " + family + "?)");
         if (!unknownModel.isEmpty())
-            throw new UserError(file + ": " + unknownModel.size() + " model tensor(s) fit no SD2 layout: " + sample(unknownModel)
+            throw new UserError(file + ": " + unknownModel.size() + " model tensor(s) fit no " + family + " layout: " + sample(unknownModel)
                 + " (a different architecture?)");
         if (!unknownOther.isEmpty())
-            warnings.add("left out " + unknownOther.size() + " tensor(s) that belong to no SD2 component: " + sample(unknownOther));
+            warnings.add("left out " + unknownOther.size() + " tensor(s) that belong to no " + family + " component: " + sample(unknownOther));
         ignoredCount.forEach((why, n) -> decisions.add("ignored on purpose: " + n + " tensor(s), " + why));
 
         Map<String, List<StoredTensor>> components = new LinkedHashMap<>();
@@ -118,7 +150,7 @@ public final class LdmToDiffusers {
         }
         if (cfg.prediction() == null) cfg = probe(file, cfg, components.get("unet"));
         decisions.addAll(0, cfg.decisions());
-        return new Plan(ck, cfg, components, List.copyOf(decisions), List.copyOf(warnings));
+        return new Plan(ck, cfg, configFrom, components, List.copyOf(decisions), List.copyOf(warnings));
     }
 
     /** Neither flag, yaml nor file name tells ε from v: run the UNet once (see {@link PredictionProbe}). */
@@ -146,6 +178,12 @@ public final class LdmToDiffusers {
                     throw new UserError(file + ": '" + r.ldm() + "' is " + Arrays.toString(s) + ", expected a 1x1 convolution [C, C, 1, 1]");
                 yield src.as(r.diffusers(), s[0], s[1]);
             }
+            case VECTOR -> {
+                long[] s = src.shape();
+                if (s.length != 1 && !(s.length == 3 && s[1] == 1 && s[2] == 1))
+                    throw new UserError(file + ": '" + r.ldm() + "' is " + Arrays.toString(s) + ", expected a bias [C] (or [C, 1, 1])");
+                yield s.length == 1 ? src.renamed(r.diffusers()) : src.as(r.diffusers(), s[0]);
+            }
             case Q_ROWS, K_ROWS, V_ROWS -> {
                 if (src.rank() < 1 || src.dim(0) % 3 != 0)
                     throw new UserError(file + ": '" + r.ldm() + "' is " + Arrays.toString(src.shape()) + ", expected 3 x width rows (q|k|v)");
@@ -170,7 +208,7 @@ public final class LdmToDiffusers {
     public static Written write(Plan plan, Path to, DType dtype, Path tokenizer, boolean force, Progress progress) {
         if (tokenizer == null)
             throw new UserError("no tokenizer: pass --tokenizer DIR (a CLIP tokenizer folder with vocab.json and merges.txt, such as the tokenizer/ "
-                + "of any SD2 diffusers model) or put a tokenizer/ folder next to " + plan.checkpoint().file().getFileName());
+                + "of any SD 1.x or SD2 diffusers model) or put a tokenizer/ folder next to " + plan.checkpoint().file().getFileName());
         Map<String, List<SafeTensorsStreamWriter.Item>> items = new LinkedHashMap<>();
         long total = 0;
         for (var e : plan.components().entrySet()) {
@@ -183,7 +221,7 @@ public final class LdmToDiffusers {
             items.put(e.getKey(), list);
         }
         SafeDType textDtype = target(plan.components().get("text_encoder").getFirst(), dtype);
-        Map<String, ObjectNode> configs = DiffusersConfigs.build(plan.config(), textDtype);
+        Map<String, ObjectNode> configs = plan.configs(textDtype);
         AtomicLong done = new AtomicLong();
         long overflow = 0, grand = total;
         try (AtomicFolder out = AtomicFolder.create(to, force)) {
@@ -195,7 +233,7 @@ public final class LdmToDiffusers {
                 writeJson(dir.resolve(c + "/config.json"), configs.get(c));
             }
             writeJson(dir.resolve("scheduler/scheduler_config.json"), configs.get("scheduler"));
-            copyTokenizer(tokenizer, dir.resolve("tokenizer"));
+            copyTokenizer(tokenizer, dir.resolve("tokenizer"), plan.configFrom() == null ? plan.config().layout().family() : null);
             writeJson(dir.resolve("model_index.json"), configs.get("model_index"));
             out.commit();
         }
@@ -211,15 +249,45 @@ public final class LdmToDiffusers {
         }
     }
 
-    private static void copyTokenizer(Path from, Path to) {
+    /**
+     * Copies the tokenizer folder. For an SD 1.x model ({@code family} SD1) whose tokenizer files name another pad
+     * token (an SD2 tokenizer pads with "!"), the copy pads with SD 1.x's {@code <|endoftext|>}: the vocabulary is the
+     * same, the padding is what the model was trained with.
+     */
+    private static void copyTokenizer(Path from, Path to, LdmNames.Family family) {
         try (Stream<Path> s = Files.list(from)) {
             Files.createDirectories(to);
-            for (Path p : s.filter(Files::isRegularFile).toList())
-                Files.copy(p, to.resolve(p.getFileName()), StandardCopyOption.REPLACE_EXISTING);
+            for (Path p : s.filter(Files::isRegularFile).toList()) {
+                Path target = to.resolve(p.getFileName());
+                String name = p.getFileName().toString();
+                ObjectNode o = family == LdmNames.Family.SD1 && (name.equals("special_tokens_map.json") || name.equals("tokenizer_config.json"))
+                    ? (ObjectNode) DiffusersConfigs.readJson(p) : null;
+                JsonNode pad = o == null ? null : o.get("pad_token");
+                if (pad != null && !SD1_PAD.equals(pad.isTextual() ? pad.asText() : pad.path("content").asText())) {
+                    o.put("pad_token", SD1_PAD);
+                    writeJson(target, o);
+                } else {
+                    Files.copy(p, target, StandardCopyOption.REPLACE_EXISTING);
+                }
+            }
         } catch (IOException e) {
             throw new UserError(from + ": cannot copy the tokenizer (" + e.getMessage() + ")");
         }
     }
+
+    /** The pad token a tokenizer folder names (special_tokens_map.json, else tokenizer_config.json), or null if neither does. */
+    static String padToken(Path tokenizer) {
+        for (String f : List.of("special_tokens_map.json", "tokenizer_config.json")) {
+            Path p = tokenizer.resolve(f);
+            if (!Files.isRegularFile(p)) continue;
+            JsonNode pad = DiffusersConfigs.readJson(p).get("pad_token");
+            if (pad != null && !pad.isNull()) return pad.isTextual() ? pad.asText() : pad.path("content").asText();
+        }
+        return null;
+    }
+
+    /** SD 1.x's pad token (transformers' CLIPTokenizer default; SD2 pads with "!"). */
+    static final String SD1_PAD = "<|endoftext|>";
 
     static String sample(List<String> names) {
         int show = Math.min(6, names.size());

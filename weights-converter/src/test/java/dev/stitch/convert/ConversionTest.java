@@ -259,11 +259,11 @@ class ConversionTest {
     }
 
     @Test
-    void sd15LikeKeysAreRefusedByName(@TempDir Path dir) throws IOException {
+    void anSd1TextEncoderWithoutLayersIsRefusedByName(@TempDir Path dir) throws IOException {
         Path f = dir.resolve("sd15.safetensors");
         synthetic(f, "model.diffusion_model.input_blocks.0.0.weight", "first_stage_model.decoder.conv_in.weight",
             "cond_stage_model.transformer.text_model.embeddings.token_embedding.weight");
-        assertRefused(dir, f, "SD1.x", "cond_stage_model.transformer.", "SD2 models only");
+        assertRefused(dir, f, "SD 1.x", "cond_stage_model.transformer.", "text_model.encoder.layers");
     }
 
     @Test
@@ -369,7 +369,7 @@ class ConversionTest {
         List<StoredTensor> vae = new ArrayList<>(broken.get("vae"));
         vae.add(new StoredTensor("boom", SafeDType.F32, new long[] {4}, () -> { throw new IllegalStateException("disk on fire"); }));
         broken.put("vae", vae);
-        var bad = new LdmToDiffusers.Plan(plan.checkpoint(), plan.config(), broken, plan.decisions(), plan.warnings());
+        var bad = new LdmToDiffusers.Plan(plan.checkpoint(), plan.config(), null, broken, plan.decisions(), plan.warnings());
         Path out = dir.resolve("out");
         assertThrows(IllegalStateException.class, () -> LdmToDiffusers.write(bad, out, DType.F32, TOKENIZER, false, Progress.NONE));
         assertFalse(Files.exists(out));

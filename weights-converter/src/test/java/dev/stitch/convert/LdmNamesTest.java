@@ -14,7 +14,7 @@ import static org.junit.jupiter.api.Assertions.*;
 /** One test per rule family of the LDM <-> diffusers name table, on SD2's real layout. */
 class LdmNamesTest {
     /** SD2 (base and 768-v): 4 UNet levels of 2 resnets, attention on the first three, VAE 4 x 2, open_clip ViT-H (24 blocks). */
-    static final LdmNames.Layout SD2 = new LdmNames.Layout(4, 2, new boolean[] {true, true, true, false}, 1, 4, 2, 24);
+    static final LdmNames.Layout SD2 = new LdmNames.Layout(LdmNames.Family.SD2, 4, 2, new boolean[] {true, true, true, false}, 1, 4, 2, 24);
     static final List<Rule> RULES = LdmNames.rules(SD2);
     static final Map<String, List<Rule>> BY_LDM = LdmNames.byLdm(RULES);
 
@@ -146,7 +146,7 @@ class LdmNamesTest {
             assertEquals("decoder.mid_block.attentions.0." + p[1] + ".weight", w.diffusers());
             assertEquals(Op.CONV1X1_TO_LINEAR, w.op());
             assertEquals("decoder.mid_block.attentions.0." + p[1] + ".bias", b.diffusers());
-            assertEquals(Op.COPY, b.op());
+            assertEquals(Op.VECTOR, b.op());   // [C], or [C, 1, 1] as diffusers' own script writes it
         }
     }
 
@@ -210,5 +210,23 @@ class LdmNamesTest {
 
     private static long count(String component, boolean optional) {
         return RULES.stream().filter(r -> r.component().equals(component) && r.optional() == optional).count();
+    }
+
+    /** SD 1.x: the text encoder is transformers' CLIPTextModel under cond_stage_model.transformer., all layers used. */
+    @Test
+    void sd1TextEncoderKeepsTransformersNames() {
+        var l = new LdmNames.Layout(LdmNames.Family.SD1, 4, 2, new boolean[] {true, true, true, false}, 1, 4, 2, 12);
+        var byLdm = LdmNames.byLdm(LdmNames.rules(l));
+        String p = LdmNames.TEXT_V1 + "text_model.";
+        for (String n : List.of("embeddings.token_embedding.weight", "encoder.layers.11.self_attn.q_proj.weight", "encoder.layers.0.mlp.fc2.bias",
+            "final_layer_norm.weight")) {
+            Rule r = byLdm.get(p + n).getFirst();
+            assertEquals("text_encoder", r.component());
+            assertEquals("text_model." + n, r.diffusers());
+            assertEquals(Op.COPY, r.op());
+        }
+        assertFalse(byLdm.containsKey(p + "encoder.layers.12.layer_norm1.weight"));
+        assertTrue(LdmNames.ignored(l).stream().anyMatch(i -> i.matches(LdmNames.V1_POSITION_IDS)));
+        assertTrue(LdmNames.rules(l).stream().noneMatch(r -> r.ldm() != null && r.ldm().startsWith(LdmNames.TEXT)), "no open_clip names");
     }
 }

@@ -18,7 +18,7 @@ import java.util.Map;
 final class Sd2Shapes {
     static final int[] CH = {320, 640, 1280, 1280}, VAE = {128, 256, 512, 512};
     static final int CTX = 1024, TEXT = 1024, TEXT_FF = 4096, BLOCKS = 24, VOCAB = 49408, POS = 77, LAYERS = 2, TEMB = 1280;
-    static final LdmNames.Layout LAYOUT = new LdmNames.Layout(4, LAYERS, new boolean[] {true, true, true, false}, 1, 4, 2, BLOCKS);
+    static final LdmNames.Layout LAYOUT = new LdmNames.Layout(LdmNames.Family.SD2, 4, LAYERS, new boolean[] {true, true, true, false}, 1, 4, 2, BLOCKS);
 
     private Sd2Shapes() {}
 
@@ -103,7 +103,7 @@ final class Sd2Shapes {
                 throw new IllegalStateException("no shape for " + r);
             }
             out.put(e.getKey(), switch (r.op()) {
-                case COPY -> s;
+                case COPY, VECTOR -> s;
                 case CONV1X1_TO_LINEAR -> new long[] {s[0], s[1], 1, 1};
                 case Q_ROWS, K_ROWS, V_ROWS -> s.length == 1 ? new long[] {3 * s[0]} : new long[] {3 * s[0], s[1]};
                 case POSITION_IDS -> throw new IllegalStateException();
