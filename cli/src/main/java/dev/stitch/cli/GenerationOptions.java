@@ -26,7 +26,7 @@ import java.util.concurrent.ThreadLocalRandom;
 /** The generation flags of docs/design.md §6, shared by generate, trace, extract, layers, sweep and eval. */
 final class GenerationOptions {
     @Option(names = "--model", required = true, paramLabel = "DIR|FILE",
-        description = "diffusers model folder, or an original SD2 checkpoint (.safetensors, .ckpt) converted in memory")
+        description = "diffusers model folder, or an original SD 1.x or SD2 checkpoint (.safetensors, .ckpt) converted in memory")
     Path model;
 
     @Option(names = "--tokenizer", paramLabel = "DIR", description = "with a checkpoint --model: CLIP tokenizer folder (default: tokenizer/ beside the file)")

@@ -8,7 +8,7 @@ import dev.stitch.kernels.UserError;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-/** What {@code --model} names: a diffusers folder, or an original single-file SD2 checkpoint converted in memory. */
+/** What {@code --model} names: a diffusers folder, or an original single-file SD 1.x or SD2 checkpoint converted in memory. */
 final class Models {
     private Models() {}
 

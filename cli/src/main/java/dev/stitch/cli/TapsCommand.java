@@ -13,7 +13,7 @@ import java.util.concurrent.Callable;
 @Command(name = "taps", description = "List every tap of a model with its layout, channel count and shape at one image size.",
     sortOptions = false)
 final class TapsCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, paramLabel = "DIR|FILE", description = "diffusers model folder or SD2 checkpoint")
+    @Option(names = "--model", required = true, paramLabel = "DIR|FILE", description = "diffusers model folder or SD 1.x / SD2 checkpoint")
     Path model;
 
     @Option(names = "--tokenizer", paramLabel = "DIR", description = "with a checkpoint --model: CLIP tokenizer folder (default: tokenizer/ beside the file)")

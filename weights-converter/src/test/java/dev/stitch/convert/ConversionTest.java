@@ -76,6 +76,16 @@ class ConversionTest {
         assertSameModel(TINY, convert(LDM, dir.resolve("out"), DType.F32));
     }
 
+    /** --config-from on SD2: the folder's configs, copied, give the same folder (tokenizer from --tokenizer). */
+    @Test
+    void configFromTheSameFolderGivesTheSameModel(@TempDir Path dir) throws IOException {
+        Path lone = Files.copy(LDM, dir.resolve("lone.safetensors"));    // no yaml beside it: the configs say everything
+        var plan = LdmToDiffusers.plan(lone, null, null, TINY);
+        assertTrue(plan.decisions().getFirst().startsWith("model: SD2, architecture from " + TINY), plan.decisions().toString());
+        LdmToDiffusers.write(plan, dir.resolve("out"), DType.F32, TOKENIZER, false, Progress.NONE);
+        assertSameModel(TINY, dir.resolve("out"));
+    }
+
     @Test
     void withoutDtypeTheCheckpointsHalfPrecisionIsKept(@TempDir Path dir) {
         Path out = convert(LDM, dir.resolve("out"), null);

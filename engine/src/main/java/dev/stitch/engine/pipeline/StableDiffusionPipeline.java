@@ -75,7 +75,7 @@ public final class StableDiffusionPipeline {
         String cls = root.path("_class_name").asText("");
         if (!cls.isEmpty() && !cls.startsWith("StableDiffusion"))
             throw new UserError(index + ": _class_name " + cls + " is not a Stable Diffusion pipeline");
-        if (root.has("text_encoder_2")) throw new UserError(index + ": this is an SDXL model (text_encoder_2); Stitch runs SD2");
+        if (root.has("text_encoder_2")) throw new UserError(index + ": this is an SDXL model (text_encoder_2); Stitch runs SD 1.x and SD2");
     }
 
     /** Default image size: the UNet's sample size times the VAE's downscale. */
