@@ -12,18 +12,29 @@ import java.util.Map;
 
 /**
  * The tensor shapes of a full-size SD2 original checkpoint (UNet 320/640/1280/1280, OpenCLIP ViT-H text tower with
- * 24 resblocks, VAE 128/256/512/512), sized the way diffusers sizes its blocks and named through {@link LdmNames}.
+ * 24 resblocks, VAE 128/256/512/512), sized the way diffusers sizes its blocks and named through {@link LdmNames};
+ * and of SD 1.5's ({@link #SD15}: CLIP ViT-L text encoder, 768-wide cross-attention, 1×1-conv projections).
  * Tests use it to check config inference at real size without a 2.6 GB file; the memory probe writes it out.
  */
 final class Sd2Shapes {
     static final int[] CH = {320, 640, 1280, 1280}, VAE = {128, 256, 512, 512};
-    static final int CTX = 1024, TEXT = 1024, TEXT_FF = 4096, BLOCKS = 24, VOCAB = 49408, POS = 77, LAYERS = 2, TEMB = 1280;
-    static final LdmNames.Layout LAYOUT = new LdmNames.Layout(LdmNames.Family.SD2, 4, LAYERS, new boolean[] {true, true, true, false}, 1, 4, 2, BLOCKS);
+    static final int VOCAB = 49408, POS = 77, LAYERS = 2, TEMB = 1280;
+
+    /** What differs between the families at full size. */
+    record Spec(LdmNames.Family family, int ctx, int text, int textFf, int textLayers, boolean linear) {
+        LdmNames.Layout layout() {
+            return new LdmNames.Layout(family, 4, LAYERS, new boolean[] {true, true, true, false}, 1, 4, 2,
+                family == LdmNames.Family.SD2 ? textLayers + 1 : textLayers);
+        }
+    }
+
+    static final Spec SD2 = new Spec(LdmNames.Family.SD2, 1024, 1024, 4096, 23, true);
+    static final Spec SD15 = new Spec(LdmNames.Family.SD1, 768, 768, 3072, 12, false);
 
     private Sd2Shapes() {}
 
     /** Diffusers name ("unet/..." etc.) -> shape. */
-    static Map<String, long[]> diffusers() {
+    static Map<String, long[]> diffusers(Spec spec) {
         Map<String, long[]> m = new LinkedHashMap<>();
         // ---- UNet ----
         put(m, "unet/time_embedding.linear_1", TEMB, CH[0]);
@@ -33,13 +44,13 @@ final class Sd2Shapes {
         for (int i = 0; i < 4; i++) {
             for (int j = 0; j < LAYERS; j++) {
                 unetResnet(m, "unet/down_blocks." + i + ".resnets." + j, j == 0 ? prev : CH[i], CH[i]);
-                if (i < 3) transformer(m, "unet/down_blocks." + i + ".attentions." + j, CH[i]);
+                if (i < 3) transformer(m, "unet/down_blocks." + i + ".attentions." + j, CH[i], spec);
             }
             if (i < 3) conv(m, "unet/down_blocks." + i + ".downsamplers.0.conv", CH[i], CH[i], 3);
             prev = CH[i];
         }
         unetResnet(m, "unet/mid_block.resnets.0", CH[3], CH[3]);
-        transformer(m, "unet/mid_block.attentions.0", CH[3]);
+        transformer(m, "unet/mid_block.attentions.0", CH[3], spec);
         unetResnet(m, "unet/mid_block.resnets.1", CH[3], CH[3]);
         int[] rc = {CH[3], CH[2], CH[1], CH[0]};
         for (int u = 0; u < 4; u++) {
@@ -47,7 +58,7 @@ final class Sd2Shapes {
             for (int j = 0; j <= LAYERS; j++) {
                 int skip = j == LAYERS ? input : out, in = (j == 0 ? prevOut : out) + skip;
                 unetResnet(m, "unet/up_blocks." + u + ".resnets." + j, in, out);
-                if (u > 0) transformer(m, "unet/up_blocks." + u + ".attentions." + j, out);
+                if (u > 0) transformer(m, "unet/up_blocks." + u + ".attentions." + j, out, spec);
             }
             if (u < 3) conv(m, "unet/up_blocks." + u + ".upsamplers.0.conv", out, out, 3);
         }
@@ -78,9 +89,10 @@ final class Sd2Shapes {
         put(m, "vae/decoder.conv_norm_out", VAE[0]);
         conv(m, "vae/decoder.conv_out", 3, VAE[0], 3);
         // ---- text ----
+        int TEXT = spec.text(), TEXT_FF = spec.textFf();
         m.put("text_encoder/text_model.embeddings.token_embedding.weight", new long[] {VOCAB, TEXT});
         m.put("text_encoder/text_model.embeddings.position_embedding.weight", new long[] {POS, TEXT});
-        for (int l = 0; l < BLOCKS - 1; l++) {
+        for (int l = 0; l < spec.textLayers(); l++) {
             String p = "text_encoder/text_model.encoder.layers." + l;
             put(m, p + ".layer_norm1", TEXT);
             for (String q : List.of("q_proj", "k_proj", "v_proj", "out_proj")) put(m, p + ".self_attn." + q, TEXT, TEXT);
@@ -92,10 +104,13 @@ final class Sd2Shapes {
         return m;
     }
 
-    /** LDM name -> shape, through the table read backwards (q|k|v fused, VAE attention as 1x1 convs), padding block included. */
-    static Map<String, long[]> ldm() {
-        Map<String, long[]> d = diffusers(), out = new LinkedHashMap<>();
-        for (var e : LdmNames.byLdm(LdmNames.rules(LAYOUT)).entrySet()) {
+    /**
+     * LDM name -> shape, through the table read backwards (SD2: q|k|v fused, the padding block; VAE attention as 1x1
+     * convs), with the tensors a release carries beyond the model (SD2's text projection, SD 1.x's position ids).
+     */
+    static Map<String, long[]> ldm(Spec spec) {
+        Map<String, long[]> d = diffusers(spec), out = new LinkedHashMap<>();
+        for (var e : LdmNames.byLdm(LdmNames.rules(spec.layout())).entrySet()) {
             LdmNames.Rule r = e.getValue().getFirst();
             long[] s = d.get(r.component() + "/" + r.diffusers());
             if (s == null) {
@@ -109,17 +124,24 @@ final class Sd2Shapes {
                 case POSITION_IDS -> throw new IllegalStateException();
             });
         }
-        String pad = LdmNames.TEXT + "transformer.resblocks." + (BLOCKS - 1) + ".";
+        int TEXT = spec.text(), TEXT_FF = spec.textFf();
+        if (spec.family() == LdmNames.Family.SD1) {
+            out.put(LdmNames.V1_POSITION_IDS, new long[] {1, POS});
+            return out;
+        }
+        String pad = LdmNames.TEXT + "transformer.resblocks." + spec.textLayers() + ".";
         for (var e : Map.of("ln_1.weight", new long[] {TEXT}, "attn.in_proj_weight", new long[] {3 * TEXT, TEXT},
             "mlp.c_fc.weight", new long[] {TEXT_FF, TEXT}).entrySet()) out.put(pad + e.getKey(), e.getValue());
         out.put(LdmNames.TEXT + "text_projection", new long[] {TEXT, TEXT});
         return out;
     }
 
-    /** A checkpoint with these shapes whose tensors hold a cheap deterministic pattern, made only when read. */
-    static Checkpoint checkpoint(Path name, SafeDType dtype) {
+    /** A full-size SD2 checkpoint whose tensors hold a cheap deterministic pattern, made only when read. */
+    static Checkpoint checkpoint(Path name, SafeDType dtype) { return checkpoint(SD2, name, dtype); }
+
+    static Checkpoint checkpoint(Spec spec, Path name, SafeDType dtype) {
         Map<String, StoredTensor> m = new LinkedHashMap<>();
-        for (var e : ldm().entrySet()) m.put(e.getKey(), patterned(e.getKey(), dtype, e.getValue()));
+        for (var e : ldm(spec).entrySet()) m.put(e.getKey(), patterned(e.getKey(), dtype, e.getValue()));
         return new Checkpoint(name, Checkpoint.Format.SAFETENSORS, m);
     }
 
@@ -151,14 +173,19 @@ final class Sd2Shapes {
         if (in != out) conv(m, p + ".conv_shortcut", out, in, 1);
     }
 
-    private static void transformer(Map<String, long[]> m, String p, int c) {
+    private static void transformer(Map<String, long[]> m, String p, int c, Spec spec) {
         put(m, p + ".norm", c);
-        put(m, p + ".proj_in", c, c);
-        put(m, p + ".proj_out", c, c);
+        if (spec.linear()) {
+            put(m, p + ".proj_in", c, c);
+            put(m, p + ".proj_out", c, c);
+        } else {
+            conv(m, p + ".proj_in", c, c, 1);
+            conv(m, p + ".proj_out", c, c, 1);
+        }
         String b = p + ".transformer_blocks.0.";
         for (String n : List.of("norm1", "norm2", "norm3")) put(m, b + n, c);
         for (String a : List.of("attn1", "attn2")) {
-            int kv = a.equals("attn1") ? c : CTX;
+            int kv = a.equals("attn1") ? c : spec.ctx();
             m.put(b + a + ".to_q.weight", new long[] {c, c});
             m.put(b + a + ".to_k.weight", new long[] {c, kv});
             m.put(b + a + ".to_v.weight", new long[] {c, kv});

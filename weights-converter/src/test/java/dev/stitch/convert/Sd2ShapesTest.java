@@ -45,4 +45,32 @@ class Sd2ShapesTest {
         assertEquals(Prediction.EPSILON, plan.config().prediction());
         assertEquals(64, plan.config().sampleSize());
     }
+
+    /** SD 1.5 at real size, without a yaml: the released runwayml/stable-diffusion-v1-5 configs from the conventions. */
+    @Test
+    void fullSizeSd15InfersTheReleasedConfigs() {
+        var plan = LdmToDiffusers.plan(Sd2Shapes.checkpoint(Sd2Shapes.SD15, Path.of("v1-5-pruned-emaonly.safetensors"), SafeDType.F16), null, null);
+        var c = plan.config();
+        assertEquals(LdmNames.Family.SD1, c.layout().family());
+        assertArrayEquals(new int[] {8, 8, 8, 8}, c.heads());
+        assertEquals(Prediction.EPSILON, c.prediction());
+        assertEquals(64, c.sampleSize());
+        var configs = DiffusersConfigs.build(c, SafeDType.F16);
+        ObjectNode unet = configs.get("unet");
+        assertEquals(8, unet.get("attention_head_dim").asInt(), "one number, as SD 1.5's config has it");
+        assertEquals(768, unet.get("cross_attention_dim").asInt());
+        assertFalse(unet.get("use_linear_projection").asBoolean());
+        ObjectNode text = configs.get("text_encoder");
+        assertEquals("quick_gelu", text.get("hidden_act").asText());
+        assertEquals(768, text.get("hidden_size").asInt());
+        assertEquals(12, text.get("num_attention_heads").asInt());
+        assertEquals(12, text.get("num_hidden_layers").asInt());
+        assertEquals(3072, text.get("intermediate_size").asInt());
+        assertEquals(512, configs.get("vae").get("sample_size").asInt());
+        assertEquals("PNDMScheduler", configs.get("scheduler").get("_class_name").asText());
+        assertTrue(configs.get("scheduler").get("skip_prk_steps").asBoolean());
+        assertEquals("PNDMScheduler", configs.get("model_index").get("scheduler").get(1).asText());
+        // 686 UNet, 248 VAE and 197 text-encoder tensors (12 layers x 16 + 4, position_ids made, not read)
+        assertEquals(List.of(686, 248, 197), LdmToDiffusers.COMPONENTS.stream().map(k -> plan.components().get(k).size()).toList());
+    }
 }
