@@ -32,15 +32,14 @@ final class ConvertCommand implements Callable<Integer> {
     @Option(names = "--prediction", paramLabel = "epsilon|v", description = "the UNet's prediction type when the yaml or file name cannot tell")
     String prediction;
 
-    @Option(names = "--tokenizer", paramLabel = "DIR", description = "CLIP tokenizer folder to copy (default: tokenizer/ beside the checkpoint)")
+    @Option(names = "--tokenizer", paramLabel = "DIR", description = "CLIP tokenizer folder to copy (default: --config-from's, else tokenizer/ beside the checkpoint)")
     Path tokenizer;
 
     @Option(names = "--config", paramLabel = "YAML", description = "the checkpoint's LDM yaml (default: <name>.yaml beside it)")
     Path config;
 
-    @Option(names = "--config-from", paramLabel = "DIR", description = {
-        "take the architecture from this diffusers folder's config files (unet/, vae/, text_encoder/, scheduler/, tokenizer/),",
-        "checked against the tensors and copied, for checkpoints whose tensors do not say everything (e.g. text head counts)"})
+    @Option(names = "--config-from", paramLabel = "DIR", description = "take the architecture from this diffusers folder's config "
+        + "files and tokenizer/ (checked against the tensors, then copied), for checkpoints whose tensors do not say everything, such as text head counts")
     Path configFrom;
 
     @Option(names = "--force", description = "replace an existing target")

@@ -88,7 +88,7 @@ class HelpTest {
         "--steer-window = each file's, usually all",
         "--timestep-spacing = the scheduler config's",
         "--tokenizer = a built-in byte-level vocabulary",
-        "--tokenizer = tokenizer/ beside the checkpoint",
+        "--tokenizer = --config-from's, else tokenizer/ beside the checkpoint",
         "--tokenizer = tokenizer/ beside the file",
         "--width = the model's",
         // the seed: random and printed where one image is made; 0 where results are compared across runs
