@@ -26,7 +26,8 @@ What runs:
     (the path given as the argument) with --half --use_safetensors.
 
 Every weight is rounded to float16 before anything is computed and stored as float16 (the model folder, like the
-fp16 variants of SD 1.5 on the Hub, and the checkpoint); everything is computed in float32 from those numbers. Deterministic: a re-run gives the same tensors.
+fp16 variants of SD 1.5 on the Hub, and the checkpoint); everything is computed in float32 from those numbers.
+Deterministic: a re-run gives the same tensors.
 """
 import atexit
 import importlib
