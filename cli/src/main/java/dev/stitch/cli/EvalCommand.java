@@ -7,8 +7,11 @@ import dev.stitch.eval.run.EvalSettings;
 import dev.stitch.eval.run.Evaluation;
 import dev.stitch.eval.run.Metric;
 import dev.stitch.eval.run.SettingError;
+import dev.stitch.eval.run.SetupSpec;
+import dev.stitch.engine.taps.TapCatalog;
 import dev.stitch.eval.run.Shard;
 import dev.stitch.kernels.UserError;
+import dev.stitch.steering.SteeringFile;
 import dev.stitch.steering.SteeringPlan;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -20,6 +23,7 @@ import picocli.CommandLine.Option;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -50,6 +54,11 @@ final class EvalCommand implements Callable<Integer> {
     int imagesPerPrompt;
 
     @Mixin SteeringOptions steering;   // each --steer file is one steered setup besides the baseline
+
+    @Option(names = "--setup", paramLabel = "KEY=V,...",
+        description = "a steered setup with its own schedule: name=N,file=F,strength=S,op=OP,window=STEPS,half=H,taps=GLOB,"
+            + "preserve-norm=true|false (only file is required; the rest defaults to the file's own); repeatable, after the --steer setups")
+    List<String> setups = new ArrayList<>();
 
     @Option(names = "--metrics", required = true, split = ",", paramLabel = "M,...", description = "any of clip, probe, fid, kid, judge, anchor (anchor: a concept set's --prompts)")
     List<String> metrics;
@@ -113,7 +122,7 @@ final class EvalCommand implements Callable<Integer> {
     private static final Map<String, String> FLAGS = Map.ofEntries(
         entry("prompts", "--prompts"), entry("category", "--category"), entry("limit", "--limit"),
         entry("imagesPerPrompt", "--images-per-prompt"), entry("steps", "--steps"), entry("guidance", "--guidance"),
-        entry("steering", "--steer"), entry("metrics", "--metrics"), entry("clip", "--clip"), entry("probeConcept", "--probe-concept"),
+        entry("steering", "--steer"), entry("setup", "--setup"), entry("metrics", "--metrics"), entry("clip", "--clip"), entry("probeConcept", "--probe-concept"),
         entry("inception", "--inception"), entry("referenceImages", "--reference-images"), entry("featureCache", "--feature-cache"),
         entry("judge", "--judge-url"), entry("judgeQuestion", "--judge-question"), entry("judgeFailureLimit", "--judge-max-failures"),
         entry("out", "--out"), entry("shard", "--shard"), entry("scheduler", "--scheduler"), entry("timestepSpacing", "--timestep-spacing"),
@@ -154,6 +163,9 @@ final class EvalCommand implements Callable<Integer> {
             .clip(clip).probeConcept(probeConcept).inception(inception).referenceImages(referenceImages).featureCache(featureCache)
             .judge(judge()).judgeQuestion(judgeQuestion).judgeFailureLimit(judgeMaxFailures).inlineImages(inlineImages);
         for (String m : metrics) b.metrics(Metric.parse(m));
+        List<SetupSpec> specs = setups.stream().map(SetupSpec::parse).toList();
+        for (SetupSpec spec : specs)
+            if (!java.nio.file.Files.isRegularFile(spec.file())) throw new UserError("--setup " + spec.text() + ": " + spec.file() + ": no such steering file");
         b.build();   // every check that needs no model, before the model is read
         StableDiffusionPipeline pipe = gen.pipeline();
         int width = gen.width != null ? gen.width : pipe.defaultSize(), height = gen.height != null ? gen.height : pipe.defaultSize();
@@ -163,6 +175,18 @@ final class EvalCommand implements Callable<Integer> {
             g.timestepSpacing(), g.prediction(), g.tokenizerMode()));
         List<SteeringPlan> plans = steering.plans(pipe, width, height, gen.steps);
         for (int k = 0; k < plans.size(); k++) b.steer(SteeringOptions.Spec.parse(steering.steer.get(k)).file(), plans.get(k));
+        TapCatalog catalog = setups.isEmpty() ? null : pipe.tapCatalog(width, height);
+        for (SetupSpec spec : specs) {
+            SteeringFile file;
+            try {
+                file = SteeringFile.read(spec.file());
+            } catch (UserError e) {
+                throw new UserError("--setup " + spec.text() + ": " + e.getMessage(), e);
+            }
+            SteeringPlan plan = spec.plan(file, g.steps());
+            plan.check(catalog, "--setup " + spec.text());
+            b.steer(spec.name(), spec.file(), plan);
+        }
         return new Evaluation(pipe, Devices.backend(gen.device), b.build());
     }
 

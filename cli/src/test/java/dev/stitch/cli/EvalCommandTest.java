@@ -319,6 +319,111 @@ class EvalCommandTest {
         assertEquals(1, scores(run).size());
     }
 
+    /**
+     * Two --setup entries on one file with different taps, windows, halves and operators: each setup's image is the
+     * image `stitch generate` makes with that schedule as global flags, and not the other setup's.
+     */
+    @Test
+    void perSetupSchedulesReachTheEngine(@TempDir Path tmp) throws IOException {
+        TapCatalog catalog = StableDiffusionPipeline.load(model).tapCatalog(64, 64);
+        String down = "unet.down_blocks.0.resnets.0", up = "unet.up_blocks.1.resnets.0";
+        assertTrue(catalog.contains(down) && catalog.contains(up));
+        Random r = new Random(11);
+        Map<String, SteeringFile.TapVector> taps = new java.util.LinkedHashMap<>();
+        for (String t : List.of(down, up)) {
+            float[] v = new float[catalog.entry(t).channels()];
+            for (int i = 0; i < v.length; i++) v[i] = (float) r.nextGaussian();
+            taps.put(t, new SteeringFile.TapVector(t, new float[][] {v}, null));
+        }
+        Path two = tmp.resolve("two.safetensors");
+        new SteeringFile(Map.of(), taps).write(two);
+        Path run = tmp.resolve("run");
+        List<String> a = lean(run);
+        a.addAll(List.of("--limit", "1", "--setup", "name=early,file=" + two + ",strength=30,window=0,half=cond,taps=unet.down_blocks.*",
+            "--setup", "name=late,file=" + two + ",strength=30,op=clamp,window=0,taps=" + up + ",preserve-norm=true"));
+        CliRunner.Result res = eval(a);
+        assertEquals(0, res.code(), res.err());
+        JsonNode setups = scores(run).getFirst().get("setups");
+        assertEquals(List.of("baseline", "early", "late"), List.of(setups.get(0).get("setup").asText(), setups.get(1).get("setup").asText(),
+            setups.get(2).get("setup").asText()));
+        JsonNode recorded = Jsonl.JSON.readTree(run.resolve("run.json").toFile()).get("setups");
+        assertEquals("0", recorded.get(1).get("window").asText());
+        assertEquals("both", recorded.get(2).get("half").asText());
+        assertEquals("cond", recorded.get(1).get("half").asText());
+        assertEquals(List.of(down), List.of(recorded.get(1).get("taps").get(0).asText()));
+        assertEquals(1, recorded.get(1).get("taps").size());
+        assertEquals("clamp", recorded.get(2).get("operator").asText());
+        assertTrue(recorded.get(2).get("preserve_norm").asBoolean());
+
+        // the same schedules as global flags of single generate runs, the other tap at strength 0
+        Path early = generate(tmp.resolve("early.png"), "--steer", two + "@30", "--steer-window", "0", "--steer-half", "cond", "--steer-tap", up + "=0");
+        Path late = generate(tmp.resolve("late.png"), "--steer", two + "@30", "--steer-op", "clamp", "--steer-window", "0",
+            "--steer-preserve-norm", "--steer-tap", down + "=0");
+        Path earlyBoth = generate(tmp.resolve("early-both.png"), "--steer", two + "@30", "--steer-window", "0", "--steer-tap", up + "=0");
+        Path earlyLater = generate(tmp.resolve("early-later.png"), "--steer", two + "@30", "--steer-window", "1", "--steer-half", "cond",
+            "--steer-tap", up + "=0");
+        byte[] e = Png.read(run.resolve(setups.get(1).get("file").asText())).rgb(), l = Png.read(run.resolve(setups.get(2).get("file").asText())).rgb();
+        byte[] b = Png.read(run.resolve(setups.get(0).get("file").asText())).rgb();
+        assertTrue(maxDiff(e, Png.read(early).rgb()) <= 2, "setup 'early' is the single run with its schedule");
+        assertTrue(maxDiff(l, Png.read(late).rgb()) <= 2, "setup 'late' is the single run with its schedule");
+        assertTrue(maxDiff(e, l) > 8, "the two setups differ");
+        assertTrue(maxDiff(e, b) > 8 && maxDiff(l, b) > 8, "each setup steers: " + maxDiff(e, b) + ", " + maxDiff(l, b) + ", " + maxDiff(e, l));
+        assertTrue(maxDiff(e, Png.read(earlyBoth).rgb()) > 8, "the half reached the engine: steering both halves differs");
+        assertTrue(maxDiff(e, Png.read(earlyLater).rgb()) > 8, "the window reached the engine: steering step 1 differs");
+
+        // a resume with one setup's window changed is refused, naming it
+        List<String> changed = new ArrayList<>(a);
+        changed.set(changed.size() - 1, changed.getLast().replace("window=0", "window=1"));
+        CliRunner.Result refused = eval(changed);
+        assertEquals(2, refused.code(), refused.err());
+        assertTrue(refused.err().contains("different run (setups[2].window: \"0\" vs \"1\")"), refused.err());
+    }
+
+    static Path generate(Path out, String... steer) {
+        List<String> g = new ArrayList<>(List.of("generate", "--model", model.toString(), "--prompt", "a red cube", "--seed", "0",
+            "--steps", "2", "--width", "64", "--height", "64", "--device", "cpu", "--out", out.toString()));
+        g.addAll(List.of(steer));
+        CliRunner.Result r = CliRunner.run(g.toArray(String[]::new));
+        assertEquals(0, r.code(), r.err());
+        return out;
+    }
+
+    static int maxDiff(byte[] x, byte[] y) {
+        assertEquals(x.length, y.length);
+        int m = 0;
+        for (int k = 0; k < x.length; k++) m = Math.max(m, Math.abs((x[k] & 0xff) - (y[k] & 0xff)));
+        return m;
+    }
+
+    @Test
+    void badSetupsAreOneLineErrorsNamingTheKey(@TempDir Path tmp) {
+        Path out = tmp.resolve("run");
+        String[][] cases = {
+            {"file=" + steer + ",strenght=4", "unknown key 'strenght' (expected name, file, strength, op, window, half, taps, preserve-norm"},
+            {"strength=4", "file: missing"},
+            {"file=" + steer + ",op=push", "op: operator 'push'"},
+            {"file=" + steer + ",window=0-9", "window: steps '0-9'"},
+            {"file=" + steer + ",half=top", "half: half 'top'"},
+            {"file=" + steer + ",taps=text_encoder.*", "taps 'text_encoder.*' selects none"},
+            {"file=" + tmp.resolve("nope.safetensors"), "no such steering file"},
+            {"file=" + steer + ",strength=1,strength=2", "key 'strength' is given twice"},
+        };
+        for (String[] c : cases) {
+            List<String> a = lean(out);
+            a.addAll(List.of("--setup", c[0]));
+            CliRunner.Result r = eval(a);
+            assertEquals(2, r.code(), c[0] + ": " + r.err());
+            assertTrue(r.err().contains("--setup " + c[0]) && r.err().contains(c[1]), c[0] + ": " + r.err());
+            assertEquals(1, r.err().strip().lines().count(), r.err());
+            assertFalse(Files.exists(out), "nothing written for " + c[0]);
+        }
+        List<String> twice = lean(out);
+        twice.addAll(List.of("--setup", "name=a,file=" + steer, "--setup", "name=a,file=" + steer + ",window=0"));
+        CliRunner.Result r = eval(twice);
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains("--setup a: given twice"), r.err());
+    }
+
     @Test
     void aKilledRunResumesWithExactlyOneScorePerItem(@TempDir Path tmp) throws Exception {
         Path run = tmp.resolve("run"), scores = run.resolve("scores.jsonl");

@@ -93,10 +93,15 @@ public record EvalSettings(Path prompts, String category, Integer limit, int ima
         }
     }
 
-    /** One steered setup: the steering file (for its hash and label) and the plan made from it. */
-    public record Steered(Path file, SteeringPlan plan) {
-        /** "file.safetensors@-4.0": how the setup is named in scores, summary and report. */
-        public String label() { return file.getFileName() + "@" + plan.strength(); }
+    /**
+     * One steered setup: its name (null: none given), the steering file (for its hash and label) and the plan made from
+     * it, with the setup's own schedule.
+     */
+    public record Steered(String name, Path file, SteeringPlan plan) {
+        public Steered(Path file, SteeringPlan plan) { this(null, file, plan); }
+
+        /** The name, else "file.safetensors@-4.0": how the setup is named in scores, summary and report. */
+        public String label() { return name != null ? name : file.getFileName() + "@" + plan.strength(); }
     }
 
     public static Builder builder(Path prompts, Path out) { return new Builder(prompts, out); }
@@ -137,6 +142,8 @@ public record EvalSettings(Path prompts, String category, Integer limit, int ima
         public Builder imagesPerPrompt(int n) { imagesPerPrompt = n; return this; }
         public Builder generation(Generation g) { generation = g; return this; }
         public Builder steer(Path file, SteeringPlan plan) { steering.add(new Steered(file, plan)); return this; }
+        /** A named setup (a {@link SetupSpec}'s plan): several may steer with one file on different schedules. */
+        public Builder steer(String name, Path file, SteeringPlan plan) { steering.add(new Steered(name, file, plan)); return this; }
         public Builder metrics(Metric... ms) { metrics.addAll(List.of(ms)); return this; }
         public Builder metrics(Set<Metric> ms) { metrics.addAll(ms); return this; }
         public Builder clip(Path dir) { clip = dir; return this; }
@@ -191,7 +198,9 @@ public record EvalSettings(Path prompts, String category, Integer limit, int ima
         Map<String, Steered> labels = new LinkedHashMap<>();
         for (Steered st : steering) {
             requireFile("steering", st.file());
-            if (labels.put(st.label(), st) != null) throw new SettingError("steering", st.label(), "given twice");
+            String parameter = st.name() != null ? "setup" : "steering";
+            if (st.label().equals("baseline")) throw new SettingError(parameter, st.label(), "'baseline' names the unsteered images");
+            if (labels.put(st.label(), st) != null) throw new SettingError(parameter, st.label(), "given twice (name the setups apart)");
         }
         checkOutputs();
     }

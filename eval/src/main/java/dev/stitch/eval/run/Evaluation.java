@@ -238,7 +238,11 @@ public final class Evaluation {
             RgbImage img = new RgbImage(res.width(), res.height(), res.pixels()[0]);
             String name = String.format(Locale.ROOT, "%06d-%s.png", i, setup.key());
             var pngText = StableDiffusionPipeline.pngText(req, 0, res, pipe.source);
-            if (plan != null) pngText.put("steering", plan.describe(setup.steered().file().getFileName().toString()));
+            if (plan != null) {
+                EvalSettings.Steered st = setup.steered();
+                String file = st.file().getFileName().toString();
+                pngText.put("steering", plan.describe(st.name() == null ? file : st.name() + " (" + file + ")"));
+            }
             Png.write(images.resolve(name), img, pngText);
             ObjectNode r = results.addObject();
             r.put("setup", setup.label());
