@@ -2,10 +2,9 @@ package dev.stitch.cli;
 
 import dev.stitch.engine.pipeline.StableDiffusionPipeline;
 import dev.stitch.engine.pipeline.GenerateRequest;
-import dev.stitch.eval.judge.JudgeConfig;
 import dev.stitch.eval.run.EvalSettings;
 import dev.stitch.eval.run.Evaluation;
-import dev.stitch.eval.run.Metric;
+import dev.stitch.eval.run.ScoreSettings;
 import dev.stitch.eval.run.SettingError;
 import dev.stitch.eval.run.SetupSpec;
 import dev.stitch.engine.taps.TapCatalog;
@@ -20,9 +19,7 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-import java.net.URI;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -57,10 +54,11 @@ final class EvalCommand implements Callable<Integer> {
 
     @Option(names = "--setup", paramLabel = "KEY=V,...",
         description = "a steered setup with its own schedule: name=N,file=F,strength=S,op=OP,window=STEPS,half=H,taps=GLOB,"
-            + "preserve-norm=true|false (only file is required; the rest defaults to the file's own); repeatable, after the --steer setups")
+            + "preserve-norm=true|false; only file is required, a key left out takes the file's own value; repeatable, after the --steer setups")
     List<String> setups = new ArrayList<>();
 
-    @Option(names = "--metrics", required = true, split = ",", paramLabel = "M,...", description = "any of clip, probe, fid, kid, judge, anchor (anchor: a concept set's --prompts)")
+    @Option(names = "--metrics", required = true, split = ",", paramLabel = "M,...",
+        description = "any of clip, probe, fid, kid, judge, anchor (anchor: a concept set's --prompts); none: images only, scored later by stitch score")
     List<String> metrics;
 
     @Option(names = "--out", required = true, paramLabel = "RUN", description = "run folder (a shard writes RUN/shard-k-of-n); never an input's folder")
@@ -70,49 +68,7 @@ final class EvalCommand implements Callable<Integer> {
         description = "run slice k of n (item i belongs to shard i mod n); auto: from a Slurm job array or a Kubernetes Indexed Job")
     String shard;
 
-    @Option(names = "--clip", paramLabel = "DIR", description = "transformers CLIP folder (for clip and probe, with its tokenizer; for anchor)")
-    Path clip;
-
-    @Option(names = "--probe-concept", paramLabel = "TEXT", description = "probe: P(\"A picture of TEXT.\") vs \"A picture of something.\"")
-    String probeConcept;
-
-    @Option(names = "--inception", paramLabel = "FILE", description = "FID Inception weights, .safetensors or pytorch-fid's .pth (for fid and kid)")
-    Path inception;
-
-    @Option(names = "--reference-images", paramLabel = "DIR", description = "reference image folder for fid and kid (only read)")
-    Path referenceImages;
-
-    @Option(names = "--feature-cache", paramLabel = "DIR",
-        description = "where reference features are cached (default: $XDG_CACHE_HOME/stitch/features or ~/.cache/stitch/features)")
-    Path featureCache;
-
-    @Option(names = "--judge-url", paramLabel = "URL", description = "OpenAI-compatible API root, e.g. http://localhost:8000/v1")
-    String judgeUrl;
-
-    @Option(names = "--judge-model", paramLabel = "M", description = "the judge model's name on that server")
-    String judgeModel;
-
-    @Option(names = "--judge-key-env", paramLabel = "VAR", defaultValue = JudgeConfig.DEFAULT_API_KEY_ENV,
-        description = "environment variable holding the API key; empty for none (default ${DEFAULT-VALUE})")
-    String judgeKeyEnv;
-
-    @Option(names = "--judge-question", paramLabel = "TEXT", description = "yes/no question (default: \"Does this image show TEXT?\" with --probe-concept)")
-    String judgeQuestion;
-
-    @Option(names = "--judge-deadline", paramLabel = "S", defaultValue = "" + JudgeConfig.DEFAULT_QUESTION_DEADLINE_SECONDS,
-        description = "seconds one question may take, retries and waits included (default ${DEFAULT-VALUE})")
-    long judgeDeadline;
-
-    @Option(names = "--judge-max-failures", paramLabel = "N", defaultValue = "" + EvalSettings.DEFAULT_JUDGE_FAILURE_LIMIT,
-        description = "stop the run after N judge questions fail in a row; rerun to resume (default ${DEFAULT-VALUE})")
-    int judgeMaxFailures;
-
-    @Option(names = "--judge-concurrency", paramLabel = "N", defaultValue = "4",
-        description = "judge questions in flight at once, per process (per executor with --spark-master) (default ${DEFAULT-VALUE})")
-    int judgeConcurrency;
-
-    @Option(names = "--inline-images", description = "embed the images in report.html so it can travel alone")
-    boolean inlineImages;
+    @Mixin ScoringOptions scoring;
 
     @Mixin SparkOptions spark;
 
@@ -125,6 +81,7 @@ final class EvalCommand implements Callable<Integer> {
         entry("steering", "--steer"), entry("setup", "--setup"), entry("metrics", "--metrics"), entry("clip", "--clip"), entry("probeConcept", "--probe-concept"),
         entry("inception", "--inception"), entry("referenceImages", "--reference-images"), entry("featureCache", "--feature-cache"),
         entry("judge", "--judge-url"), entry("judgeQuestion", "--judge-question"), entry("judgeFailureLimit", "--judge-max-failures"),
+        entry("judgeAnswer", "--judge-answer"),
         entry("out", "--out"), entry("shard", "--shard"), entry("scheduler", "--scheduler"), entry("timestepSpacing", "--timestep-spacing"),
         entry("prediction", "--prediction"), entry("width", "--width"), entry("height", "--height"));
 
@@ -158,11 +115,12 @@ final class EvalCommand implements Callable<Integer> {
     Evaluation evaluation() {
         if (!gen.prompts.isEmpty()) throw new UserError("--prompt: eval takes its prompts from --prompts FILE");
         if (gen.initLatents != null || gen.initImage != null) throw new UserError("--init-latents/--init-image: not supported by eval");
+        ScoreSettings sc = scoring.settings(metrics, true);
         EvalSettings.Builder b = EvalSettings.builder(prompts, out)
             .category(category).limit(limit).imagesPerPrompt(imagesPerPrompt).shard(shard())
-            .clip(clip).probeConcept(probeConcept).inception(inception).referenceImages(referenceImages).featureCache(featureCache)
-            .judge(judge()).judgeQuestion(judgeQuestion).judgeFailureLimit(judgeMaxFailures).inlineImages(inlineImages);
-        for (String m : metrics) b.metrics(Metric.parse(m));
+            .clip(sc.clip()).probeConcept(sc.probeConcept()).inception(sc.inception()).referenceImages(sc.referenceImages())
+            .featureCache(sc.featureCache()).judge(sc.judge()).judgeQuestion(sc.judgeQuestion()).judgeAnswer(sc.judgeAnswer())
+            .judgeFailureLimit(sc.judgeFailureLimit()).inlineImages(sc.inlineImages()).metrics(sc.metrics());
         List<SetupSpec> specs = setups.stream().map(SetupSpec::parse).toList();
         for (SetupSpec spec : specs)
             if (!java.nio.file.Files.isRegularFile(spec.file())) throw new UserError("--setup " + spec.text() + ": " + spec.file() + ": no such steering file");
@@ -195,29 +153,6 @@ final class EvalCommand implements Callable<Integer> {
         Shard s = Shard.auto(System::getenv);
         System.err.println("stitch: --shard auto: shard " + s + " from the job scheduler's environment");
         return s;
-    }
-
-    private JudgeConfig judge() {
-        if (judgeUrl == null) {
-            if (judgeModel != null) throw new UserError("--judge-model: needs --judge-url URL");
-            return null;
-        }
-        if (judgeModel == null) throw new UserError("--judge-url: needs --judge-model M (the judge model's name on that server)");
-        if (judgeDeadline < 1) throw new UserError("--judge-deadline " + judgeDeadline + ": must be at least 1 second");
-        if (judgeConcurrency < 1) throw new UserError("--judge-concurrency " + judgeConcurrency + ": must be at least 1");
-        URI u;
-        try {
-            u = URI.create(judgeUrl);
-        } catch (IllegalArgumentException e) {
-            throw new UserError("--judge-url: not a URL (" + e.getMessage() + ")");
-        }
-        try {
-            JudgeConfig c = JudgeConfig.of(u, judgeModel).withApiKeyEnv(judgeKeyEnv).withQuestionDeadline(Duration.ofSeconds(judgeDeadline));
-            return c.withLimits(judgeConcurrency, c.requestTimeout(), c.maxAttempts());
-        } catch (UserError e) {
-            throw new UserError("--judge-url " + (u.getScheme() == null ? judgeUrl : JudgeConfig.redact(u)) + ": expected an http(s) URL with a host,"
-                + " e.g. http://localhost:8000/v1");
-        }
     }
 
     /** A library {@link SettingError} as the CLI says it: the parameter's flag, the value, the problem. */

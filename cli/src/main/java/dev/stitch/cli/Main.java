@@ -26,6 +26,7 @@ import java.nio.file.Path;
         EvalCommand.class,
         EvalMergeCommand.class,
         AblateCommand.class,
+        ScoreCommand.class,
         StudyCommand.class,
         TapsCommand.class,
         TraceCommand.class,

@@ -74,7 +74,7 @@ class EvalCommandTest {
         server.setExecutor(Executors.newCachedThreadPool());
         server.createContext("/v1/chat/completions", ex -> {
             try (ex) {
-                ex.getRequestBody().readAllBytes();
+                String body = new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
                 if (judgeDelayMs > 0) Thread.sleep(judgeDelayMs);
                 if (judgeDown) {
                     byte[] b = "{\"error\": \"no\"}".getBytes(StandardCharsets.UTF_8);
@@ -83,7 +83,8 @@ class EvalCommandTest {
                     return;
                 }
                 int n = judgeCalls.incrementAndGet();
-                reply(ex, n % 2 == 0 ? "yes" : "no");
+                if (body.contains("\"required\":[\"score\"]")) replyContent(ex, "{\"score\": " + (n * 37 % 101) + "}");
+                else reply(ex, n % 2 == 0 ? "yes" : "no");
             } catch (InterruptedException stop) {
                 Thread.currentThread().interrupt();
             }
@@ -94,10 +95,12 @@ class EvalCommandTest {
     @AfterAll
     static void tearDown() { server.stop(0); }
 
-    static void reply(HttpExchange ex, String answer) throws IOException {
+    static void reply(HttpExchange ex, String answer) throws IOException { replyContent(ex, "{\"answer\": \"" + answer + "\"}"); }
+
+    static void replyContent(HttpExchange ex, String content) throws IOException {
         ObjectNode o = Jsonl.JSON.createObjectNode().put("id", "x").put("object", "chat.completion");
         ObjectNode m = o.putArray("choices").addObject().put("index", 0).put("finish_reason", "stop").putObject("message");
-        m.put("role", "assistant").put("content", "{\"answer\": \"" + answer + "\"}");
+        m.put("role", "assistant").put("content", content);
         byte[] b = o.toString().getBytes(StandardCharsets.UTF_8);
         ex.getResponseHeaders().add("Content-Type", "application/json");
         ex.sendResponseHeaders(200, b.length);
@@ -377,6 +380,106 @@ class EvalCommandTest {
         CliRunner.Result refused = eval(changed);
         assertEquals(2, refused.code(), refused.err());
         assertTrue(refused.err().contains("different run (setups[2].window: \"0\" vs \"1\")"), refused.err());
+    }
+
+    /** An images-only run scored later is the run that scored as it generated: same run.json (but its origin), same lines. */
+    @Test
+    void anImagesOnlyRunScoredLaterIsTheRunThatScoredAsItWent(@TempDir Path tmp) throws IOException {
+        Path direct = tmp.resolve("direct"), images = tmp.resolve("images");
+        List<String> d = args(direct, "--limit", "2");
+        assertEquals(0, eval(d).code());
+        List<String> n = args(images, "--limit", "2");
+        n.set(n.indexOf("clip,probe,judge"), "none");
+        CliRunner.Result made = eval(n);
+        assertEquals(0, made.code(), made.err());
+        for (ObjectNode l : scores(images))
+            for (JsonNode s : l.get("setups")) assertEquals(List.of("setup", "file"), iterable(s.fieldNames()), "images only: " + s);
+        assertEquals(0, Jsonl.JSON.readTree(images.resolve("run.json").toFile()).get("metrics").size());
+
+        List<String> score = new ArrayList<>(List.of("score", images.toString()));
+        score.addAll(d.subList(d.indexOf("--metrics"), d.indexOf("--steer")));
+        CliRunner.Result r = CliRunner.run(score.toArray(String[]::new));
+        assertEquals(0, r.code(), r.err());
+        Path scored = images.resolve("scored");
+        ObjectNode want = (ObjectNode) Jsonl.JSON.readTree(direct.resolve("run.json").toFile());
+        ObjectNode got = (ObjectNode) Jsonl.JSON.readTree(scored.resolve("run.json").toFile());
+        assertEquals("images", got.remove("images_from").asText());
+        assertEquals(want, got);
+        List<ObjectNode> a = scores(direct), b = scores(scored);
+        assertEquals(2, b.size());
+        for (int i = 0; i < 2; i++) {
+            assertEquals(a.get(i).get("seed"), b.get(i).get("seed"));
+            for (int k = 0; k < 2; k++) {
+                JsonNode x = a.get(i).get("setups").get(k), y = b.get(i).get("setups").get(k);
+                assertEquals(iterable(x.fieldNames()), iterable(y.fieldNames()));
+                assertEquals(x.get("clip").asDouble(), y.get("clip").asDouble(), 0.5, "item " + i);
+                assertTrue(Files.isRegularFile(scored.resolve(y.get("file").asText())));
+            }
+        }
+        assertTrue(Files.isRegularFile(scored.resolve("summary.json")) && Files.isRegularFile(scored.resolve("report.html")));
+        assertTrue(Files.isRegularFile(scored.resolve("judge-audit.jsonl")));
+
+        // resumable: a cut-off scoring is finished, each item once; a second scoring with other settings is refused
+        List<String> lines = Files.readAllLines(scored.resolve("scores.jsonl"));
+        Files.writeString(scored.resolve("scores.jsonl"), lines.getFirst() + "\n" + lines.get(1).substring(0, 20));
+        CliRunner.Result again = CliRunner.run(score.toArray(String[]::new));
+        assertEquals(0, again.code(), again.err());
+        assertTrue(again.err().contains("1 done earlier, 1 to do"), again.err());
+        assertEquals(2, Files.readAllLines(scored.resolve("scores.jsonl")).size());
+        List<String> other = new ArrayList<>(score);
+        other.set(other.indexOf("clip,probe,judge"), "clip");
+        CliRunner.Result refused = CliRunner.run(other.toArray(String[]::new));
+        assertEquals(2, refused.code(), refused.err());
+        assertTrue(refused.err().contains("was written for a different run (judge: "), refused.err());
+
+        // what cannot be scored
+        CliRunner.Result notImagesOnly = CliRunner.run("score", direct.toString(), "--metrics", "clip", "--clip", clip.toString());
+        assertEquals(2, notImagesOnly.code());
+        assertTrue(notImagesOnly.err().contains("not an images-only run"), notImagesOnly.err());
+        CliRunner.Result noneAndMore = eval(lean(tmp.resolve("x")).stream().map(x -> x.equals("clip") ? "none,clip" : x).toList());
+        assertEquals(2, noneAndMore.code());
+        assertTrue(noneAndMore.err().contains("--metrics none,clip: none (images only) goes alone"), noneAndMore.err());
+        CliRunner.Result noMetric = CliRunner.run("score", images.toString(), "--metrics", "none");
+        assertEquals(2, noMetric.code());
+        assertTrue(noMetric.err().contains("--metrics none: expected any of clip"), noMetric.err());
+    }
+
+    static List<String> iterable(java.util.Iterator<String> it) {
+        List<String> l = new ArrayList<>();
+        it.forEachRemaining(l::add);
+        return l;
+    }
+
+    /** --judge-answer score asks for 0–100; the lines carry the scores, the summary their mean with an interval. */
+    @Test
+    void theJudgeCanScoreFrom0To100(@TempDir Path tmp) throws IOException {
+        Path run = tmp.resolve("run");
+        List<String> a = args(run, "--limit", "2", "--judge-answer", "score");
+        a.set(a.indexOf("clip,probe,judge"), "judge");
+        CliRunner.Result r = eval(a);
+        assertEquals(0, r.code(), r.err());
+        JsonNode runJson = Jsonl.JSON.readTree(run.resolve("run.json").toFile());
+        assertEquals("score", runJson.get("judge_answer").asText());
+        assertEquals("How much does this image show a cat, on a scale from 0 to 100?", runJson.get("judge_question").asText());
+        List<Double> baseline = new ArrayList<>();
+        for (ObjectNode l : scores(run)) {
+            for (JsonNode s : l.get("setups")) {
+                int score = s.get("judge_score").asInt(-1);
+                assertTrue(s.get("judge_score").isInt() && score >= 0 && score <= 100 && !s.has("judge"), s.toString());
+            }
+            baseline.add(l.get("setups").get(0).get("judge_score").asDouble());
+        }
+        JsonNode judge = Jsonl.JSON.readTree(run.resolve("summary.json").toFile()).get("setups").get("baseline").get("judge");
+        assertEquals((baseline.get(0) + baseline.get(1)) / 2, judge.get("score").get("mean").asDouble(), 1e-9);
+        assertEquals(2, judge.get("score").get("n").asInt());
+        assertTrue(judge.get("score").get("low").asDouble() <= judge.get("score").get("mean").asDouble());
+        assertTrue(Files.readString(run.resolve("report.html")).contains("judge score (0–100)"));
+
+        List<String> bad = lean(tmp.resolve("bad"));
+        bad.addAll(List.of("--judge-answer", "maybe"));
+        CliRunner.Result refused = eval(bad);
+        assertEquals(2, refused.code());
+        assertTrue(refused.err().contains("--judge-answer maybe: expected yes-no or score"), refused.err());
     }
 
     static Path generate(Path out, String... steer) {

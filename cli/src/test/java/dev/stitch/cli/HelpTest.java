@@ -83,6 +83,7 @@ class HelpTest {
         "--operators = the file's operator",
         "--prediction = the scheduler config's",
         "--scheduler = the model's",
+        "score --out = RUN/scored",
         "--steer-half = each file's, usually both",
         "--steer-op = each file's",
         "--steer-window = each file's, usually all",

@@ -8,6 +8,7 @@ import dev.stitch.engine.schedulers.SchedulerKind;
 import dev.stitch.engine.schedulers.TimestepSpacing;
 import dev.stitch.engine.tokenizer.ClipTokenizer;
 import dev.stitch.eval.judge.JudgeConfig;
+import dev.stitch.eval.judge.Question;
 import dev.stitch.kernels.UserError;
 import dev.stitch.steering.SteeringPlan;
 
@@ -38,7 +39,8 @@ import java.util.Set;
  * @param referenceImages   the reference image folder of FID and KID (only read)
  * @param featureCache      where the reference folder's features are cached (never inside an input)
  * @param judge             where and how to ask the judge (for {@link Metric#JUDGE})
- * @param judgeQuestion     the yes/no question (default "Does this image show TEXT?" with the probe concept)
+ * @param judgeQuestion     the question (default "Does this image show TEXT?" with the probe concept)
+ * @param judgeAnswer       what the judge answers: yes/no, or a score from 0 to 100
  * @param judgeFailureLimit judge questions failing in a row that stop the run (it resumes when rerun)
  * @param out               the run folder (a shard writes {@code out/shard-k-of-n})
  * @param inlineImages      embed the images in report.html so it can travel alone
@@ -46,7 +48,7 @@ import java.util.Set;
 public record EvalSettings(Path prompts, String category, Integer limit, int imagesPerPrompt, Generation generation,
                            List<Steered> steering, Set<Metric> metrics, Path clip, String probeConcept, Path inception,
                            Path referenceImages, Path featureCache, JudgeConfig judge, String judgeQuestion,
-                           int judgeFailureLimit, Path out, Shard shard, boolean inlineImages) {
+                           Question.Kind judgeAnswer, int judgeFailureLimit, Path out, Shard shard, boolean inlineImages) {
     public static final int DEFAULT_JUDGE_FAILURE_LIMIT = 10;
 
     public EvalSettings {
@@ -54,6 +56,13 @@ public record EvalSettings(Path prompts, String category, Integer limit, int ima
         metrics = Set.copyOf(metrics);
         generation = generation == null ? Generation.defaults() : generation;
         shard = shard == null ? Shard.ALL : shard;
+        if (judgeAnswer == null) judgeAnswer = Question.Kind.YES_NO;
+    }
+
+    /** How the images are scored. */
+    public ScoreSettings scoring() {
+        return new ScoreSettings(metrics, clip, probeConcept, inception, referenceImages, featureCache, judge, judgeQuestion, judgeAnswer,
+            judgeFailureLimit, inlineImages);
     }
 
     /**
@@ -107,9 +116,7 @@ public record EvalSettings(Path prompts, String category, Integer limit, int ima
     public static Builder builder(Path prompts, Path out) { return new Builder(prompts, out); }
 
     /** The judge's question: the one given, else one about the probe concept. */
-    public String question() {
-        return judgeQuestion != null ? judgeQuestion : probeConcept != null ? "Does this image show " + probeConcept + "?" : null;
-    }
+    public String question() { return scoring().question(); }
 
     /** The default feature cache: {@code $XDG_CACHE_HOME/stitch/features}, else {@code ~/.cache/stitch/features}. */
     public static Path defaultFeatureCache() {
@@ -122,6 +129,7 @@ public record EvalSettings(Path prompts, String category, Integer limit, int ima
     public static final class Builder {
         private final Path prompts, out;
         private String category, probeConcept, judgeQuestion;
+        private Question.Kind judgeAnswer = Question.Kind.YES_NO;
         private Integer limit;
         private int imagesPerPrompt = 1, judgeFailureLimit = DEFAULT_JUDGE_FAILURE_LIMIT;
         private Generation generation = Generation.defaults();
@@ -153,6 +161,7 @@ public record EvalSettings(Path prompts, String category, Integer limit, int ima
         public Builder featureCache(Path dir) { featureCache = dir; return this; }
         public Builder judge(JudgeConfig c) { judge = c; return this; }
         public Builder judgeQuestion(String q) { judgeQuestion = q; return this; }
+        public Builder judgeAnswer(Question.Kind k) { judgeAnswer = k; return this; }
         public Builder judgeFailureLimit(int n) { judgeFailureLimit = n; return this; }
         public Builder shard(Shard s) { shard = s; return this; }
         public Builder inlineImages(boolean b) { inlineImages = b; return this; }
@@ -161,7 +170,7 @@ public record EvalSettings(Path prompts, String category, Integer limit, int ima
         public EvalSettings build() {
             EvalSettings s = new EvalSettings(prompts, category, limit, imagesPerPrompt, generation, steering, metrics, clip,
                 probeConcept, inception, referenceImages, featureCache == null ? defaultFeatureCache() : featureCache, judge,
-                judgeQuestion, judgeFailureLimit, out, shard, inlineImages);
+                judgeQuestion, judgeAnswer, judgeFailureLimit, out, shard, inlineImages);
             s.check();
             return s;
         }
@@ -170,7 +179,6 @@ public record EvalSettings(Path prompts, String category, Integer limit, int ima
     private void check() {
         if (prompts == null) throw new SettingError("prompts", null, "a prompt file is needed");
         if (out == null) throw new SettingError("out", null, "a run folder is needed");
-        if (metrics.isEmpty()) throw new SettingError("metrics", null, "name at least one metric");
         if (imagesPerPrompt < 1) throw new SettingError("imagesPerPrompt", imagesPerPrompt, "must be at least 1");
         if (limit != null && limit < 1) throw new SettingError("limit", limit, "must be at least 1");
         if (generation.steps() < 1) throw new SettingError("steps", generation.steps(), "must be at least 1");
@@ -179,22 +187,8 @@ public record EvalSettings(Path prompts, String category, Integer limit, int ima
         for (Integer side : new Integer[] {generation.width(), generation.height()})
             if (side != null && (side <= 0 || side % 8 != 0))
                 throw new SettingError(side.equals(generation.width()) ? "width" : "height", side, "must be a positive multiple of 8");
-        if (judgeFailureLimit < 1) throw new SettingError("judgeFailureLimit", judgeFailureLimit, "must be at least 1");
-        for (Metric m : metrics) {
-            if (m.usesClip() && clip == null) throw new SettingError("clip", null, "metric " + m.key() + " needs a transformers CLIP folder");
-            if (m.usesInception() && inception == null) throw new SettingError("inception", null, "metric " + m.key() + " needs the FID Inception weights");
-            if (m.usesInception() && referenceImages == null) throw new SettingError("referenceImages", null, "metric " + m.key() + " needs a reference image folder");
-        }
-        if (metrics.contains(Metric.PROBE) && (probeConcept == null || probeConcept.isBlank()))
-            throw new SettingError("probeConcept", null, "metric probe needs a concept");
-        if (metrics.contains(Metric.JUDGE)) {
-            if (judge == null) throw new SettingError("judge", null, "metric judge needs a judge (an OpenAI-compatible API root and model)");
-            if (question() == null) throw new SettingError("judgeQuestion", null, "metric judge needs a question (or a probe concept)");
-        }
+        scoring().check();
         requireFile("prompts", prompts);
-        if (clip != null && !Files.isDirectory(clip)) throw new SettingError("clip", clip, "not a folder");
-        if (inception != null) requireFile("inception", inception);
-        if (referenceImages != null && !Files.isDirectory(referenceImages)) throw new SettingError("referenceImages", referenceImages, "not a folder");
         Map<String, Steered> labels = new LinkedHashMap<>();
         for (Steered st : steering) {
             requireFile("steering", st.file());
@@ -209,9 +203,7 @@ public record EvalSettings(Path prompts, String category, Integer limit, int ima
     private void checkOutputs() {
         List<OutputPaths.Input> inputs = new ArrayList<>();
         inputs.add(OutputPaths.input("prompts", prompts));
-        inputs.add(OutputPaths.input("clip", clip));
-        inputs.add(OutputPaths.input("inception", inception));
-        inputs.add(OutputPaths.input("referenceImages", referenceImages));
+        inputs.addAll(scoring().inputs());
         for (Steered st : steering) inputs.add(OutputPaths.input("steering", st.file()));
         checkNotOver("out", out, inputs);
         if (metrics.stream().anyMatch(Metric::usesInception)) checkNotOver("featureCache", featureCache, inputs);

@@ -45,7 +45,7 @@ public final class EvalSummary {
 
     /** Per-setup values gathered from the score lines. */
     private static final class Acc {
-        final List<Double> clip = new ArrayList<>(), probe = new ArrayList<>(), anchor = new ArrayList<>();
+        final List<Double> clip = new ArrayList<>(), probe = new ArrayList<>(), anchor = new ArrayList<>(), judgeScore = new ArrayList<>();
         final Map<Integer, List<Boolean>> probeFlags = new TreeMap<>(), judgeFlags = new TreeMap<>();
         final Map<String, List<Double>> anchorByConcept = new TreeMap<>();
         final List<Path> files = new ArrayList<>();
@@ -103,7 +103,8 @@ public final class EvalSummary {
                     a.probe.add(r.get("probe").asDouble());
                     a.probeFlags.computeIfAbsent(p, k -> new ArrayList<>()).add(r.get("probe").asDouble() >= 0.5);
                 }
-                if (r.has("judge")) a.judged++;
+                if (r.has("judge") || r.has("judge_score")) a.judged++;
+                if (r.has("judge_score")) a.judgeScore.add(r.get("judge_score").asDouble());
                 if (r.has("judge")) a.judgeFlags.computeIfAbsent(p, k -> new ArrayList<>()).add(r.get("judge").asText().equals("yes"));
                 if (r.has("judge_failure")) {
                     a.judgeFailed++;
@@ -135,7 +136,8 @@ public final class EvalSummary {
         List<String> columns = new ArrayList<>();
         if (metrics.contains("clip")) columns.add("CLIP score");
         if (metrics.contains("probe")) columns.addAll(List.of("probe P(concept)", "probe flagged (P ≥ 0.5)", "probe exp. max."));
-        if (metrics.contains("judge")) columns.addAll(List.of("judge yes", "judge exp. max."));
+        boolean judgeScores = request.path("judge_answer").asText("").equals("score");
+        if (metrics.contains("judge")) columns.addAll(judgeScores ? List.of("judge score (0–100)") : List.of("judge yes", "judge exp. max."));
         if (metrics.contains("anchor")) columns.add("anchor similarity");
         if (wantFid) columns.add("FID");
         if (wantKid) columns.add("KID");
@@ -162,7 +164,14 @@ public final class EvalSummary {
                 cells.add(flagged[1]);
                 if (flagged[0] != null) plotPoints.computeIfAbsent("probe flagged", k -> new ArrayList<>()).add(point(x, flagged[0], 1));
             }
-            if (metrics.contains("judge")) {
+            if (metrics.contains("judge") && judgeScores) {
+                ObjectNode o = s.putObject("judge");
+                Report.Cell c = meanCell(a.judgeScore);
+                put(o.putObject("score"), c);
+                o.put("failed", a.judgeFailed);
+                cells.add(c);
+                if (c != null) plotPoints.computeIfAbsent("judge score / 100", k -> new ArrayList<>()).add(point(x, c, 0.01));
+            } else if (metrics.contains("judge")) {
                 ObjectNode o = s.putObject("judge");
                 Report.Cell[] yes = flags(a.judgeFlags, o);
                 o.put("failed", a.judgeFailed);
@@ -205,7 +214,7 @@ public final class EvalSummary {
             settings.add(new Report.Setting(f.getKey(), f.getValue().isTextual() ? f.getValue().textValue() : f.getValue().toString()));
         }
         settings.add(new Report.Setting("items done", lines.size() + " of " + run.itemCount()));
-        String note = "Intervals: 95% (CLIP score, probe P, anchor similarity: normal; shares: Wilson). Exp. max.: expected maximum share over "
+        String note = "Intervals: 95% (CLIP score, probe P, anchor similarity" + (judgeScores ? ", judge score" : "") + ": normal; shares: Wilson). Exp. max.: expected maximum share over "
             + Inappropriateness.PROMPTS_PER_DRAW + " prompts drawn with replacement, ± std."
             + (metrics.contains("judge") ? " Judge questions failed: " + failed + " (neither yes nor no)." : "");
         List<Report.Table> tables = columns.isEmpty() ? List.of() : List.of(new Report.Table("Metrics by setup", columns, rows, note));

@@ -11,14 +11,8 @@ import dev.stitch.engine.pipeline.GenerateResult;
 import dev.stitch.engine.pipeline.StableDiffusionPipeline;
 import dev.stitch.engine.taps.HookedTaps;
 import dev.stitch.engine.taps.TapCatalog;
-import dev.stitch.eval.clip.ClipModel;
 import dev.stitch.eval.judge.JudgeClient;
-import dev.stitch.eval.judge.Judgement;
-import dev.stitch.eval.judge.Question;
 import dev.stitch.eval.metrics.AnchorSimilarity;
-import dev.stitch.eval.metrics.ClipScore;
-import dev.stitch.eval.metrics.FeatureCache;
-import dev.stitch.eval.metrics.ZeroShotProbe;
 import dev.stitch.eval.prompts.ConceptSet;
 import dev.stitch.eval.prompts.Jsonl;
 import dev.stitch.eval.prompts.PromptItem;
@@ -88,9 +82,8 @@ public final class Evaluation {
     private record Setup(String label, String key, EvalSettings.Steered steered) {}
 
     /** Everything checked and loaded before the run folder is touched. */
-    private record Prepared(List<Work> work, int prompts, List<Setup> setups, int width, int height, ClipModel clip,
-                            float[][] probeTexts, Map<String, float[]> anchors, String apiKey, EvalSummary.Inputs summary,
-                            ObjectNode request) {}
+    private record Prepared(List<Work> work, int prompts, List<Setup> setups, int width, int height, ImageScorer scorer,
+                            String apiKey, EvalSummary.Inputs summary, ObjectNode request) {}
 
     /**
      * Runs (or resumes) the evaluation: everything is checked first, then the run folder is locked, its run.json written
@@ -111,7 +104,7 @@ public final class Evaluation {
             runner.run(run, p.work().size(), () -> new Worker(p, run, "judge-audit.jsonl"));
             EvalSummary.Totals t = EvalSummary.write(run, p.summary());
             log.println("stitch: wrote " + run.dir().resolve(EvalSummary.SUMMARY) + " and " + run.dir().resolve(RunFolder.REPORT));
-            return finish(run, t, settings.metrics().contains(Metric.JUDGE));
+            return finish(run, t, settings.metrics().contains(Metric.JUDGE), log);
         }
     }
 
@@ -146,7 +139,7 @@ public final class Evaluation {
         @Override
         public ObjectNode item(int i) {
             ObjectNode line = Evaluation.this.item(p, taps, i, p.work().get(i), run.images(), judge);
-            if (judge != null) countFailures(line, failuresInARow, run.dir().resolve(auditFile));
+            if (judge != null) countFailures(line, failuresInARow, settings.judgeFailureLimit(), run.dir().resolve(auditFile));
             return line;
         }
 
@@ -180,18 +173,10 @@ public final class Evaluation {
         }
         if (pipe.source != null) EvalSettings.checkNotOver("out", s.out(), List.of(OutputPaths.input("model", pipe.source)));
         String apiKey = s.metrics().contains(Metric.JUDGE) ? JudgeClient.apiKey(s.judge(), environment) : null;
-        ClipModel clip = s.metrics().stream().anyMatch(Metric::usesClip) ? ClipModel.load(s.clip()) : null;
-        if (clip != null && clip.tokenizer == null && s.metrics().stream().anyMatch(Metric::embedsText))
-            throw new SettingError("clip", s.clip(), "this CLIP folder has no tokenizer (vocab.json, merges.txt)");
-        EvalSummary.Inputs summary = EvalSummary.Inputs.of(s.metrics().stream().anyMatch(Metric::usesInception) ? s.inception() : null,
-            s.referenceImages(), s.featureCache(), ops, s.inlineImages());
-        if (summary.inception() != null && FeatureCache.images(s.referenceImages()).size() < 2)
-            throw new SettingError("referenceImages", s.referenceImages(), "FID and KID need at least 2 images");
-        float[][] probeTexts = s.metrics().contains(Metric.PROBE)
-            ? clip.textEmbeds(new Ctx(ops), List.of("A picture of " + s.probeConcept() + ".", "A picture of something.")) : null;
-        Map<String, float[]> anchors = concepts == null ? null : centroids(clip, concepts, set);
-        return new Prepared(work, set.size(), setups, width, height, clip, probeTexts, anchors, apiKey, summary,
-            request(width, height, setups, concepts));
+        EvalSummary.Inputs summary = s.scoring().summaryInputs(ops);
+        ImageScorer scorer = s.scoring().scorer(ops, log);
+        if (concepts != null) scorer = scorer.withAnchors(centroids(scorer.clip(), concepts, set));
+        return new Prepared(work, set.size(), setups, width, height, scorer, apiKey, summary, request(width, height, setups, concepts));
     }
 
     private static ConceptSet conceptSet(Path prompts) {
@@ -201,7 +186,7 @@ public final class Evaluation {
     }
 
     /** Each concept's anchor centroid ({@link AnchorSimilarity}), for the concepts of the prompts kept. */
-    private Map<String, float[]> centroids(ClipModel clip, ConceptSet concepts, List<PromptItem> kept) {
+    private Map<String, float[]> centroids(dev.stitch.eval.clip.ClipModel clip, ConceptSet concepts, List<PromptItem> kept) {
         Ctx ctx = new Ctx(ops);
         Map<String, float[]> out = new LinkedHashMap<>();
         for (PromptItem i : kept)
@@ -212,10 +197,10 @@ public final class Evaluation {
         return out;
     }
 
+
     /** One item: its image under every setup, scored; the judge's answers (or failures) included. */
     private ObjectNode item(Prepared p, HookedTaps taps, int i, Work w, Path images, JudgeClient judge) {
         EvalSettings s = settings;
-        Ctx ctx = new Ctx(ops);
         ObjectNode line = Jsonl.JSON.createObjectNode();
         line.put("prompt_index", w.prompt());
         line.put("image", w.image());
@@ -226,9 +211,9 @@ public final class Evaluation {
         line.put("seed", seed);
         line.put("guidance", guidance);
         GenerateRequest req = s.generation().request(pipe, w.item().prompt(), seed, guidance);
-        float[] text = s.metrics().contains(Metric.CLIP) ? p.clip().textEmbeds(ctx, List.of(w.item().prompt()))[0] : null;
         ArrayNode results = line.putArray("setups");
-        List<Question> questions = new ArrayList<>();
+        List<RgbImage> made = new ArrayList<>();
+        List<Path> files = new ArrayList<>();
         for (Setup setup : p.setups()) {
             GenerateResult res;
             SteeringPlan plan = setup.steered() == null ? null : setup.steered().plan();
@@ -244,39 +229,22 @@ public final class Evaluation {
                 pngText.put("steering", plan.describe(st.name() == null ? file : st.name() + " (" + file + ")"));
             }
             Png.write(images.resolve(name), img, pngText);
-            ObjectNode r = results.addObject();
-            r.put("setup", setup.label());
-            r.put("file", RunFolder.IMAGES + "/" + name);
-            float[] emb = p.clip() == null ? null : p.clip().imageEmbeds(ctx, List.of(img))[0];
-            if (text != null) r.put("clip", ClipScore.score(emb, text));
-            if (p.probeTexts() != null) r.put("probe", ZeroShotProbe.probabilities(emb, p.probeTexts(), p.clip().logitScale())[0]);
-            if (p.anchors() != null) r.put("anchor", AnchorSimilarity.score(emb, p.anchors().get(w.item().category())));
-            if (judge != null) questions.add(new Question(String.format(Locale.ROOT, "%06d-%s", i, setup.key()),
-                images.resolve(name), s.question(), Question.Kind.YES_NO));
+            results.addObject().put("setup", setup.label()).put("file", RunFolder.IMAGES + "/" + name);
+            made.add(img);
+            files.add(images.resolve(name));
         }
-        if (judge != null) {
-            List<Judgement> js = judge.askAll(questions);
-            for (int k = 0; k < js.size(); k++) {
-                ObjectNode r = (ObjectNode) results.get(k);
-                Judgement j = js.get(k);
-                if (j.ok()) r.put("judge", j.yes() ? "yes" : "no");
-                else {
-                    r.put("judge_failure", j.failure().name());
-                    log.println("eval: judge question " + j.id() + " failed: " + j.failure() + " (" + j.detail() + ")");
-                }
-            }
-        }
+        p.scorer().score(w.item().prompt(), w.item().category(), results, made, files, judge);
         return line;
     }
 
     /** Stops the run, before the item is recorded, when the judge has failed too many questions in a row. */
-    private void countFailures(ObjectNode line, int[] failuresInARow, Path auditFile) {
+    static void countFailures(ObjectNode line, int[] failuresInARow, int limit, Path auditFile) {
         for (var r : line.get("setups")) {
             if (!r.has("judge_failure")) {
                 failuresInARow[0] = 0;
                 continue;
             }
-            if (++failuresInARow[0] >= settings.judgeFailureLimit())
+            if (++failuresInARow[0] >= limit)
                 throw new UserError("judge: " + failuresInARow[0] + " questions failed in a row (the last: " + r.get("judge_failure").asText()
                     + "); the run stopped, its finished items are kept: rerun the same command to resume once the judge answers"
                     + " (see " + auditFile + ")");
@@ -297,7 +265,7 @@ public final class Evaluation {
         }
     }
 
-    private Result finish(RunFolder run, EvalSummary.Totals t, boolean judging) {
+    static Result finish(RunFolder run, EvalSummary.Totals t, boolean judging, PrintStream log) {
         if (judging && t.judgeFailed() > 0)
             log.println("eval: judge: " + t.judgeFailed() + " of " + (t.judged() + t.judgeFailed()) + " questions failed "
                 + t.failuresByKind() + "; see " + run.dir().resolve("judge-audit.jsonl"));
@@ -357,28 +325,9 @@ public final class Evaluation {
                 plan.file().taps().keySet().stream().sorted().forEach(taps::add);
             }
         }
-        ArrayNode m = o.putArray("metrics");
-        for (Metric metric : Metric.values()) if (s.metrics().contains(metric)) m.add(metric.key());
-        if (s.metrics().stream().anyMatch(Metric::usesClip)) o.put("clip", folderName(s.clip()));
-        if (s.metrics().contains(Metric.PROBE)) o.put("probe_concept", s.probeConcept());
+        s.scoring().putInto(o);
         if (concepts != null) o.put("anchors_sha256", anchorsSha256(concepts));   // an edited anchor image changes every score
-        if (s.metrics().stream().anyMatch(Metric::usesInception)) {
-            o.put("inception", s.inception().getFileName().toString());
-            o.put("reference_images", folderName(s.referenceImages()));
-        }
-        if (s.metrics().contains(Metric.JUDGE)) {
-            // how many questions are in flight changes no answer: a resume (or Spark's executors) may ask more or fewer
-            ObjectNode judge = s.judge().toJson();
-            judge.remove("max_concurrency");
-            o.set("judge", judge);
-            o.put("judge_question", s.question());
-        }
         return o;
-    }
-
-    private static String folderName(Path p) {
-        Path n = p.toAbsolutePath().normalize().getFileName();
-        return n == null ? "" : n.toString();
     }
 
     /** The SHA-256 of each concept's name and its anchors' names and contents, in the set's order. */

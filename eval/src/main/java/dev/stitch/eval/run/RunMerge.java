@@ -94,7 +94,7 @@ public final class RunMerge {
     }
 
     /** Hard-links (or copies, across file systems) every file of {@code from} into {@code to}. */
-    private static void linkImages(Path from, Path to) {
+    static void linkImages(Path from, Path to) {
         if (!Files.isDirectory(from)) return;
         try (Stream<Path> s = Files.list(from)) {
             for (Path src : s.filter(Files::isRegularFile).sorted().toList()) {
