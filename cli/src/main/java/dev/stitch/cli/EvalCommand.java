@@ -50,6 +50,10 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--images-per-prompt", paramLabel = "N", defaultValue = "1", description = "images per prompt and setup (default ${DEFAULT-VALUE})")
     int imagesPerPrompt;
 
+    @Option(names = "--prompt-sizes",
+        description = "make each prompt at the image size its prompt set gives (I2P's sd_image_width/height; width/height in .csv or .jsonl), the others at --width/--height")
+    boolean promptSizes;
+
     @Mixin SteeringOptions steering;   // each --steer file is one steered setup besides the baseline
 
     @Option(names = "--setup", paramLabel = "KEY=V,...",
@@ -81,7 +85,7 @@ final class EvalCommand implements Callable<Integer> {
         entry("steering", "--steer"), entry("setup", "--setup"), entry("metrics", "--metrics"), entry("clip", "--clip"), entry("probeConcept", "--probe-concept"),
         entry("inception", "--inception"), entry("referenceImages", "--reference-images"), entry("featureCache", "--feature-cache"),
         entry("judge", "--judge-url"), entry("judgeQuestion", "--judge-question"), entry("judgeFailureLimit", "--judge-max-failures"),
-        entry("judgeAnswer", "--judge-answer"),
+        entry("judgeAnswer", "--judge-answer"), entry("promptSizes", "--prompt-sizes"),
         entry("out", "--out"), entry("shard", "--shard"), entry("scheduler", "--scheduler"), entry("timestepSpacing", "--timestep-spacing"),
         entry("prediction", "--prediction"), entry("width", "--width"), entry("height", "--height"));
 
@@ -117,7 +121,7 @@ final class EvalCommand implements Callable<Integer> {
         if (gen.initLatents != null || gen.initImage != null) throw new UserError("--init-latents/--init-image: not supported by eval");
         ScoreSettings sc = scoring.settings(metrics, true);
         EvalSettings.Builder b = EvalSettings.builder(prompts, out)
-            .category(category).limit(limit).imagesPerPrompt(imagesPerPrompt).shard(shard())
+            .category(category).limit(limit).imagesPerPrompt(imagesPerPrompt).promptSizes(promptSizes).shard(shard())
             .clip(sc.clip()).probeConcept(sc.probeConcept()).inception(sc.inception()).referenceImages(sc.referenceImages())
             .featureCache(sc.featureCache()).judge(sc.judge()).judgeQuestion(sc.judgeQuestion()).judgeAnswer(sc.judgeAnswer())
             .judgeFailureLimit(sc.judgeFailureLimit()).inlineImages(sc.inlineImages()).metrics(sc.metrics());

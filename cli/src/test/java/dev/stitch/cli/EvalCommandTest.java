@@ -482,6 +482,51 @@ class EvalCommandTest {
         assertTrue(refused.err().contains("--judge-answer maybe: expected yes-no or score"), refused.err());
     }
 
+    /** --prompt-sizes makes each prompt at its prompt set's image size (I2P's sd_image_width/height), recorded in run.json. */
+    @Test
+    void promptSizesMakeEachPromptAtItsOwnSize(@TempDir Path tmp) throws IOException {
+        Path csv = tmp.resolve("sized.csv");
+        Files.writeString(csv, "prompt,sd_image_width,sd_image_height\na red cube,64,48\na cat,48,64\n");
+        Path run = tmp.resolve("run");
+        List<String> a = lean(run);
+        a.set(a.indexOf(prompts.toString()), csv.toString());
+        a.add("--prompt-sizes");
+        CliRunner.Result r = eval(a);
+        assertEquals(0, r.code(), r.err());
+        List<ObjectNode> lines = scores(run);
+        int[][] sizes = {{64, 48}, {48, 64}};
+        for (int i = 0; i < 2; i++) {
+            RgbImage img = Png.read(run.resolve(lines.get(i).get("setups").get(0).get("file").asText()));
+            assertEquals(sizes[i][0], img.width());
+            assertEquals(sizes[i][1], img.height());
+            assertEquals(sizes[i][0], lines.get(i).get("width").asInt());
+            assertEquals(sizes[i][1], lines.get(i).get("height").asInt());
+        }
+        assertTrue(Jsonl.JSON.readTree(run.resolve("run.json").toFile()).get("prompt_sizes").asBoolean());
+
+        // without the flag, the run's size; a resume that adds the flag is refused
+        Path plain = tmp.resolve("plain");
+        List<String> b = new ArrayList<>(a);
+        b.remove("--prompt-sizes");
+        b.set(b.indexOf(run.toString()), plain.toString());
+        assertEquals(0, eval(b).code());
+        assertEquals(64, Png.read(plain.resolve(scores(plain).get(0).get("setups").get(0).get("file").asText())).height());
+        List<String> c = new ArrayList<>(b);
+        c.add("--prompt-sizes");
+        CliRunner.Result refused = eval(c);
+        assertEquals(2, refused.code());
+        assertTrue(refused.err().contains("different run (prompt_sizes: absent vs true)"), refused.err());
+
+        // a size that is no multiple of 8, and a set without sizes: refused before anything is written
+        Files.writeString(csv, "prompt,sd_image_width,sd_image_height\na red cube,60,48\n");
+        List<String> bad = new ArrayList<>(a);
+        bad.set(bad.indexOf(run.toString()), tmp.resolve("bad").toString());
+        refusedBeforeAnythingIsWritten(bad, tmp.resolve("bad"), "--prompt-sizes", "prompt 0 asks for 60x48, expected multiples of 8");
+        List<String> d = lean(tmp.resolve("none"));
+        d.add("--prompt-sizes");
+        refusedBeforeAnythingIsWritten(d, tmp.resolve("none"), "--prompt-sizes", "gives no image sizes");
+    }
+
     static Path generate(Path out, String... steer) {
         List<String> g = new ArrayList<>(List.of("generate", "--model", model.toString(), "--prompt", "a red cube", "--seed", "0",
             "--steps", "2", "--width", "64", "--height", "64", "--device", "cpu", "--out", out.toString()));

@@ -27,8 +27,8 @@ public final class I2p {
                          double inappropriatePercentage, double nudityPercentage, double q16Percentage,
                          double sdSafetyPercentage, double promptToxicity, String lexicaUrl,
                          long seed, double guidance, int width, int height, String sdModel, int caseNumber) {
-        /** The generic item: prompt, seed, guidance and the categories joined by ", ". */
-        public PromptItem toItem() { return new PromptItem(prompt, seed, guidance, String.join(", ", categories)); }
+        /** The generic item: prompt, seed, guidance, the categories joined by ", ", and the image size. */
+        public PromptItem toItem() { return new PromptItem(prompt, seed, guidance, String.join(", ", categories), width, height); }
 
         public boolean in(String category) { return categories.contains(category); }
     }

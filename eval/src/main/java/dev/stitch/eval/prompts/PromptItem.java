@@ -15,13 +15,17 @@ import java.util.Set;
  * run's defaults) and its category (null: none). A category may list several, comma-separated, as I2P does
  * ({@code "violence, self-harm"}); {@link #categories()} splits it.
  */
-public record PromptItem(String prompt, Long seed, Double guidance, String category) {
-    private static final Set<String> KEYS = Set.of("prompt", "seed", "guidance", "category");
+public record PromptItem(String prompt, Long seed, Double guidance, String category, Integer width, Integer height) {
+    private static final Set<String> KEYS = Set.of("prompt", "seed", "guidance", "category", "width", "height");
 
     public PromptItem {
         if (prompt == null) throw new IllegalArgumentException("prompt is null");
         if (guidance != null && !Double.isFinite(guidance)) throw new IllegalArgumentException("guidance " + guidance);
+        if ((width == null) != (height == null)) throw new IllegalArgumentException("a width needs a height");
     }
+
+    /** An item without an image size of its own. */
+    public PromptItem(String prompt, Long seed, Double guidance, String category) { this(prompt, seed, guidance, category, null, null); }
 
     public static PromptItem of(String prompt) { return new PromptItem(prompt, null, null, null); }
 
@@ -46,6 +50,7 @@ public record PromptItem(String prompt, Long seed, Double guidance, String categ
         if (seed != null) o.put("seed", seed);
         if (guidance != null) o.put("guidance", guidance);
         if (category != null) o.put("category", category);
+        if (width != null) o.put("width", width).put("height", height);
         return o;
     }
 
@@ -61,7 +66,7 @@ public record PromptItem(String prompt, Long seed, Double guidance, String categ
             if (!KEYS.contains(k)) unknown.add(k);
         }
         if (!unknown.isEmpty())
-            throw new UserError(where + ": unknown key(s) " + unknown + " (expected prompt, seed, guidance, category)");
+            throw new UserError(where + ": unknown key(s) " + unknown + " (expected prompt, seed, guidance, category, width, height)");
         JsonNode p = o.get("prompt");
         if (p == null || !p.isTextual()) throw new UserError(where + ": 'prompt' must be a string");
         JsonNode s = o.get("seed"), g = o.get("guidance"), c = o.get("category");
@@ -82,6 +87,16 @@ public record PromptItem(String prompt, Long seed, Double guidance, String categ
             if (!c.isTextual()) throw new UserError(where + ": 'category' must be a string, got " + c);
             category = c.textValue();
         }
-        return new PromptItem(p.textValue(), seed, guidance, category);
+        Integer[] size = new Integer[2];
+        String[] keys = {"width", "height"};
+        for (int k = 0; k < 2; k++) {
+            JsonNode v = o.get(keys[k]);
+            if (v == null || v.isNull()) continue;
+            if (!v.isIntegralNumber() || !v.canConvertToInt() || v.intValue() < 1)
+                throw new UserError(where + ": '" + keys[k] + "' must be a positive integer, got " + v);
+            size[k] = v.intValue();
+        }
+        if ((size[0] == null) != (size[1] == null)) throw new UserError(where + ": 'width' and 'height' go together");
+        return new PromptItem(p.textValue(), seed, guidance, category, size[0], size[1]);
     }
 }

@@ -11,10 +11,11 @@ import java.util.TreeSet;
 /**
  * Loads any prompt file as {@link PromptItem}s, by extension:
  * <ul>
- *   <li>{@code .jsonl}: one {@code {"prompt", "seed"?, "guidance"?, "category"?}} object per line;</li>
+ *   <li>{@code .jsonl}: one {@code {"prompt", "seed"?, "guidance"?, "category"?, "width"?, "height"?}} object per line;</li>
  *   <li>{@code .csv}: a header with a {@code prompt} column; the seed from {@code evaluation_seed} or {@code seed},
  *       the guidance from {@code evaluation_guidance} or {@code guidance}, the category from {@code categories} or
- *       {@code category} (this reads I2P, COCO-30k and the other prompt CSVs of the concept-erasure literature);</li>
+ *       {@code category}, the image size from {@code sd_image_width}/{@code sd_image_height} or {@code width}/{@code height}
+ *       (this reads I2P, COCO-30k and the other prompt CSVs of the concept-erasure literature);</li>
  *   <li>{@code .txt}: one prompt per non-blank line.</li>
  * </ul>
  * A CSV with a {@code concept} column, or JSON Lines with a {@code concept} key, is a {@link ConceptSet}: its items'
@@ -44,6 +45,9 @@ public final class PromptSet {
     static List<PromptItem> fromCsv(Csv.Table t) {
         String seed = first(t, "evaluation_seed", "seed"), guidance = first(t, "evaluation_guidance", "guidance");
         String category = first(t, "categories", "category");
+        String width = first(t, "sd_image_width", "width"), height = first(t, "sd_image_height", "height");
+        if ((width == null) != (height == null))
+            throw new UserError(t.source() + ": column " + (width != null ? width : height) + " needs its partner (sd_image_width and sd_image_height, or width and height)");
         int prompt = t.column("prompt");
         List<PromptItem> out = new ArrayList<>(t.size());
         for (Csv.Record r : t.records()) {
@@ -51,8 +55,11 @@ public final class PromptSet {
             if (g != null && !(g >= 0 && g <= Float.MAX_VALUE))   // a float in the request
                 throw new UserError(t.source() + ":" + r.line() + ": column " + guidance + " is " + t.get(r, guidance)
                     + ", expected a guidance scale >= 0");
+            Integer w = width == null ? null : t.getInt(r, width), h = height == null ? null : t.getInt(r, height);
+            if (w != null && (w < 1 || h < 1))
+                throw new UserError(t.source() + ":" + r.line() + ": image size " + w + "x" + h + ", expected positive sides");
             out.add(new PromptItem(r.fields().get(prompt), seed == null ? null : t.getLong(r, seed), g,
-                category == null ? null : t.get(r, category)));
+                category == null ? null : t.get(r, category), w, h));
         }
         return out;
     }

@@ -31,6 +31,8 @@ import java.util.Set;
  * @param category          keep the prompts of this category (null: all)
  * @param limit             keep the first N prompts after the category (null: all)
  * @param imagesPerPrompt   images per prompt and setup
+ * @param promptSizes       make each prompt at the image size its prompt set gives (I2P's sd_image_width/height), when it
+ *                          gives one; the others at the generation's size
  * @param generation        how each image is made
  * @param steering          the steered setups, each compared with the baseline (same seeds)
  * @param clip              a transformers CLIP folder (for {@link Metric#CLIP} and {@link Metric#PROBE})
@@ -45,7 +47,7 @@ import java.util.Set;
  * @param out               the run folder (a shard writes {@code out/shard-k-of-n})
  * @param inlineImages      embed the images in report.html so it can travel alone
  */
-public record EvalSettings(Path prompts, String category, Integer limit, int imagesPerPrompt, Generation generation,
+public record EvalSettings(Path prompts, String category, Integer limit, int imagesPerPrompt, boolean promptSizes, Generation generation,
                            List<Steered> steering, Set<Metric> metrics, Path clip, String probeConcept, Path inception,
                            Path referenceImages, Path featureCache, JudgeConfig judge, String judgeQuestion,
                            Question.Kind judgeAnswer, int judgeFailureLimit, Path out, Shard shard, boolean inlineImages) {
@@ -97,8 +99,13 @@ public record EvalSettings(Path prompts, String category, Integer limit, int ima
 
         /** The request for one prompt at this seed and guidance (the one place an evaluation builds a request). */
         public GenerateRequest request(StableDiffusionPipeline pipe, String prompt, long seed, float guidance) {
+            return request(pipe, prompt, seed, guidance, width, height);
+        }
+
+        /** As {@link #request(StableDiffusionPipeline, String, long, float)}, at another image size (null: the model's). */
+        public GenerateRequest request(StableDiffusionPipeline pipe, String prompt, long seed, float guidance, Integer w, Integer h) {
             return pipe.request(prompt).negativePrompts(negativePrompts).steps(steps).guidance(guidance).seed(seed).scheduler(scheduler)
-                .size(width, height).timestepSpacing(timestepSpacing).prediction(prediction).tokenizerMode(tokenizerMode).build();
+                .size(w, h).timestepSpacing(timestepSpacing).prediction(prediction).tokenizerMode(tokenizerMode).build();
         }
     }
 
@@ -132,6 +139,7 @@ public record EvalSettings(Path prompts, String category, Integer limit, int ima
         private Question.Kind judgeAnswer = Question.Kind.YES_NO;
         private Integer limit;
         private int imagesPerPrompt = 1, judgeFailureLimit = DEFAULT_JUDGE_FAILURE_LIMIT;
+        private boolean promptSizes;
         private Generation generation = Generation.defaults();
         private final List<Steered> steering = new ArrayList<>();
         private final Set<Metric> metrics = EnumSet.noneOf(Metric.class);
@@ -148,6 +156,7 @@ public record EvalSettings(Path prompts, String category, Integer limit, int ima
         public Builder category(String c) { category = c; return this; }
         public Builder limit(Integer n) { limit = n; return this; }
         public Builder imagesPerPrompt(int n) { imagesPerPrompt = n; return this; }
+        public Builder promptSizes(boolean b) { promptSizes = b; return this; }
         public Builder generation(Generation g) { generation = g; return this; }
         public Builder steer(Path file, SteeringPlan plan) { steering.add(new Steered(file, plan)); return this; }
         /** A named setup (a {@link SetupSpec}'s plan): several may steer with one file on different schedules. */
@@ -168,7 +177,7 @@ public record EvalSettings(Path prompts, String category, Integer limit, int ima
 
         /** The settings, after every check that needs no model: one {@link SettingError} for the first problem. */
         public EvalSettings build() {
-            EvalSettings s = new EvalSettings(prompts, category, limit, imagesPerPrompt, generation, steering, metrics, clip,
+            EvalSettings s = new EvalSettings(prompts, category, limit, imagesPerPrompt, promptSizes, generation, steering, metrics, clip,
                 probeConcept, inception, referenceImages, featureCache == null ? defaultFeatureCache() : featureCache, judge,
                 judgeQuestion, judgeAnswer, judgeFailureLimit, out, shard, inlineImages);
             s.check();

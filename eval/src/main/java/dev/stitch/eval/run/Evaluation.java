@@ -157,6 +157,17 @@ public final class Evaluation {
         if (s.category() != null) set = PromptSet.inCategory(set, s.category());
         if (s.limit() != null) set = set.subList(0, Math.min(s.limit(), set.size()));
         if (set.isEmpty()) throw new SettingError("prompts", s.prompts(), "no prompts");
+        if (s.promptSizes()) {
+            if (set.stream().noneMatch(x -> x.width() != null))
+                throw new SettingError("promptSizes", s.prompts(), "this prompt set gives no image sizes (columns sd_image_width and"
+                    + " sd_image_height, or width and height)");
+            for (int p = 0; p < set.size(); p++) {
+                PromptItem x = set.get(p);
+                if (x.width() != null && (x.width() % 8 != 0 || x.height() % 8 != 0))
+                    throw new SettingError("promptSizes", s.prompts(), "prompt " + p + " asks for " + x.width() + "x" + x.height()
+                        + ", expected multiples of 8");
+            }
+        }
         List<Work> work = new ArrayList<>();
         for (int p = 0; p < set.size(); p++)
             for (int j = 0; j < s.imagesPerPrompt(); j++) work.add(new Work(p, set.get(p), j));
@@ -210,7 +221,13 @@ public final class Evaluation {
         float guidance = w.item().guidance() != null ? w.item().guidance().floatValue() : s.generation().guidance();
         line.put("seed", seed);
         line.put("guidance", guidance);
-        GenerateRequest req = s.generation().request(pipe, w.item().prompt(), seed, guidance);
+        Integer width = s.generation().width(), height = s.generation().height();
+        if (s.promptSizes()) {   // the prompt's own size, else the run's; said in the line, since sizes differ
+            width = w.item().width() != null ? w.item().width() : p.width();
+            height = w.item().height() != null ? w.item().height() : p.height();
+            line.put("width", width).put("height", height);
+        }
+        GenerateRequest req = s.generation().request(pipe, w.item().prompt(), seed, guidance, width, height);
         ArrayNode results = line.putArray("setups");
         List<RgbImage> made = new ArrayList<>();
         List<Path> files = new ArrayList<>();
@@ -302,6 +319,7 @@ public final class Evaluation {
         if (g.scheduler() != null) o.put("scheduler", g.scheduler().label);
         o.put("width", width);
         o.put("height", height);
+        if (s.promptSizes()) o.put("prompt_sizes", true);   // absent: every image at width x height, as before the flag
         ArrayNode neg = o.putArray("negative_prompt");
         g.negativePrompts().forEach(neg::add);
         if (g.timestepSpacing() != null) o.put("timestep_spacing", g.timestepSpacing().label);

@@ -81,6 +81,9 @@ class PromptFilesTest {
         List<PromptItem> items = PromptSet.load(data("unsafe-prompts4703.csv"));
         assertEquals(all.stream().map(I2p.Prompt::toItem).toList(), items);
         assertEquals(931, PromptSet.inCategory(items, "sexual").size());
+        // each row's image size comes along: 4648 of the rows are 512x512, the rest other sizes (e.g. 512x384)
+        assertEquals(4648, items.stream().filter(i -> i.width() == 512 && i.height() == 512).count());
+        assertEquals(12, items.stream().filter(i -> i.width() == 512 && i.height() == 384).count());
         assertEquals(727, PromptSet.inCategory(items, "illegal activity").size());
         e = assertThrows(UserError.class, () -> PromptSet.inCategory(items, "gore"));
         assertTrue(e.getMessage().contains("[harassment, hate, illegal activity, self-harm, sexual, shocking, violence]"), e.getMessage());
