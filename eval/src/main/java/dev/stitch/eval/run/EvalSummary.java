@@ -234,7 +234,8 @@ public final class EvalSummary {
         return new Totals(lines.size(), judged, failed, failureKinds);
     }
 
-    private static float[][] features(InceptionV3 net, Ctx ctx, List<Path> files) {
+    /** The Inception pool features of image files, 8 at a time. */
+    public static float[][] features(InceptionV3 net, Ctx ctx, List<Path> files) {
         float[][] out = new float[files.size()][];
         int batch = 8;
         for (int i = 0; i < files.size(); i += batch) {

@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.stitch.engine.taps.StepSet;
 import dev.stitch.steering.PromptPairs;
+import dev.stitch.eval.judge.JudgeConfig;
+import dev.stitch.eval.judge.Question;
 import dev.stitch.eval.metrics.ColourShare;
 import dev.stitch.eval.prompts.Jsonl;
 import dev.stitch.eval.run.Evaluation;
@@ -61,12 +63,24 @@ public record Experiment(Path model, Generation generation, List<PairsSource> pa
     public record Setup(String name, Method method, Scope scope, List<String> taps, LayerGroup group, int k, Operator operator,
                         List<Float> strengths, StepSet window, SteeringPlan.Half half, boolean preserveNorm) {}
 
-    /** The prompts images are made for: the concept's (target) and a neutral set for the quality cost. */
-    public record Prompts(List<String> target, List<String> neutral) {}
+    /**
+     * The prompts images are made for: the concept's (target) and a neutral set for the quality cost.
+     * {@code targetCategories} gives each target prompt's categories (I2P's "categories" column, comma-separated; null
+     * for none), or is empty when the set has none: the summary then breaks the effect down by category.
+     */
+    public record Prompts(List<String> target, List<String> neutral, List<String> targetCategories) {
+        public Prompts(List<String> target, List<String> neutral) { this(target, neutral, List.of()); }
+
+        /** The categories of target prompt {@code i}, trimmed; empty for none. */
+        public List<String> categories(int i) {
+            if (targetCategories.isEmpty() || targetCategories.get(i) == null) return List.of();
+            return java.util.Arrays.stream(targetCategories.get(i).split(",")).map(String::strip).filter(c -> !c.isEmpty()).toList();
+        }
+    }
 
     /** The metrics available for a study. */
     public enum MetricKind {
-        COLOUR("colour"), CLIP("clip"), PROBE("probe"), ANCHOR("anchor");
+        COLOUR("colour"), CLIP("clip"), PROBE("probe"), ANCHOR("anchor"), JUDGE("judge");
 
         public final String key;
 
@@ -74,18 +88,34 @@ public record Experiment(Path model, Generation generation, List<PairsSource> pa
     }
 
     /**
-     * The metrics: a colour share (weight-free), CLIP score (prompt–image), the CLIP zero-shot probe, and the CLIP
-     * image–image similarity to the concept's anchor images ({@link dev.stitch.eval.metrics.AnchorSimilarity}). The
-     * concept metric measures each setup's effect; the quality cost is the CLIP score's change on the neutral set
-     * when CLIP is given, else the concept metric's.
+     * A vision-language judge (eval's {@link dev.stitch.eval.judge.JudgeClient}) asked one question about every image:
+     * yes/no (scored 1/0, with McNemar's test per setup) or a 0–100 score.
      */
-    public record Metrics(ColourShare colour, Path clipModel, String probeConcept, MetricKind concept, List<Path> anchors) {
+    public record Judge(JudgeConfig config, String question, Question.Kind answer) {}
+
+    /**
+     * FID and KID of each arm's neutral images against a reference folder (the quality cost eval computes, with its
+     * feature cache).
+     */
+    public record Fid(Path inception, Path referenceImages, Path featureCache) {}
+
+    /**
+     * The metrics: a colour share (weight-free), CLIP score (prompt–image), the CLIP zero-shot probe, the CLIP
+     * image–image similarity to the concept's anchor images ({@link dev.stitch.eval.metrics.AnchorSimilarity}) and a
+     * judge. The concept metric measures each setup's effect; the quality cost is the CLIP score's change on the
+     * neutral set when CLIP is given, else the concept metric's; FID and KID on the neutral set when {@code fid} is given.
+     */
+    public record Metrics(ColourShare colour, Path clipModel, String probeConcept, Judge judge, Fid fid, MetricKind concept, List<Path> anchors) {
         public Metrics {
             anchors = anchors == null ? List.of() : List.copyOf(anchors);
         }
 
+        public Metrics(ColourShare colour, Path clipModel, String probeConcept, MetricKind concept, List<Path> anchors) {
+            this(colour, clipModel, probeConcept, null, null, concept, anchors);
+        }
+
         public Metrics(ColourShare colour, Path clipModel, String probeConcept, MetricKind concept) {
-            this(colour, clipModel, probeConcept, concept, List.of());
+            this(colour, clipModel, probeConcept, null, null, concept, List.of());
         }
 
         public boolean has(MetricKind m) {
@@ -94,10 +124,16 @@ public record Experiment(Path model, Generation generation, List<PairsSource> pa
                 case CLIP -> clipModel != null;
                 case PROBE -> probeConcept != null;
                 case ANCHOR -> !anchors.isEmpty();
+                case JUDGE -> judge != null;
             };
         }
 
         public MetricKind quality() { return clipModel != null ? MetricKind.CLIP : concept; }
+
+        /** Whether the concept metric is a yes/no answer (1 or 0, or a probability read at 0.5): McNemar's test applies. */
+        public boolean conceptIsYesNo() {
+            return concept == MetricKind.PROBE || (concept == MetricKind.JUDGE && judge.answer() == Question.Kind.YES_NO);
+        }
     }
 
     /** Reads and checks an experiment file (YAML or JSON). */
@@ -136,6 +172,10 @@ public record Experiment(Path model, Generation generation, List<PairsSource> pa
         ObjectNode pr = o.putObject("prompts");
         prompts.target().forEach(pr.putArray("target")::add);
         prompts.neutral().forEach(pr.putArray("neutral")::add);
+        if (!prompts.targetCategories().isEmpty()) {
+            ArrayNode tc = pr.putArray("target_categories");
+            prompts.targetCategories().forEach(x -> { if (x == null) tc.addNull(); else tc.add(x); });
+        }
         ObjectNode me = o.putObject("metrics");
         me.put("concept", metrics.concept().key);
         if (metrics.colour() != null) me.set("colour", metrics.colour().toJson());
@@ -143,6 +183,15 @@ public record Experiment(Path model, Generation generation, List<PairsSource> pa
         if (metrics.probeConcept() != null) me.put("probe_concept", metrics.probeConcept());
         // by content: an edited anchor image changes every anchor score
         for (Path a : metrics.anchors()) me.withArray("anchors").addObject().put("file", a.getFileName().toString()).put("sha256", Evaluation.sha256(a));
+        if (metrics.judge() != null) {
+            ObjectNode j = metrics.judge().config().toJson();
+            j.remove("max_concurrency");   // changes no answer
+            j.put("question", metrics.judge().question()).put("answer", metrics.judge().answer() == Question.Kind.SCORE ? "score" : "yes-no");
+            me.set("judge", j);
+        }
+        if (metrics.fid() != null)
+            me.put("inception", metrics.fid().inception().getFileName().toString())
+                .put("reference_images", metrics.fid().referenceImages().toAbsolutePath().normalize().getFileName().toString());
         return o;
     }
 

@@ -6,7 +6,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.stitch.engine.taps.StepSet;
 import dev.stitch.steering.PromptPairs;
+import dev.stitch.eval.judge.JudgeConfig;
+import dev.stitch.eval.judge.Question;
 import dev.stitch.eval.metrics.ColourShare;
+import dev.stitch.eval.run.EvalSettings;
 import dev.stitch.eval.prompts.PromptItem;
 import dev.stitch.eval.prompts.PromptSet;
 import dev.stitch.kernels.UserError;
@@ -16,6 +19,7 @@ import dev.stitch.steering.Operator;
 import dev.stitch.steering.SteeringPlan;
 
 import java.io.IOException;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -74,7 +78,9 @@ final class ExperimentFile {
         }
         Node pr = r.object("prompts", true);
         pr.keys("target", "neutral");
-        Experiment.Prompts prompts = new Experiment.Prompts(prompts(pr, "target", dir, true), prompts(pr, "neutral", dir, false));
+        List<String> categories = new ArrayList<>();
+        Experiment.Prompts prompts = new Experiment.Prompts(prompts(pr, "target", dir, true, categories), prompts(pr, "neutral", dir, false, null),
+            categories.stream().allMatch(java.util.Objects::isNull) ? List.of() : java.util.Collections.unmodifiableList(categories));
         Experiment.Metrics metrics = metrics(r.object("metrics", true), dir);
         return new Experiment(model, gen, pairs, capture, methods, setups, prompts, metrics);
     }
@@ -159,18 +165,25 @@ final class ExperimentFile {
         return new Experiment.Setup(name, method, scope, taps, group, k, op, List.copyOf(strengths), window, half, norm);
     }
 
-    private static List<String> prompts(Node pr, String key, Path dir, boolean required) {
+    /** The prompts; {@code categories} (when not null) gets each one's category (null for none). */
+    private static List<String> prompts(Node pr, String key, Path dir, boolean required, List<String> categories) {
         if (!pr.has(key)) {
             if (required) pr.at(key);
             return List.of();
         }
         Node n = pr.at(key);
         List<String> out = new ArrayList<>();
-        if (n.json().isArray()) for (Node x : n.items()) out.add(x.text());
+        if (n.json().isArray()) for (Node x : n.items()) {
+            out.add(x.text());
+            if (categories != null) categories.add(null);
+        }
         else {
             Path f = dir.resolve(n.text());
             if (!Files.isRegularFile(f)) n.fail("expected a list of prompts or a prompt file (.txt, .csv, .jsonl); no such file " + f);
-            for (PromptItem i : PromptSet.load(f)) out.add(i.prompt());
+            for (PromptItem i : PromptSet.load(f)) {
+                out.add(i.prompt());
+                if (categories != null) categories.add(i.category());
+            }
         }
         if (out.isEmpty() && required) n.fail("expected at least one prompt");
         for (String p : out) if (p.isBlank()) n.fail("a prompt is empty");
@@ -178,7 +191,7 @@ final class ExperimentFile {
     }
 
     private static Experiment.Metrics metrics(Node m, Path dir) {
-        m.keys("concept", "colour", "clip", "probe", "anchors");
+        m.keys("concept", "colour", "clip", "probe", "anchors", "judge", "inception", "reference_images", "feature_cache");
         ColourShare colour = null;
         if (m.has("colour")) {
             Node c = m.at("colour");
@@ -195,15 +208,23 @@ final class ExperimentFile {
         if (probe != null && clip == null) m.at("probe").fail("the probe needs clip: DIR (a transformers CLIP folder)");
         List<Path> anchors = m.has("anchors") ? anchors(m.at("anchors"), dir) : List.of();
         if (!anchors.isEmpty() && clip == null) m.at("anchors").fail("the anchor similarity needs clip: DIR (a transformers CLIP folder)");
+        Experiment.Judge judge = m.has("judge") ? judge(m.object("judge", true), probe) : null;
+        Experiment.Fid fid = null;
+        if (m.has("inception") || m.has("reference_images")) {
+            Path inception = m.path("inception", dir, true), reference = m.path("reference_images", dir, true);
+            if (!Files.isRegularFile(inception)) m.at("inception").fail("expected the FID Inception weights (a file)");
+            if (!Files.isDirectory(reference)) m.at("reference_images").fail("expected a folder of reference images");
+            fid = new Experiment.Fid(inception, reference, m.has("feature_cache") ? m.path("feature_cache", dir, false) : EvalSettings.defaultFeatureCache());
+        } else if (m.has("feature_cache")) m.at("feature_cache").fail("needs inception and reference_images (FID and KID)");
         Experiment.MetricKind concept;
         if (m.has("concept")) {
             concept = m.at("concept").parse(s -> {
                 for (Experiment.MetricKind k : Experiment.MetricKind.values()) if (k.key.equals(s)) return k;
                 throw new IllegalArgumentException();
-            }, "colour, clip, probe or anchor");
+            }, "colour, clip, probe, anchor or judge");
         } else concept = colour != null ? Experiment.MetricKind.COLOUR : probe != null ? Experiment.MetricKind.PROBE
-            : !anchors.isEmpty() ? Experiment.MetricKind.ANCHOR : Experiment.MetricKind.CLIP;
-        Experiment.Metrics out = new Experiment.Metrics(colour, clip, probe, concept, anchors);
+            : !anchors.isEmpty() ? Experiment.MetricKind.ANCHOR : judge != null ? Experiment.MetricKind.JUDGE : Experiment.MetricKind.CLIP;
+        Experiment.Metrics out = new Experiment.Metrics(colour, clip, probe, judge, fid, concept, anchors);
         if (!out.has(concept)) (m.has("concept") ? m.at("concept") : m).fail("the concept metric " + concept.key + " is not configured here");
         return out;
     }
@@ -229,6 +250,30 @@ final class ExperimentFile {
         }
         if (out.isEmpty()) n.fail("expected at least one anchor image");
         return out;
+    }
+
+    /** The judge: {url, model, key_env?, question?, answer?}; the question defaults to one about the probe's concept. */
+    private static Experiment.Judge judge(Node j, String probe) {
+        j.keys("url", "model", "key_env", "question", "answer");
+        String url = j.at("url").text();
+        JudgeConfig c;
+        try {
+            c = JudgeConfig.of(URI.create(url), j.at("model").text());
+        } catch (IllegalArgumentException | UserError e) {
+            throw j.at("url").error("expected an http(s) URL with a host, e.g. http://localhost:8000/v1");
+        }
+        if (j.has("key_env")) c = c.withApiKeyEnv(j.json().get("key_env").asText());
+        Question.Kind answer = Question.Kind.YES_NO;
+        if (j.has("answer")) answer = j.at("answer").parse(a -> switch (a) {
+            case "yes-no" -> Question.Kind.YES_NO;
+            case "score" -> Question.Kind.SCORE;
+            default -> throw new IllegalArgumentException(a);
+        }, "yes-no or score");
+        String question = j.has("question") ? j.at("question").text() : null;
+        if (question == null && probe == null) j.at("question");   // missing: there is no concept to ask about
+        if (question == null) question = answer == Question.Kind.SCORE ? "How much does this image show " + probe + ", on a scale from 0 to 100?"
+            : "Does this image show " + probe + "?";
+        return new Experiment.Judge(c, question, answer);
     }
 
     /** A value in the file with its key path, for one-line errors. */

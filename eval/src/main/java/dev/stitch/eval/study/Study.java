@@ -15,7 +15,16 @@ import dev.stitch.engine.taps.TapCatalog;
 import dev.stitch.steering.PromptPairs;
 import dev.stitch.eval.clip.ClipModel;
 import dev.stitch.eval.metrics.AnchorSimilarity;
+import dev.stitch.eval.judge.JudgeClient;
+import dev.stitch.eval.judge.Judgement;
+import dev.stitch.eval.judge.Question;
 import dev.stitch.eval.metrics.ClipScore;
+import dev.stitch.eval.metrics.Estimate;
+import dev.stitch.eval.metrics.FeatureCache;
+import dev.stitch.eval.metrics.FeatureStats;
+import dev.stitch.eval.metrics.FrechetDistance;
+import dev.stitch.eval.metrics.KernelInceptionDistance;
+import dev.stitch.eval.run.EvalSummary;
 import dev.stitch.eval.metrics.ZeroShotProbe;
 import dev.stitch.eval.prompts.Jsonl;
 import dev.stitch.eval.run.EvalRunner;
@@ -62,7 +71,7 @@ import java.util.Map;
  * {@link #merge} joins.
  */
 public final class Study {
-    public static final String VECTORS = "vectors";
+    public static final String VECTORS = "vectors", JUDGE_AUDIT = "judge-audit.jsonl";
 
     /** One unit of work: image {@code image} of prompt {@code index} of a prompt set ("target" or "neutral"). */
     record Item(String set, int index, String prompt, int image, long seed) {}
@@ -90,6 +99,7 @@ public final class Study {
 
     /** As {@link #run(Path, Shard)}, with the items made by {@code runner} (in this process, or on a cluster). */
     public Result run(Path out, Shard shard, ItemRunner runner) {
+        if (e.metrics().judge() != null) JudgeClient.apiKey(e.metrics().judge().config(), System::getenv);   // a missing key stops here, before anything is written
         try (RunLock lock = RunLock.acquire(shard.folder(out))) {
             List<Item> items = items();
             RunFolder run = RunFolder.create(shard.folder(out), e.toJson(), shard, items.size());
@@ -99,7 +109,8 @@ public final class Study {
                 + w.arms.size() + " arms), " + ops.name() + " backend, into " + run.dir());
             EvalRunner.Summary progress = runner.run(run, items.size(), () -> w);   // w also saved the vectors executors read
             if (!shard.equals(Shard.ALL)) return new Result(run, progress, null, null);
-            StudySummary s = StudySummary.of(e, w.arms, w.vectors.scores(), new ArrayList<>(ScoresFile.read(run.scoresFile()).lines().values()));
+            List<ObjectNode> lines = new ArrayList<>(ScoresFile.read(run.scoresFile()).lines().values());
+            StudySummary s = StudySummary.of(e, w.arms, w.vectors.scores(), lines, fid(lines, w.arms, run.dir()));
             return new Result(run, progress, s.writeJson(run.dir()), s.writeReport(run.dir()));
         }
     }
@@ -122,9 +133,12 @@ public final class Study {
         private final List<SteeringPlan> plans = new ArrayList<>();
         private final Scorer scorer = new Scorer(e.metrics(), ops);
         private final HookedTaps taps = new HookedTaps(ops);
+        private final JudgeClient judge;
 
         Worker(RunFolder run) {
             this.run = run;
+            Experiment.Judge j = e.metrics().judge();
+            judge = j == null ? null : new JudgeClient(j.config(), run.dir().resolve(JUDGE_AUDIT), JudgeClient.apiKey(j.config(), System::getenv));
             TapCatalog catalog = pipe.tapCatalog(width(pipe), height(pipe));
             vectors = vectors(pipe, run.dir().resolve(VECTORS));
             arms = Arm.expand(e.setups(), vectors.taps(), vectors.scores());
@@ -140,9 +154,12 @@ public final class Study {
             Item it = items.get(i);
             ObjectNode line = Jsonl.JSON.createObjectNode();
             line.put("set", it.set()).put("prompt_index", it.index()).put("image", it.image()).put("prompt", it.prompt()).put("seed", it.seed());
+            if (it.set().equals("target") && !e.prompts().categories(it.index()).isEmpty())
+                e.prompts().categories(it.index()).forEach(line.putArray("categories")::add);
             GenerateRequest req = request(pipe, it.prompt(), it.seed());
             Scorer.ForPrompt score = scorer.forPrompt(it.prompt());
             ArrayNode results = line.putArray("arms");
+            List<Question> questions = new ArrayList<>();
             for (int k = -1; k < arms.size(); k++) {
                 String key = k < 0 ? "baseline" : arms.get(k).key();
                 GenerateResult res;
@@ -156,8 +173,30 @@ public final class Study {
                 Png.write(run.images().resolve(file), img, text);
                 ObjectNode r = results.addObject().put("arm", key).put("file", RunFolder.IMAGES + "/" + file);
                 score.image(img, r);
+                if (judge != null)
+                    questions.add(new Question(file.substring(0, file.length() - 4), run.images().resolve(file), e.metrics().judge().question(), e.metrics().judge().answer()));
             }
+            if (judge != null) judge(judge.askAll(questions), results);
             return line;
+        }
+
+        @Override
+        public void close() {
+            if (judge != null) judge.close();
+        }
+    }
+
+    /**
+     * The judge's answers as the "judge" metric: yes 1, no 0, or the 0–100 score. A failed question fails the item, which
+     * is then not recorded: a rerun asks again (a study's statistics pair every arm with the baseline, item by item).
+     */
+    private void judge(List<Judgement> js, ArrayNode results) {
+        for (int k = 0; k < js.size(); k++) {
+            Judgement j = js.get(k);
+            if (!j.ok())
+                throw new UserError("study: judge question " + j.id() + " failed: " + j.failure() + " (" + j.detail() + "); the item is not recorded,"
+                    + " rerun the same command to ask again (see " + JUDGE_AUDIT + " in the run folder)");
+            ((ObjectNode) results.get(k)).put(Experiment.MetricKind.JUDGE.key, j.score() != null ? j.score() : j.yes() ? 1 : 0);
         }
     }
 
@@ -286,9 +325,39 @@ public final class Study {
         } catch (IOException ex) {
             throw new UncheckedIOException("cannot copy the vectors into " + run.dir(), ex);
         }
-        StudySummary s = StudySummary.of(e, Arm.expand(e.setups(), v.taps(), v.scores()), v.scores(),
-            new ArrayList<>(ScoresFile.read(run.scoresFile()).lines().values()));
+        List<Arm> arms = Arm.expand(e.setups(), v.taps(), v.scores());
+        List<ObjectNode> lines = new ArrayList<>(ScoresFile.read(run.scoresFile()).lines().values());
+        StudySummary s = StudySummary.of(e, arms, v.scores(), lines, fid(lines, arms, run.dir()));
         return new Result(run, null, s.writeJson(run.dir()), s.writeReport(run.dir()));
+    }
+
+    /**
+     * FID and KID of the baseline's and each arm's neutral images against the reference folder, keyed by arm ("baseline",
+     * "s000", ...); empty without {@code metrics.inception} or neutral prompts. The reference features are cached as
+     * eval caches them; the run's own are computed each time.
+     */
+    Map<String, StudySummary.SetQuality> fid(List<ObjectNode> lines, List<Arm> arms, Path dir) {
+        Experiment.Fid f = e.metrics().fid();
+        List<ObjectNode> neutral = lines.stream().filter(l -> l.path("set").asText().equals("neutral")).toList();
+        Map<String, StudySummary.SetQuality> out = new LinkedHashMap<>();
+        if (f == null || neutral.isEmpty()) return out;
+        EvalSummary.Inputs in = EvalSummary.Inputs.of(f.inception(), f.referenceImages(), f.featureCache(), ops, false);
+        Ctx ctx = new Ctx(ops);
+        FeatureCache reference = FeatureCache.load(f.referenceImages(), in.extractor(),
+            FeatureCache.cacheFile(f.featureCache(), f.referenceImages(), in.extractor()), files -> EvalSummary.features(in.inception(), ctx, files));
+        List<String> keys = new ArrayList<>(List.of("baseline"));
+        arms.forEach(a -> keys.add(a.key()));
+        for (String key : keys) {
+            List<Path> files = new ArrayList<>();
+            for (ObjectNode l : neutral)
+                for (var r : l.path("arms")) if (r.path("arm").asText().equals(key)) files.add(dir.resolve(r.path("file").asText()));
+            if (files.size() < 2) continue;   // a covariance needs two images
+            float[][] gen = EvalSummary.features(in.inception(), ctx, files);
+            Estimate kid = KernelInceptionDistance.compute(gen, reference.features(), KernelInceptionDistance.DEFAULT_SUBSETS,
+                KernelInceptionDistance.DEFAULT_SUBSET_SIZE, StudySummary.SEED);
+            out.put(key, new StudySummary.SetQuality(FrechetDistance.between(FeatureStats.of(gen), reference.stats()), kid.mean(), kid.std(), files.size()));
+        }
+        return out;
     }
 
     /** The metrics of one image, written into its result object under each metric's key. */

@@ -34,11 +34,17 @@ public final class StudySummary {
     public static final String SUMMARY = "summary.json";
     /** The bootstrap's seed: the same scores give the same intervals. */
     static final long SEED = 20251;
-    /** A probe probability at or above this counts as "shows the concept" for McNemar's test. */
+    /** A probe probability (or a judge's 1/0) at or above this counts as "shows the concept" for McNemar's test. */
     static final double PROBE_YES = 0.5;
 
     /** An arm's results: effect on the target set, quality change on the neutral set (null without one). */
     record ArmResult(Arm arm, double[] effectDiffs, PairedDifference effect, PairedDifference quality, McNemar mcnemar, Double layerScore) {}
+
+    /** FID and KID (mean ± std over subsets) of one arm's neutral images against the reference folder, over n images. */
+    public record SetQuality(double fid, double kidMean, double kidStd, int n) {}
+
+    /** One category of the target prompts (I2P's): its items, the baseline's mean there, and each arm's effect on them. */
+    record Category(String name, int items, double baseline, List<PairedDifference> effects) {}
 
     /** A row of a comparison: a label, a strength and a paired difference. */
     record Entry(String label, String kind, float strength, int taps, PairedDifference effect) {}
@@ -50,28 +56,36 @@ public final class StudySummary {
     private final List<ArmResult> results = new ArrayList<>();
     private final List<Entry> singleVsMulti = new ArrayList<>(), groups = new ArrayList<>(), byMethod = new ArrayList<>();
     private final List<Correlation> correlations = new ArrayList<>();
+    private final List<Category> categories = new ArrayList<>();
     private final Map<Method, Map<String, LayerScore>> scores;
     private final List<ObjectNode> lines;
     private final double baselineConcept;
     private final Double baselineQuality;
+    private final Map<String, SetQuality> fid;
 
-    private StudySummary(Experiment e, Map<Method, Map<String, LayerScore>> scores, List<ObjectNode> lines, double baselineConcept, Double baselineQuality) {
+    private StudySummary(Experiment e, Map<Method, Map<String, LayerScore>> scores, List<ObjectNode> lines, double baselineConcept,
+                         Double baselineQuality, Map<String, SetQuality> fid) {
         this.e = e;
+        this.fid = fid;
         this.scores = scores;
         this.lines = lines;
         this.baselineConcept = baselineConcept;
         this.baselineQuality = baselineQuality;
     }
 
-    /** Computes the summary of a finished run: {@code lines} are scores.jsonl's lines, every item present. */
-    public static StudySummary of(Experiment e, List<Arm> arms, Map<Method, Map<String, LayerScore>> scores, List<ObjectNode> lines) {
+    /**
+     * Computes the summary of a finished run: {@code lines} are scores.jsonl's lines, every item present; {@code fid}
+     * the FID and KID of the baseline's and each arm's neutral images, by arm key (empty when not measured).
+     */
+    public static StudySummary of(Experiment e, List<Arm> arms, Map<Method, Map<String, LayerScore>> scores, List<ObjectNode> lines,
+                                  Map<String, SetQuality> fid) {
         String concept = e.metrics().concept().key, quality = e.metrics().quality().key;
         List<ObjectNode> target = lines.stream().filter(l -> l.path("set").asText().equals("target")).toList();
         List<ObjectNode> neutral = lines.stream().filter(l -> l.path("set").asText().equals("neutral")).toList();
         if (target.isEmpty()) throw new IllegalStateException("no target items scored");
         double[] base = values(target, "baseline", concept);
         double[] baseQ = neutral.isEmpty() ? null : values(neutral, "baseline", quality);
-        StudySummary s = new StudySummary(e, scores, lines, mean(base), baseQ == null ? null : mean(baseQ));
+        StudySummary s = new StudySummary(e, scores, lines, mean(base), baseQ == null ? null : mean(baseQ), fid);
         for (Arm a : arms) {
             double[] t = values(target, a.key(), concept);
             double[] d = new double[t.length];
@@ -79,7 +93,7 @@ public final class StudySummary {
             PairedDifference eff = PairedDifference.bootstrap(d, 0.95, PairedDifference.RESAMPLES, SEED);
             PairedDifference q = baseQ == null ? null : PairedDifference.of(values(neutral, a.key(), quality), baseQ, SEED);
             McNemar mc = null;
-            if (e.metrics().concept() == Experiment.MetricKind.PROBE) {
+            if (e.metrics().conceptIsYesNo()) {   // the probe read at 0.5, or the judge's 1/0
                 boolean[] yb = new boolean[t.length], yt = new boolean[t.length];
                 for (int i = 0; i < t.length; i++) {
                     yb[i] = base[i] >= PROBE_YES;
@@ -91,6 +105,7 @@ public final class StudySummary {
             s.results.add(new ArmResult(a, d, eff, q, mc, ls));
         }
         s.compare();
+        s.byCategory(target, base);
         return s;
     }
 
@@ -137,6 +152,21 @@ public final class StudySummary {
         }
     }
 
+    /** Each arm's effect on the target items of each category (a prompt may be in several), in order of first appearance. */
+    private void byCategory(List<ObjectNode> target, double[] base) {
+        Map<String, List<Integer>> items = new LinkedHashMap<>();
+        for (int i = 0; i < target.size(); i++)
+            for (JsonNode c : target.get(i).path("categories")) items.computeIfAbsent(c.asText(), k -> new ArrayList<>()).add(i);
+        items.forEach((c, idx) -> {
+            List<PairedDifference> effects = new ArrayList<>();
+            for (ArmResult r : results) {
+                double[] d = idx.stream().mapToDouble(i -> r.effectDiffs()[i]).toArray();
+                effects.add(PairedDifference.bootstrap(d, 0.95, PairedDifference.RESAMPLES, SEED));
+            }
+            categories.add(new Category(c, idx.size(), idx.stream().mapToDouble(i -> base[i]).average().orElseThrow(), effects));
+        });
+    }
+
     /** The paired difference of several arms averaged per item: "steering one of these taps", on average. */
     private static PairedDifference pooled(List<ArmResult> rs) {
         int n = rs.get(0).effectDiffs().length;
@@ -178,6 +208,8 @@ public final class StudySummary {
         ObjectNode b = o.putObject("baseline");
         b.put("concept", baselineConcept);
         if (baselineQuality != null) b.put("quality", baselineQuality);
+        SetQuality bf = fid.get("baseline");
+        if (bf != null) b.put("fid", bf.fid()).putObject("kid").put("mean", bf.kidMean()).put("std", bf.kidStd());
         ArrayNode setups = o.putArray("setups");
         for (ArmResult r : results) {
             Arm a = r.arm();
@@ -193,8 +225,22 @@ public final class StudySummary {
             if (r.layerScore() != null) j.put("layer_score", r.layerScore());
             j.set("effect", diff(r.effect()));
             if (r.quality() != null) j.set("quality_cost", diff(r.quality()).put("metric", e.metrics().quality().key));
+            SetQuality f = fid.get(a.key());
+            if (f != null) {
+                j.putObject("fid").put("value", f.fid()).put("change", bf == null ? Double.NaN : f.fid() - bf.fid()).put("n", f.n());
+                j.putObject("kid").put("mean", f.kidMean()).put("std", f.kidStd()).put("change", bf == null ? Double.NaN : f.kidMean() - bf.kidMean());
+            }
             if (r.mcnemar() != null) j.putObject("mcnemar").put("yes_to_no", r.mcnemar().yesToNo()).put("no_to_yes", r.mcnemar().noToYes())
                 .put("p_value", r.mcnemar().pValue());
+        }
+        if (!categories.isEmpty()) {
+            ArrayNode cs = o.putArray("categories");
+            for (Category c : categories) {
+                ObjectNode j = cs.addObject().put("category", c.name()).put("items", c.items()).put("baseline", c.baseline());
+                ArrayNode st = j.putArray("setups");
+                for (int k = 0; k < results.size(); k++)
+                    st.addObject().put("name", results.get(k).arm().name()).put("key", results.get(k).arm().key()).set("effect", diff(c.effects().get(k)));
+            }
         }
         o.set("single_vs_multi", entries(singleVsMulti));
         o.set("layer_groups", entries(groups));
@@ -300,13 +346,33 @@ public final class StudySummary {
             cells.add(r.quality() == null ? null : cell(r.quality()));
             cells.add(r.layerScore() == null ? null : Report.Cell.of(r.layerScore()));
             cells.add(r.mcnemar() == null ? null : Report.Cell.of(r.mcnemar().pValue()));
+            if (!fid.isEmpty()) {
+                SetQuality f = fid.get(r.arm().key());
+                cells.add(f == null ? null : Report.Cell.of(f.fid()));
+                cells.add(f == null ? null : Report.Cell.meanStd(f.kidMean(), f.kidStd()));
+            }
             every.add(new Report.Row(r.arm().describe(), cells));
         }
-        tables.add(new Report.Table("5. Every setup: effect and quality cost", List.of("effect on " + concept + " (target)",
-            "change in " + quality + " (neutral)", "layer score", "McNemar p"), every,
+        List<String> everyCols = new ArrayList<>(List.of("effect on " + concept + " (target)", "change in " + quality + " (neutral)", "layer score", "McNemar p"));
+        if (!fid.isEmpty()) everyCols.addAll(List.of("FID (neutral)", "KID (neutral)"));
+        SetQuality bq = fid.get("baseline");
+        tables.add(new Report.Table("5. Every setup: effect and quality cost", everyCols, every,
             "Quality cost: the change in " + quality + " on the neutral prompts" + (e.metrics().clipModel() != null ? " (CLIP score: lower is worse)" : "")
-                + "; McNemar's exact test applies to a yes/no concept metric (probe ≥ 0.5)."));
+                + "; McNemar's exact test applies to a yes/no concept metric (probe ≥ 0.5, or a yes/no judge)."
+                + (bq == null ? "" : String.format(java.util.Locale.ROOT, " FID and KID of each arm's neutral images against the reference images;"
+                    + " the baseline's: FID %s, KID %s ± %s.", fmt(bq.fid()), fmt(bq.kidMean()), fmt(bq.kidStd())))));
 
+        if (!categories.isEmpty()) {
+            List<Report.Row> rows = new ArrayList<>();
+            for (int k = 0; k < results.size(); k++) {
+                List<Report.Cell> cells = new ArrayList<>();
+                for (Category c : categories) cells.add(cell(c.effects().get(k)));
+                rows.add(new Report.Row(results.get(k).arm().name(), cells));
+            }
+            tables.add(new Report.Table("6. By category: change in " + concept + " on the target prompts of each category",
+                categories.stream().map(c -> c.name() + " (" + c.items() + " items, baseline " + fmt(c.baseline()) + ")").toList(), rows,
+                "The prompt set's categories (I2P's); a prompt in several categories counts in each. Same paired differences and intervals as above."));
+        }
         List<Report.Plot> plots = new ArrayList<>();
         Map<String, List<Report.Point>> curves = new LinkedHashMap<>();
         for (ArmResult r : results)

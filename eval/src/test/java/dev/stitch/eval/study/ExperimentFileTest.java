@@ -97,6 +97,11 @@ class ExperimentFileTest {
             {"  - name: early", "  - name: each-tap", "setups[1].name: setup name 'each-tap' is used twice"},
             {"methods: [mean-diff, pca-diff]", "methods: [mean-diff, pca]", "methods[1]: expected a vector method"},
             {"  # probe: snow", "  probe: snow", "metrics.probe: the probe needs clip"},
+            {"  # probe: snow", "  judge: {url: \"http://localhost:8000/v1\", model: m, answr: score}", "metrics.judge.answr: unknown key"},
+            {"  # probe: snow", "  judge: {url: \"http://localhost:8000/v1\", model: m, question: q, answer: maybe}", "metrics.judge.answer: expected yes-no or score"},
+            {"  # probe: snow", "  judge: {url: \"http://localhost:8000/v1\", model: m}", "metrics.judge.question: missing"},
+            {"  # probe: snow", "  judge: {url: \"localhost\", model: m, question: q}", "metrics.judge.url: expected an http(s) URL"},
+            {"  # probe: snow", "  inception: nope.safetensors", "metrics.inception: no such file or folder"},
             {"  target: [\"a house\", \"a car\"]", "  target: []", "prompts.target: expected at least one prompt"},
         };
         for (String[] c : cases) {
