@@ -58,7 +58,7 @@ final class EvalCommand implements Callable<Integer> {
 
     @Option(names = "--setup", paramLabel = "KEY=V,...",
         description = "a steered setup with its own schedule: name=N,file=F,strength=S,op=OP,window=STEPS,half=H,taps=GLOB,"
-            + "preserve-norm=true|false; only file is required, a key left out takes the file's own value; repeatable, after the --steer setups")
+            + "preserve-norm=true|false,tokens=all|last|eos|I,J (text-encoder taps); only file is required, a key left out takes the file's own value; repeatable, after the --steer setups")
     List<String> setups = new ArrayList<>();
 
     @Option(names = "--metrics", required = true, split = ",", paramLabel = "M,...",

@@ -555,6 +555,8 @@ class EvalCommandTest {
             {"file=" + steer + ",taps=text_encoder.*", "taps 'text_encoder.*' selects none"},
             {"file=" + tmp.resolve("nope.safetensors"), "no such steering file"},
             {"file=" + steer + ",strength=1,strength=2", "key 'strength' is given twice"},
+            {"file=" + steer + ",tokens=first", "tokens: tokens 'first': expected all, last, eos"},
+            {"file=" + steer + ",tokens=eos", "tokens eos chooses token positions of text-encoder taps, but no tap of the plan is in the text encoder"},
         };
         for (String[] c : cases) {
             List<String> a = lean(out);

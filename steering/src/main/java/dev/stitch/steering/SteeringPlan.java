@@ -7,6 +7,7 @@ import dev.stitch.engine.taps.StepSet;
 import dev.stitch.engine.taps.TapCatalog;
 import dev.stitch.engine.taps.TapContext;
 import dev.stitch.engine.taps.TapLayout;
+import dev.stitch.kernels.Backend;
 import dev.stitch.kernels.ParameterError;
 import dev.stitch.kernels.Tensor;
 import dev.stitch.kernels.UserError;
@@ -19,12 +20,13 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * How a steering file is applied (the schedule of docs/design.md §5): operator, strength (with per-tap overrides),
- * denoising-step window, CFG half and per-token norm preservation. {@link #register} installs one editor per tap on a
+ * denoising-step window, CFG half, per-token norm preservation, and the token positions of text-encoder taps. {@link #register} installs one editor per tap on a
  * {@link HookedTaps}; closing the returned handle removes them all.
  */
 public record SteeringPlan(SteeringFile file, Operator operator, float strength, Map<String, Float> tapStrength,
-                           StepSet window, Half half, boolean preserveNorm) {
+                           StepSet window, Half half, boolean preserveNorm, TokenSelection tokens) {
     public SteeringPlan {
+        if (tokens == null) tokens = TokenSelection.ALL;
         checkStrength("strength", strength);
         tapStrength.forEach((tap, s) -> checkStrength("tapStrength " + tap, s));
     }
@@ -39,6 +41,7 @@ public record SteeringPlan(SteeringFile file, Operator operator, float strength,
             .append(" on ").append(taps.size() == 1 ? taps.getFirst() : taps.size() + " taps (" + taps.getFirst() + ", ...)")
             .append(", window ").append(window).append(", half ").append(half.name().toLowerCase(java.util.Locale.ROOT));
         if (preserveNorm) b.append(", norm preserved");
+        if (!tokens.all()) b.append(", tokens ").append(tokens);
         if (!tapStrength.isEmpty()) b.append(", tap strengths ").append(new java.util.TreeMap<>(tapStrength));
         return b.toString();
     }
@@ -70,7 +73,7 @@ public record SteeringPlan(SteeringFile file, Operator operator, float strength,
         Operator op = Operator.parse(f.meta(SteeringFile.OPERATOR, transport ? "act" : "add"));
         float s = strength != null ? strength : parseFloat(f.meta(SteeringFile.STRENGTH, "1"), "strength");
         StepSet window = StepSet.parse(f.meta(SteeringFile.WINDOW, "all"));
-        return new SteeringPlan(f, op, s, Map.of(), window, Half.parse(f.meta(SteeringFile.HALF, "both")), false);
+        return new SteeringPlan(f, op, s, Map.of(), window, Half.parse(f.meta(SteeringFile.HALF, "both")), false, TokenSelection.ALL);
     }
 
     private static float parseFloat(String s, String what) {
@@ -81,20 +84,23 @@ public record SteeringPlan(SteeringFile file, Operator operator, float strength,
         }
     }
 
-    public SteeringPlan withOperator(Operator op) { return new SteeringPlan(file, op, strength, tapStrength, window, half, preserveNorm); }
+    public SteeringPlan withOperator(Operator op) { return new SteeringPlan(file, op, strength, tapStrength, window, half, preserveNorm, tokens); }
 
-    public SteeringPlan withStrength(float s) { return new SteeringPlan(file, operator, s, tapStrength, window, half, preserveNorm); }
+    public SteeringPlan withStrength(float s) { return new SteeringPlan(file, operator, s, tapStrength, window, half, preserveNorm, tokens); }
 
-    public SteeringPlan withWindow(StepSet w) { return new SteeringPlan(file, operator, strength, tapStrength, w, half, preserveNorm); }
+    public SteeringPlan withWindow(StepSet w) { return new SteeringPlan(file, operator, strength, tapStrength, w, half, preserveNorm, tokens); }
 
-    public SteeringPlan withHalf(Half h) { return new SteeringPlan(file, operator, strength, tapStrength, window, h, preserveNorm); }
+    public SteeringPlan withHalf(Half h) { return new SteeringPlan(file, operator, strength, tapStrength, window, h, preserveNorm, tokens); }
 
-    public SteeringPlan withNormPreserved(boolean p) { return new SteeringPlan(file, operator, strength, tapStrength, window, half, p); }
+    /** Edits only these token positions of text-encoder taps (UNet taps have none and are edited whole). */
+    public SteeringPlan withTokens(TokenSelection t) { return new SteeringPlan(file, operator, strength, tapStrength, window, half, preserveNorm, t); }
+
+    public SteeringPlan withNormPreserved(boolean p) { return new SteeringPlan(file, operator, strength, tapStrength, window, half, p, tokens); }
 
     public SteeringPlan withTapStrength(String tap, float s) {
         Map<String, Float> m = new LinkedHashMap<>(tapStrength);
         m.put(tap, s);
-        return new SteeringPlan(file, operator, strength, m, window, half, preserveNorm);
+        return new SteeringPlan(file, operator, strength, m, window, half, preserveNorm, tokens);
     }
 
     /** Only the taps in {@code keep} (a sweep over layer sets). */
@@ -105,7 +111,7 @@ public record SteeringPlan(SteeringFile file, Operator operator, float strength,
             if (v == null) throw new UserError("tap '" + t + "' is not in the steering file");
             m.put(t, v);
         }
-        return new SteeringPlan(new SteeringFile(file.metadata(), m), operator, strength, tapStrength, window, half, preserveNorm);
+        return new SteeringPlan(new SteeringFile(file.metadata(), m), operator, strength, tapStrength, window, half, preserveNorm, tokens);
     }
 
     /**
@@ -113,6 +119,9 @@ public record SteeringPlan(SteeringFile file, Operator operator, float strength,
      * so a file made for another model is refused with one clear line.
      */
     public void check(TapCatalog catalog, String origin) {
+        if (!tokens.all() && file.taps().keySet().stream().noneMatch(t -> t.startsWith(TEXT_ENCODER)))
+            throw new UserError(origin + ": tokens " + tokens + " chooses token positions of text-encoder taps, but no tap of the plan is in"
+                + " the text encoder (UNet taps are steered at every position)");
         if (operator == Operator.ACT && file.taps().values().iterator().next().transports() == null)
             throw new UserError(origin + ": operator act needs a transport file (extracted with method act-linear or act-mean)");
         if (operator != Operator.ACT && file.taps().values().iterator().next().vectors() == null)
@@ -166,11 +175,38 @@ public record SteeringPlan(SteeringFile file, Operator operator, float strength,
             int[] rows = rows(ctx);
             if (rows.length == 0) return value;
             int step = ctx.step();
+            boolean someTokens = !tokens.all() && ctx.layout() == TapLayout.NLC && ctx.rows().hasTokens();
             Intervention iv = operator == Operator.ACT
                 ? made.computeIfAbsent(v.transport(step), t -> new Intervention(Operator.ACT, null, (Transport) t, s, preserveNorm))
                 : made.computeIfAbsent(v.vector(step), x -> new Intervention(operator, (float[]) x, null, s, preserveNorm));
-            return iv.apply(ctx.ops(), value, ctx.layout(), rows);
+            return someTokens ? atTokens(iv, ctx, value, rows, tap) : iv.apply(ctx.ops(), value, ctx.layout(), rows);
         };
+    }
+
+    private static final String TEXT_ENCODER = "text_encoder.";
+
+    /**
+     * The edit of a text-encoder tap's [B, L, C] value at the selected positions of each row only: each run of
+     * consecutive positions is sliced out, edited and put back, on the backend that holds the value.
+     */
+    private Tensor atTokens(Intervention iv, TapContext ctx, Tensor value, int[] rows, String tap) {
+        Backend ops = ctx.ops();
+        int l = value.shape()[1];
+        for (int r : rows) {
+            int[] p = java.util.Arrays.stream(tokens.positions(ctx.rows().tokens(r))).distinct().sorted().toArray();
+            for (int k = 0; k < p.length; ) {
+                if (p[k] >= l) throw new UserError("tokens " + tokens + ": position " + p[k] + " is past the " + l + " tokens of " + tap);
+                int a = p[k], b = a + 1;
+                while (++k < p.length && p[k] == b) b++;
+                Tensor edited = iv.apply(ops, ops.slice(value, 1, a, b), TapLayout.NLC, new int[] {r});
+                List<Tensor> parts = new ArrayList<>();
+                if (a > 0) parts.add(ops.slice(value, 1, 0, a));
+                parts.add(edited);
+                if (b < l) parts.add(ops.slice(value, 1, b, l));
+                value = parts.size() == 1 ? edited : ops.concat(1, parts.toArray(Tensor[]::new));
+            }
+        }
+        return value;
     }
 
     private int[] rows(TapContext ctx) {

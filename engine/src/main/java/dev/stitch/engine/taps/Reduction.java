@@ -96,7 +96,7 @@ public final class Reduction {
                 for (int i = 0; i < n; i++) {
                     int[] ids = ctx.rows().tokens(rows[i]);
                     if (ids.length != l) throw new IllegalStateException("tap " + tap + ": " + ids.length + " token ids for " + l + " positions");
-                    int[] pick = kind == Kind.POSITIONS ? positions : new int[] {kind == Kind.EOS ? eos(ids) : Math.max(0, eos(ids) - 1)};
+                    int[] pick = tokenPositions(ids);
                     for (int j = 0; j < p; j++) {
                         if (pick[j] >= l) throw new UserError("token position " + pick[j] + " is past the " + l + " tokens of " + tap);
                         tokenRows[i * p + j] = rows[i] * l + pick[j];
@@ -105,6 +105,22 @@ public final class Reduction {
                 Tensor picked = ops.embedding(value.reshape(b * l, c), tokenRows);
                 yield kind == Kind.POSITIONS ? picked.reshape(n, p, c) : picked;
             }
+        };
+    }
+
+    /** Whether this picks token positions of a text-encoder tap ({@code last}, {@code eos} or positions). */
+    public boolean picksTokens() { return kind == Kind.LAST || kind == Kind.EOS || kind == Kind.POSITIONS; }
+
+    /**
+     * The positions this picks in a prompt of token ids {@code ids}: the EOS position, the one before it, or the
+     * explicit positions (the same for every prompt). Also what a steering plan's token selection edits.
+     */
+    public int[] tokenPositions(int[] ids) {
+        return switch (kind) {
+            case POSITIONS -> positions.clone();
+            case EOS -> new int[] {eos(ids)};
+            case LAST -> new int[] {Math.max(0, eos(ids) - 1)};
+            default -> throw new IllegalStateException("reduction " + this + " picks no token positions");
         };
     }
 

@@ -337,6 +337,7 @@ public final class Evaluation {
                 n.put("window", plan.window().toString());
                 n.put("half", plan.half().name().toLowerCase(Locale.ROOT));
                 n.put("preserve_norm", plan.preserveNorm());
+                if (!plan.tokens().all()) n.put("tokens", plan.tokens().toString());   // absent: every position, as before token selection
                 ObjectNode tapStrengths = n.putObject("tap_strengths");
                 new java.util.TreeMap<>(plan.tapStrength()).forEach(tapStrengths::put);
                 ArrayNode taps = n.putArray("taps");

@@ -6,6 +6,7 @@ import dev.stitch.kernels.UserError;
 import dev.stitch.steering.Operator;
 import dev.stitch.steering.SteeringFile;
 import dev.stitch.steering.SteeringPlan;
+import dev.stitch.steering.TokenSelection;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -16,7 +17,8 @@ import java.util.Map;
 
 /**
  * One steered setup with its own schedule, written as {@code key=value} entries separated by commas:
- * {@code name=late-add,file=v.safetensors,strength=4,op=add,window=0-9,half=cond,taps=unet.up_blocks.*}. A value may
+ * {@code name=late-add,file=v.safetensors,strength=4,op=add,window=0-9,half=cond,taps=unet.up_blocks.*} (and
+ * {@code preserve-norm=true}, {@code tokens=eos}). A value may
  * hold commas itself ({@code window=0,5,10-19}, {@code taps=unet.mid_block,unet.up_blocks.*}): a part without '='
  * continues the value before it. Only {@code file} is required; what is left out is the file's own default (as for
  * {@code --steer}), and {@code taps} keeps every tap of the file.
@@ -27,14 +29,15 @@ import java.util.Map;
  * @param window   the steps to steer as written (null: the file's)
  * @param half     null: the file's
  * @param taps     a tap glob choosing some of the file's taps (null: all of them)
+ * @param tokens   the token positions of text-encoder taps steered: all, last, eos or positions (UNet taps: every one)
  */
 public record SetupSpec(String text, String name, Path file, Float strength, Operator operator, String window,
-                        SteeringPlan.Half half, String taps, boolean preserveNorm) {
+                        SteeringPlan.Half half, String taps, boolean preserveNorm, TokenSelection tokens) {
 
     /** The keys a setup may have: a closed set, so a misspelt key is refused instead of silently ignored. */
     public enum Key {
         NAME("name"), FILE("file"), STRENGTH("strength"), OP("op"), WINDOW("window"), HALF("half"), TAPS("taps"),
-        PRESERVE_NORM("preserve-norm");
+        PRESERVE_NORM("preserve-norm"), TOKENS("tokens");
 
         public final String key;
 
@@ -90,7 +93,8 @@ public record SetupSpec(String text, String name, Path file, Float strength, Ope
             if (!b.equals("true") && !b.equals("false")) throw new SettingError("setup", text, "preserve-norm '" + b + "': expected true or false");
             norm = b.equals("true");
         }
-        return new SetupSpec(text, name, Path.of(v.get(Key.FILE)), strength, op, window, half, taps, norm);
+        TokenSelection tokens = v.containsKey(Key.TOKENS) ? parsed(text, Key.TOKENS, v, TokenSelection::parse) : TokenSelection.ALL;
+        return new SetupSpec(text, name, Path.of(v.get(Key.FILE)), strength, op, window, half, taps, norm, tokens);
     }
 
     private static <T> T parsed(String text, Key k, Map<Key, String> v, java.util.function.Function<String, T> parser) {
@@ -122,6 +126,6 @@ public record SetupSpec(String text, String name, Path file, Float strength, Ope
         }
         if (half != null) p = p.withHalf(half);
         if (preserveNorm) p = p.withNormPreserved(true);
-        return p;
+        return p.withTokens(tokens);
     }
 }

@@ -31,9 +31,9 @@ public record Arm(String key, String name, Experiment.Setup setup, List<String> 
     /** What the arm does, in one line (also written into its PNGs). */
     public String describe() {
         Experiment.Setup s = setup;
-        return String.format(Locale.ROOT, "%s: %s vectors, %s at %s on %s, window %s, half %s%s", name, s.method().cliName,
+        return String.format(Locale.ROOT, "%s: %s vectors, %s at %s on %s, window %s, half %s%s%s", name, s.method().cliName,
             s.operator().cliName, fmt(strength), taps.size() == 1 ? taps.get(0) : taps.size() + " taps", s.window(),
-            Experiment.lower(s.half()), s.preserveNorm() ? ", norm preserved" : "");
+            Experiment.lower(s.half()), s.preserveNorm() ? ", norm preserved" : "", s.tokens().all() ? "" : ", tokens " + s.tokens());
     }
 
     static String fmt(float f) { return f == Math.rint(f) && Math.abs(f) < 1e6 ? Integer.toString((int) f) : Float.toString(f); }

@@ -14,6 +14,7 @@ import dev.stitch.steering.LayerGroup;
 import dev.stitch.steering.Method;
 import dev.stitch.steering.Operator;
 import dev.stitch.steering.SteeringPlan;
+import dev.stitch.steering.TokenSelection;
 
 import java.nio.file.Path;
 import java.util.List;
@@ -59,9 +60,14 @@ public record Experiment(Path model, Generation generation, List<PairsSource> pa
      * @param taps  the named taps (TAP, LIST), else empty
      * @param group the layer group (GROUP), else null
      * @param k     how many taps (TOP_K), else 0
+     * @param tokens the token positions of text-encoder taps steered (UNet taps: every position)
      */
     public record Setup(String name, Method method, Scope scope, List<String> taps, LayerGroup group, int k, Operator operator,
-                        List<Float> strengths, StepSet window, SteeringPlan.Half half, boolean preserveNorm) {}
+                        List<Float> strengths, StepSet window, SteeringPlan.Half half, boolean preserveNorm, TokenSelection tokens) {
+        public Setup {
+            if (tokens == null) tokens = TokenSelection.ALL;
+        }
+    }
 
     /**
      * The prompts images are made for: the concept's (target) and a neutral set for the quality cost.
@@ -168,6 +174,7 @@ public record Experiment(Path model, Generation generation, List<PairsSource> pa
             ArrayNode str = j.putArray("strengths");
             s.strengths().forEach(str::add);
             j.put("window", s.window().toString()).put("half", lower(s.half())).put("preserve_norm", s.preserveNorm());
+            if (!s.tokens().all()) j.put("tokens", s.tokens().toString());   // absent: all, as before token selection
         }
         ObjectNode pr = o.putObject("prompts");
         prompts.target().forEach(pr.putArray("target")::add);

@@ -17,6 +17,7 @@ import dev.stitch.steering.LayerGroup;
 import dev.stitch.steering.Method;
 import dev.stitch.steering.Operator;
 import dev.stitch.steering.SteeringPlan;
+import dev.stitch.steering.TokenSelection;
 
 import java.io.IOException;
 import java.net.URI;
@@ -111,7 +112,7 @@ final class ExperimentFile {
     }
 
     private static Experiment.Setup setup(Node s, List<Method> methods, int steps) {
-        s.keys("name", "method", "taps", "operator", "strength", "strengths", "window", "half", "preserve_norm");
+        s.keys("name", "method", "taps", "operator", "strength", "strengths", "window", "half", "preserve_norm", "tokens");
         String name = s.at("name").text();
         if (!name.matches("[A-Za-z0-9][A-Za-z0-9._-]*")) s.at("name").fail("expected letters, digits, '.', '_' or '-' (it names image files)");
         Method method = s.has("method") ? s.at("method").parse(Method::parse, "a vector method") : methods.get(0);
@@ -162,7 +163,9 @@ final class ExperimentFile {
         StepSet window = s.has("window") ? s.at("window").parse(w -> StepSet.parse(w).within(steps), "all or steps like 0-4 within the run") : StepSet.ALL;
         SteeringPlan.Half half = s.has("half") ? s.at("half").parse(SteeringPlan.Half::parse, "both, cond or uncond") : SteeringPlan.Half.BOTH;
         boolean norm = s.has("preserve_norm") && s.at("preserve_norm").bool();
-        return new Experiment.Setup(name, method, scope, taps, group, k, op, List.copyOf(strengths), window, half, norm);
+        TokenSelection tokens = s.has("tokens") ? s.at("tokens").parse(TokenSelection::parse, "all, last, eos or token positions like 0,5,6")
+            : TokenSelection.ALL;
+        return new Experiment.Setup(name, method, scope, taps, group, k, op, List.copyOf(strengths), window, half, norm, tokens);
     }
 
     /** The prompts; {@code categories} (when not null) gets each one's category (null for none). */

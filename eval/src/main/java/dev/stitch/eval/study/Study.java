@@ -227,7 +227,7 @@ public final class Study {
     static SteeringPlan plan(Arm a, SteeringFile vectors) {
         Experiment.Setup s = a.setup();
         return SteeringPlan.defaults(vectors, a.strength()).restrictedTo(a.taps()).withOperator(s.operator()).withWindow(s.window())
-            .withHalf(s.half()).withNormPreserved(s.preserveNorm());
+            .withHalf(s.half()).withNormPreserved(s.preserveNorm()).withTokens(s.tokens());
     }
 
     /**

@@ -222,6 +222,7 @@ public final class StudySummary {
             else j.putNull("group");
             j.put("method", s.method().cliName).put("operator", s.operator().cliName).put("strength", a.strength())
                 .put("window", s.window().toString()).put("half", Experiment.lower(s.half())).put("preserve_norm", s.preserveNorm());
+            j.put("tokens", s.tokens().toString());
             if (r.layerScore() != null) j.put("layer_score", r.layerScore());
             j.set("effect", diff(r.effect()));
             if (r.quality() != null) j.set("quality_cost", diff(r.quality()).put("metric", e.metrics().quality().key));

@@ -280,9 +280,67 @@ class StudyTest {
         assertTrue(Math.abs(norm) > 1e-3, "the baseline has a component to remove");
     }
 
+    /**
+     * A setup's token selection reaches the text encoder through the pipeline: with tokens eos, each prompt's row of a
+     * text-encoder tap moves by 3·v at one position (its EOS, found from the row's own token ids), nowhere else.
+     */
+    @Test
+    void setupTokenSelectionReachesTheTextEncoder() throws IOException {
+        StableDiffusionPipeline pipe = StableDiffusionPipeline.load(model);
+        String tap = "text_encoder.text_model.encoder.layers.0";
+        int c = pipe.tapCatalog(64, 64).entry(tap).channels();
+        float[] v = new float[c];
+        SplittableRandom rng = new SplittableRandom(6);
+        for (int j = 0; j < c; j++) v[j] = (float) rng.nextGaussian();
+        SteeringFile file = new SteeringFile(Map.of(), Map.of(tap, new SteeringFile.TapVector(tap, new float[][] {v}, null)));
+        GenerateRequest req = pipe.request("a red house on a hill").steps(1).seed(11).build();
+        Experiment.Setup setup = new Experiment.Setup("t", Method.MEAN_DIFF, Experiment.Scope.TAP, List.of(tap), null, 0, Operator.ADD, List.of(3f),
+            StepSet.ALL, SteeringPlan.Half.BOTH, false, dev.stitch.steering.TokenSelection.parse("eos"));
+        SteeringPlan plan = Study.plan(new Arm("s000", "t@3", setup, List.of(tap), 3f), file);
+        Cache base = watchAll(pipe, req, null, tap), eos = watchAll(pipe, req, plan, tap);
+        for (CfgHalf h : CfgHalf.values()) {
+            var key = base.keys().stream().filter(k -> k.tap().equals(tap) && k.half() == h).findFirst().orElseThrow();
+            float[] b = base.get(key).data(), s = eos.get(key).data();
+            int l = base.get(key).shape()[1];
+            List<Integer> moved = new ArrayList<>();
+            for (int p = 0; p < l; p++) {
+                boolean differs = false;
+                for (int j = 0; j < c; j++) differs |= b[p * c + j] != s[p * c + j];
+                if (!differs) continue;
+                moved.add(p);
+                for (int j = 0; j < c; j++) assertEquals(b[p * c + j] + 3 * v[j], s[p * c + j], 1e-4 * (1 + Math.abs(b[p * c + j])), h + " position " + p);
+            }
+            assertEquals(1, moved.size(), h + ": one position (EOS) moved: " + moved);
+            if (h == CfgHalf.UNCOND) assertEquals(List.of(1), moved, "the empty prompt's EOS follows BOS");
+            else assertTrue(moved.get(0) > 2, "the prompt's EOS follows its words: " + moved);
+        }
+        UserError e = assertThrows(UserError.class, () -> read("""
+            model: model
+            generation: {steps: 2}
+            pairs: pairs.jsonl
+            methods: [mean-diff]
+            setups: [{name: a, taps: all, strength: 1, tokens: first}]
+            prompts: {target: ["a"]}
+            metrics: {colour: red}
+            """));
+        assertTrue(e.getMessage().contains("setups[0].tokens: expected all, last, eos or token positions"), e.getMessage());
+    }
+
+    private Experiment read(String yaml) throws IOException { return Experiment.read(experiment(shared.resolve("tokens"), yaml)); }
+
+    private static Cache watchAll(StableDiffusionPipeline pipe, GenerateRequest req, SteeringPlan plan, String tap) {
+        HookedTaps taps = new HookedTaps(OPS);
+        Cache cache = new Cache();
+        try (SteeringPlan.Registered reg = plan == null ? () -> {} : plan.register(taps);
+             var cap = taps.register(tap, cache.capture(Reduction.NONE))) {
+            pipe.generate(req, OPS, taps, StableDiffusionPipeline.Progress.NONE);
+        }
+        return cache;
+    }
+
     private static SteeringPlan arm(String tap, Operator op, float s, String window, SteeringPlan.Half half, SteeringFile file) {
         Experiment.Setup setup = new Experiment.Setup("t", Method.MEAN_DIFF, Experiment.Scope.TAP, List.of(tap), null, 0, op, List.of(s),
-            StepSet.parse(window), half, false);
+            StepSet.parse(window), half, false, null);
         return Study.plan(new Arm("s000", "t@" + s, setup, List.of(tap), s), file);
     }
 
