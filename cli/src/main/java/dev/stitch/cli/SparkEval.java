@@ -39,7 +39,7 @@ final class SparkEval {
     static Study.Result study(String[] args, String master) {
         StudyCommand here = parse(args, StudyCommand.class);
         try (JavaSparkContext sc = context("stitch study", master)) {
-            return here.study().run(here.out, here.shard(), SparkItemRunner.of(sc, (dir, audit) -> parse(args, StudyCommand.class).study().worker(dir), System.err));
+            return here.study().run(here.out, here.shard(), SparkItemRunner.of(sc, (dir, audit) -> parse(args, StudyCommand.class).study().worker(dir, audit), System.err));
         }
     }
 

@@ -103,7 +103,7 @@ public final class Study {
         try (RunLock lock = RunLock.acquire(shard.folder(out))) {
             List<Item> items = items();
             RunFolder run = RunFolder.create(shard.folder(out), e.toJson(), shard, items.size());
-            Worker w = new Worker(run);
+            Worker w = new Worker(run, JUDGE_AUDIT);
             log.println("study: " + items.size() + " items (" + e.prompts().target().size() + " target + " + e.prompts().neutral().size()
                 + " neutral prompts × " + e.generation().seedsPerPrompt() + " seeds), each " + (w.arms.size() + 1) + " images (baseline + "
                 + w.arms.size() + " arms), " + ops.name() + " backend, into " + run.dir());
@@ -119,8 +119,11 @@ public final class Study {
      * A worker for the run folder {@code runDir} that {@link #run(Path, Shard, ItemRunner)} made from this experiment,
      * for a process that makes some of its items (a cluster executor): it reads the vectors the run saved.
      */
-    public ItemWorker worker(Path runDir) {
-        return new Worker(RunFolder.open(runDir));
+    public ItemWorker worker(Path runDir) { return worker(runDir, JUDGE_AUDIT); }
+
+    /** As {@link #worker(Path)}, its judge's answers logged to {@code auditFile} in the run folder (one per process). */
+    public ItemWorker worker(Path runDir, String auditFile) {
+        return new Worker(RunFolder.open(runDir), auditFile);
     }
 
     /** Makes the study's items: the baseline and every arm's image of one prompt and seed, scored. */
@@ -135,10 +138,10 @@ public final class Study {
         private final HookedTaps taps = new HookedTaps(ops);
         private final JudgeClient judge;
 
-        Worker(RunFolder run) {
+        Worker(RunFolder run, String auditFile) {
             this.run = run;
             Experiment.Judge j = e.metrics().judge();
-            judge = j == null ? null : new JudgeClient(j.config(), run.dir().resolve(JUDGE_AUDIT), JudgeClient.apiKey(j.config(), System::getenv));
+            judge = j == null ? null : new JudgeClient(j.config(), run.dir().resolve(auditFile), JudgeClient.apiKey(j.config(), System::getenv));
             TapCatalog catalog = pipe.tapCatalog(width(pipe), height(pipe));
             vectors = vectors(pipe, run.dir().resolve(VECTORS));
             arms = Arm.expand(e.setups(), vectors.taps(), vectors.scores());
