@@ -30,7 +30,7 @@ public record PromptItem(String prompt, Long seed, Double guidance, String categ
     public static PromptItem of(String prompt) { return new PromptItem(prompt, null, null, null); }
 
     /** This item under another category (a concept set's concept, see {@link ConceptSet}). */
-    public PromptItem withCategory(String c) { return new PromptItem(prompt, seed, guidance, c); }
+    public PromptItem withCategory(String c) { return new PromptItem(prompt, seed, guidance, c, width, height); }
 
     /** The category names, trimmed; empty when there is none. */
     public List<String> categories() {
