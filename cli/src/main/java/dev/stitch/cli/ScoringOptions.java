@@ -60,7 +60,7 @@ final class ScoringOptions {
     int judgeMaxFailures;
 
     @Option(names = "--judge-concurrency", paramLabel = "N", defaultValue = "4",
-        description = "judge questions in flight at once, per process (per executor with --spark-master) (default ${DEFAULT-VALUE})")
+        description = "judge questions in flight at once, per process (with eval --spark-master: per executor) (default ${DEFAULT-VALUE})")
     int judgeConcurrency;
 
     @Option(names = "--inline-images", description = "embed the images in report.html so it can travel alone")
