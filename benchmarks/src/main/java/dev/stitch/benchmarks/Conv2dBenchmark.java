@@ -2,6 +2,7 @@ package dev.stitch.benchmarks;
 
 import dev.stitch.kernels.Activation;
 import dev.stitch.kernels.Tensor;
+import dev.stitch.kernels.cpu.ConvAlgorithm;
 import dev.stitch.kernels.cpu.CpuBackend;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -23,7 +24,7 @@ import java.util.concurrent.TimeUnit;
 /**
  * The CPU backend's 3×3, stride-1, pad-1 convolution (with bias) at the UNet's resnet shapes: C→C channels at
  * 64×64, 32×32 and 16×16 latents, batch 2 (classifier-free guidance). {@code gflop} is the achieved GFLOP/s
- * (2·B·C·C·9·H·W per call); {@code weights} as in {@link GemmBenchmark}.
+ * (2·B·C·C·9·H·W per call, so for Winograd an "effective" rate); {@code weights} as in {@link GemmBenchmark}.
  */
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
@@ -47,6 +48,10 @@ public class Conv2dBenchmark {
     @Param({"f32"})
     public String weights;
 
+    /** auto, direct or winograd ({@link ConvAlgorithm}); {@code gflop} counts the direct path's arithmetic either way. */
+    @Param({"direct", "winograd"})
+    public String conv;
+
     private CpuBackend cpu;
     private Tensor x, w, b;
     private double gflop;
@@ -55,7 +60,8 @@ public class Conv2dBenchmark {
     public void setup() {
         String[] s = shape.split("x");
         int c = Integer.parseInt(s[0]), h = Integer.parseInt(s[1]), wd = Integer.parseInt(s[2]);
-        cpu = new CpuBackend(threads == 0 ? Runtime.getRuntime().availableProcessors() : threads, false);
+        cpu = new CpuBackend(threads == 0 ? Runtime.getRuntime().availableProcessors() : threads, false,
+            ConvAlgorithm.valueOf(conv.toUpperCase(java.util.Locale.ROOT)));
         Random r = new Random(42);
         x = GemmBenchmark.random(r, batch, c, h, wd);
         w = GemmBenchmark.weight(r, weights, c, c, 3, 3);

@@ -21,18 +21,24 @@ public final class CpuBackend implements Backend {
 
     private final Parallel par;
     private final boolean poison;
+    private final ConvAlgorithm conv;
 
-    /** All cores, or {@code -Dstitch.threads=N}. */
-    public CpuBackend() { this(threadsFromProperty(), false); }
+    /** All cores, or {@code -Dstitch.threads=N}; 3×3 convolutions as {@code -Dstitch.conv} says (default auto). */
+    public CpuBackend() { this(threadsFromProperty(), false, ConvAlgorithm.fromProperty()); }
+
+    /** With the convolution algorithm of {@code -Dstitch.conv}. */
+    public CpuBackend(int threads, boolean poisonOutputs) { this(threads, poisonOutputs, ConvAlgorithm.fromProperty()); }
 
     /**
      * @param threads worker threads
      * @param poisonOutputs fill every new output with NaN before computing it (tests: an element the kernel forgets
      *                      to write then fails the comparison)
+     * @param conv how 3×3 stride-1 convolutions are computed
      */
-    public CpuBackend(int threads, boolean poisonOutputs) {
+    public CpuBackend(int threads, boolean poisonOutputs, ConvAlgorithm conv) {
         this.par = new Parallel(threads);
         this.poison = poisonOutputs;
+        this.conv = conv;
     }
 
     /** One backend per process, so that its threads and packed weights are shared. */
@@ -126,6 +132,11 @@ public final class CpuBackend implements Backend {
         int bn = x.dim(0), ci = x.dim(1), h = x.dim(2), wi = x.dim(3);
         int co = w.dim(0), kh = w.dim(2), kw = w.dim(3), ho = shape[2], wo = shape[3];
         float[] out = alloc((long) bn * co * ho * wo);
+        if (Winograd.applies(kh, kw, stride, pt, pb, pl, pr)
+                && (conv == ConvAlgorithm.WINOGRAD || conv == ConvAlgorithm.AUTO && Winograd.pays(bn, ci, co, h, wi))) {
+            Winograd.conv2d(par, x.data(), bn, ci, h, wi, w, b == null ? null : b.data(), co, act, out);
+            return Tensor.of(out, bn, co, ho, wo);
+        }
         Conv.conv2d(par, x.data(), bn, ci, h, wi, w, b == null ? null : b.data(), co, kh, kw, stride, pt, pb, pl, pr, ho, wo, act, out);
         return Tensor.of(out, bn, co, ho, wo);
     }
