@@ -65,7 +65,7 @@ class TurboConformanceTest {
         }
     }
 
-    GenerateRequest.Builder request(String name, int steps) {
+    GenerateRequest.Builder request(int steps) {
         return pipe.request(prompt).steps(steps).guidance(0f).seed(42).size(192, 128);
     }
 
@@ -101,12 +101,12 @@ class TurboConformanceTest {
 
     GenerateRequest img2img() {
         byte[] init = Png.read(GOLDEN.resolve("turbo_img2img_init.png")).rgb();
-        return request("turbo_img2img_2step", 2).initImage(Images.fromUint8(new byte[][] {init}, 128, 192)).strength(0.5f).build();
+        return request(2).initImage(Images.fromUint8(new byte[][] {init}, 128, 192)).strength(0.5f).build();
     }
 
     @Test
     void theModelsOwnSchedulerIsEulerWithTrailingSpacingAndEpsilon() {
-        GenerateRequest r = request("", 1).build();
+        GenerateRequest r = request(1).build();
         assertEquals(SchedulerKind.EULER, r.scheduler());
         assertEquals(TimestepSpacing.TRAILING, r.timestepSpacing());
         assertEquals(Prediction.EPSILON, r.prediction());
@@ -114,22 +114,22 @@ class TurboConformanceTest {
     }
 
     @Test
-    void oneStep() { check("turbo_euler_1step", request("turbo_euler_1step", 1).build(), CPU); }
+    void oneStep() { check("turbo_euler_1step", request(1).build(), CPU); }
 
     @Test
-    void fourSteps() { check("turbo_euler_4step", request("turbo_euler_4step", 4).build(), CPU); }
+    void fourSteps() { check("turbo_euler_4step", request(4).build(), CPU); }
 
     /** Euler ancestral draws fresh noise each step from the seed's generator, as diffusers does from its own. */
     @Test
     void fourStepsEulerAncestral() {
-        check("turbo_euler_a_4step", request("turbo_euler_a_4step", 4).scheduler(SchedulerKind.EULER_ANCESTRAL).build(), CPU);
+        check("turbo_euler_a_4step", request(4).scheduler(SchedulerKind.EULER_ANCESTRAL).build(), CPU);
     }
 
     @Test
     void img2imgAtTheModelCardsSettings() { check("turbo_img2img_2step", img2img(), CPU); }
 
     @Test
-    void oneStepOnTheReferenceBackend() { check("turbo_euler_1step", request("turbo_euler_1step", 1).build(), ReferenceBackend.INSTANCE); }
+    void oneStepOnTheReferenceBackend() { check("turbo_euler_1step", request(1).build(), ReferenceBackend.INSTANCE); }
 
     @Test
     void img2imgOnTheReferenceBackend() { check("turbo_img2img_2step", img2img(), ReferenceBackend.INSTANCE); }
@@ -158,7 +158,7 @@ class TurboConformanceTest {
     void guidanceAtMostOneRunsOneConditionalUnetCallPerStep() {
         for (float guidance : new float[] {0f, 1f}) {
             UnetCalls seen = new UnetCalls();
-            pipe.generate(request("", 3).guidance(guidance).build(), CPU, seen, StableDiffusionPipeline.Progress.NONE);
+            pipe.generate(request(3).guidance(guidance).build(), CPU, seen, StableDiffusionPipeline.Progress.NONE);
             assertEquals(3, seen.calls.size(), "guidance " + guidance);
             for (int i = 0; i < 3; i++) {
                 assertEquals(i, seen.calls.get(i).step());
@@ -166,7 +166,7 @@ class TurboConformanceTest {
             }
         }
         UnetCalls guided = new UnetCalls();
-        pipe.generate(request("", 2).guidance(1.5f).build(), CPU, guided, StableDiffusionPipeline.Progress.NONE);
+        pipe.generate(request(2).guidance(1.5f).build(), CPU, guided, StableDiffusionPipeline.Progress.NONE);
         assertEquals(2, guided.calls.size());
         for (UnetCall c : guided.calls) assertEquals(List.of(CfgHalf.UNCOND, CfgHalf.COND), c.rows());
     }
