@@ -135,7 +135,8 @@ final class EvalCommand implements Callable<Integer> {
         GenerateRequest g = gen.request(pipe, List.of("(eval)"), gen.seed != null ? gen.seed : 0L, gen.guidance);
         b.generation(new EvalSettings.Generation(g.seed(), g.steps(), g.guidance(), g.scheduler(), width, height, g.negativePrompts(),
             g.timestepSpacing(), g.prediction(), g.tokenizerMode()));
-        List<SteeringPlan> plans = steering.plans(pipe, width, height, gen.steps);
+        // each prompt row may set its own guidance, so Evaluation checks the plans against it
+        List<SteeringPlan> plans = steering.plans(pipe, width, height, gen.steps, null);
         for (int k = 0; k < plans.size(); k++) b.steer(SteeringOptions.Spec.parse(steering.steer.get(k)).file(), plans.get(k));
         TapCatalog catalog = setups.isEmpty() ? null : pipe.tapCatalog(width, height);
         for (SetupSpec spec : specs) {

@@ -50,7 +50,7 @@ final class GenerateCommand implements Callable<Integer> {
         StableDiffusionPipeline pipe = gen.pipeline();
         double loadSeconds = (System.nanoTime() - loadStart) / 1e9;
         GenerateRequest req = gen.request(pipe);   // checked against the model: every mistake is reported before anything else is printed
-        var plans = steering.plans(pipe, req.width(), req.height(), req.steps());
+        var plans = steering.plans(pipe, req.width(), req.height(), req.steps(), req.guidance());
         HookedTaps taps = new HookedTaps(ops);
         try (var registered = SteeringOptions.register(plans, taps)) {
             System.err.println("stitch: seed " + req.seed() + ", " + ops.name() + " backend" + (plans.isEmpty() ? "" : ", " + plans.size() + " steering file(s)"));

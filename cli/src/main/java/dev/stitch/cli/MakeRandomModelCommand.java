@@ -13,7 +13,7 @@ import java.util.concurrent.Callable;
 /** {@code stitch make-random-model}: a random-weight model folder in diffusers layout. */
 @Command(name = "make-random-model", description = "Write a random-weight model folder (diffusers layout) at a preset size.")
 final class MakeRandomModelCommand implements Callable<Integer> {
-    @Option(names = "--config", required = true, paramLabel = "NAME", description = "tiny, sd2-base or sd2-768")
+    @Option(names = "--config", required = true, paramLabel = "NAME", description = "tiny, sd2-base, sd2-768, sd-turbo (sd2-base with SD-Turbo's scheduler: Euler, trailing) or tiny-turbo")
     String config;
 
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "new folder to create")

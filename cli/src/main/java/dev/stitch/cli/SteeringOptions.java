@@ -64,8 +64,11 @@ final class SteeringOptions {
         return f;
     }
 
-    /** Reads, configures and checks every {@code --steer} file against the model's taps at this image size. */
-    List<SteeringPlan> plans(StableDiffusionPipeline pipe, int width, int height, int steps) {
+    /**
+     * Reads, configures and checks every {@code --steer} file against the model's taps at this image size and
+     * against the guidance (half uncond needs an unconditional pass; null: the library checks it, per prompt).
+     */
+    List<SteeringPlan> plans(StableDiffusionPipeline pipe, int width, int height, int steps, Float guidance) {
         List<SteeringPlan> plans = new ArrayList<>();
         if (steer.isEmpty()) {
             if (op != null || window != null || half != null || preserveNorm || !tapStrengths.isEmpty())
@@ -79,6 +82,7 @@ final class SteeringOptions {
             SteeringFile file = read(spec.file());
             SteeringPlan plan = apply(SteeringPlan.defaults(file, spec.strength()), steps);
             plan.check(catalog, "--steer " + spec.file());
+            if (guidance != null) plan.checkGuidance(guidance, "--steer " + spec.file() + (half != null ? " --steer-half " + half : " (its half is " + half(plan) + ")"));
             String sha = file.meta(SteeringFile.MODEL_SHA, null);
             if (sha != null && model.containsKey(SteeringFile.MODEL_SHA) && !sha.equals(model.get(SteeringFile.MODEL_SHA)))
                 System.err.println("stitch: note: " + spec.file() + " was extracted from model '" + file.meta(SteeringFile.MODEL, "?")
@@ -92,6 +96,8 @@ final class SteeringOptions {
         }
         return plans;
     }
+
+    private static String half(SteeringPlan plan) { return plan.half().name().toLowerCase(java.util.Locale.ROOT); }
 
     /** A steering file, its errors told as {@code --steer}'s. */
     static SteeringFile read(Path file) {

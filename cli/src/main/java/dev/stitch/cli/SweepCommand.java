@@ -67,7 +67,7 @@ final class SweepCommand implements Callable<Integer> {
         StableDiffusionPipeline pipe = gen.pipeline();
         GenerateRequest req = gen.request(pipe);
         Backend ops = Devices.backend(gen.device);
-        SteeringPlan plan = steering.plans(pipe, req.width(), req.height(), req.steps()).get(0);
+        SteeringPlan plan = steering.plans(pipe, req.width(), req.height(), req.steps(), req.guidance()).get(0);
         Path jsonOut = json != null ? json : out.resolveSibling(out.getFileName().toString().replaceAll("(?i)\\.png$", "") + ".json");
         return ParameterFlags.mapped(FLAGS, () -> {
             List<Operator> opList = operators.isEmpty() ? List.of(plan.operator()) : operators.stream().map(this::operator).toList();

@@ -91,7 +91,7 @@ final class TraceCommand implements Callable<Integer> {
             throw new UserError("--taps " + taps + ": only VAE encoder taps, and the VAE encoder runs only with --init-image");
         Backend ops = Devices.backend(gen.device);
         HookedTaps hooked = new HookedTaps(ops, catalog);
-        var plans = steerOptions.plans(pipe, w, h, req.steps());
+        var plans = steerOptions.plans(pipe, w, h, req.steps(), req.guidance());
 
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put("model", gen.model.toString());

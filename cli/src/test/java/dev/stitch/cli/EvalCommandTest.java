@@ -574,6 +574,30 @@ class EvalCommandTest {
         assertTrue(r.err().contains("--setup a: given twice"), r.err());
     }
 
+    /**
+     * Steering only the unconditional half needs an unconditional pass: refused before anything is written when the
+     * run's guidance, or one prompt row's own, is at most 1 (SD-Turbo's 0); row 2 sets guidance 5.
+     */
+    @Test
+    void halfUncondAtGuidanceAtMostOneIsRefused(@TempDir Path tmp) throws IOException {
+        Path run = tmp.resolve("run");
+        List<String> a = lean(run);
+        a.addAll(List.of("--steer", steer + "@4", "--steer-half", "uncond", "--guidance", "0"));
+        CliRunner.Result r = eval(a);
+        assertEquals(2, r.code(), r.err());
+        assertEquals(1, r.err().strip().lines().count(), r.err());
+        assertTrue(r.err().contains("half uncond") && r.err().contains("guidance 0.0") && r.err().contains("no unconditional pass"), r.err());
+        assertFalse(Files.exists(run), "nothing written");
+        Path rows = tmp.resolve("rows.jsonl");
+        Files.writeString(rows, "{\"prompt\": \"a cat\", \"guidance\": 1.0}\n");
+        a = lean(run);
+        a.set(a.indexOf("--prompts") + 1, rows.toString());
+        a.addAll(List.of("--steer", steer + "@4", "--steer-half", "uncond"));
+        r = eval(a);
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains("guidance 1.0"), r.err());
+    }
+
     @Test
     void aKilledRunResumesWithExactlyOneScorePerItem(@TempDir Path tmp) throws Exception {
         Path run = tmp.resolve("run"), scores = run.resolve("scores.jsonl");

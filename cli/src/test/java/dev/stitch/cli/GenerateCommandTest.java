@@ -117,6 +117,53 @@ class GenerateCommandTest {
         assertTrue(worst <= 1, "PNG differs by " + worst);
     }
 
+    /**
+     * SD-Turbo as its model card runs it, through the command line: 1 step at guidance 0 (txt2img) and 2 steps at
+     * strength 0.5 from an image (img2img), against diffusers' pipelines on the tiny SD-Turbo model (golden README (g)).
+     */
+    @Test
+    void reproducesTheSdTurboConformancePipelines() throws IOException {
+        Path model = CONFORMANCE.resolve("tiny-sd-turbo");
+        assumeTrue(Files.isDirectory(model), "conformance data not found at " + CONFORMANCE.toAbsolutePath() + ": skipped");
+        String prompt = new ObjectMapper().readTree(GOLDEN.resolve("prompts.json").toFile()).get(1).asText();
+        String[][] cases = {
+            {"turbo_euler_1step", "--steps", "1", "--width", "192", "--height", "128"},
+            {"turbo_img2img_2step", "--steps", "2", "--init-image", GOLDEN.resolve("turbo_img2img_init.png").toString(), "--strength", "0.5"}};
+        for (String[] c : cases) {
+            Path saved = dir.resolve(c[0] + ".safetensors"), out = dir.resolve(c[0] + ".png");
+            List<String> args = new ArrayList<>(List.of("generate", "--model", model.toString(), "--prompt", prompt, "--guidance", "0",
+                "--seed", "42", "--device", "cpu", "--save-latents", saved.toString(), "--out", out.toString()));
+            args.addAll(Arrays.asList(c).subList(1, c.length));
+            var r = ok(args.toArray(String[]::new));
+            assertTrue(r.err().contains("stitch: 1 UNet step,"), r.err());   // img2img at strength 0.5 runs 1 of its 2 steps
+            float[] ref = SafeTensors.open(GOLDEN.resolve(c[0] + ".safetensors")).floats("final_latents");
+            double err = maxAbsDiff(latents(saved), ref), tol = 1e-3 * Math.max(1, maxAbs(ref));
+            assertTrue(err <= tol, c[0] + ": final latents max-abs " + err + " > " + tol);
+            byte[] golden = Png.read(GOLDEN.resolve(c[0] + ".png")).rgb(), ours = Png.read(out).rgb();
+            int worst = 0;
+            for (int i = 0; i < golden.length; i++) worst = Math.max(worst, Math.abs((golden[i] & 0xff) - (ours[i] & 0xff)));
+            System.out.printf("CLI %s: final latents max-abs %.3g (tolerance %.3g), PNG max difference %d%n", c[0], err, tol, worst);
+            assertTrue(worst <= 1, c[0] + ": PNG differs by " + worst);
+            assertEquals("euler", pngText(out).get("scheduler"));
+        }
+    }
+
+    /** make-random-model's tiny-turbo preset: SD-Turbo's scheduler (Euler, trailing spacing) on the tiny model. */
+    @Test
+    void tinyTurboPresetRunsWithTheTurboScheduler() throws IOException {
+        Path turbo = dir.resolve("tiny-turbo"), out = dir.resolve("tiny-turbo.png");
+        ok("make-random-model", "--config", "tiny-turbo", "--out", turbo.toString());
+        assertTrue(Files.readString(turbo.resolve("scheduler/scheduler_config.json")).contains("\"trailing\""));
+        var r = ok("generate", "--model", turbo.toString(), "--prompt", "a cat", "--steps", "1", "--guidance", "0", "--seed", "1",
+            "--device", "cpu", "--out", out.toString());
+        assertTrue(r.err().contains("1 UNet step"), r.err());
+        assertEquals("euler", pngText(out).get("scheduler"));
+        StableDiffusionPipeline pipe = StableDiffusionPipeline.load(turbo);
+        GenerateRequest req = pipe.request("a cat").steps(4).guidance(0).build();
+        assertEquals(SchedulerKind.EULER, req.scheduler());
+        assertEquals(dev.stitch.engine.schedulers.TimestepSpacing.TRAILING, req.timestepSpacing());
+    }
+
     // ---- where the time went ----
 
     @Test

@@ -344,9 +344,16 @@ class SteeringEndToEndTest {
         assertTrue(png.contains(", window 0-1, half cond, norm preserved"), "the schedule is in the steering text");
         assertFalse(new String(Files.readAllBytes(dir.resolve("plain.png")), java.nio.charset.StandardCharsets.ISO_8859_1)
             .contains("steering\0"), "an unsteered image has no steering text");
-        RgbImage unguided = generate(common, "unguided.png", "--guidance", "1");
-        assertEquals(0, dev.stitch.steering.Sweep.pixelRms(unguided, generate(common, "uncond-only.png", "--steer", file + "@3", "--steer-half", "uncond",
-            "--guidance", "1")), "no uncond rows without guidance");
+        // guidance <= 1 (SD-Turbo's 0) runs no unconditional pass: steering only that half would steer nothing
+        for (String guidance : new String[] {"1", "0"}) {
+            var r = CliRunner.run(concat(common, "--steer", file + "@3", "--steer-half", "uncond", "--guidance", guidance,
+                "--out", dir.resolve("uncond-only.png").toString()));
+            assertEquals(2, r.code(), r.err());
+            assertEquals(1, r.err().strip().lines().count(), r.err());
+            assertTrue(r.err().contains("--steer-half uncond") && r.err().contains("no unconditional pass"), r.err());
+            assertFalse(Files.exists(dir.resolve("uncond-only.png")));
+        }
+        generate(common, "cond-unguided.png", "--steer", file + "@3", "--steer-half", "cond", "--guidance", "0");
         var r = CliRunner.run(concat(common, "--steer", file.toString(), "--steer-window", "5", "--out", dir.resolve("bad.png").toString()));
         assertEquals(2, r.code());
         assertTrue(r.err().contains("step 5 does not exist"), r.err());

@@ -200,4 +200,17 @@ class TraceCommandTest {
                 }
         assertEquals(List.of("blocks.safetensors"), files(dir));
     }
+    /** SD-Turbo at guidance 0 has no unconditional pass: the trace holds only cond rows, one per prompt, per step. */
+    @Test
+    void sdTurboAtGuidanceZeroTracesOnlyTheCondHalf() throws IOException {
+        Path model = Path.of(System.getProperty("stitch.conformance", "../conformance")).resolve("tiny-sd-turbo");
+        assumeTrue(Files.isDirectory(model), "conformance data not found at " + model + ": skipped");
+        String out = dir.resolve("turbo.safetensors").toString();
+        var r = trace(List.of("trace", "--model", model.toString(), "--prompt", "a red cube", "--steps", "2", "--guidance", "0",
+            "--seed", "3", "--width", "64", "--height", "64", "--device", "cpu", "--taps", "unet.mid_block", "--out", out));
+        assertEquals(0, r.code(), r.err());
+        SafeTensors st = SafeTensors.open(Path.of(out));
+        assertEquals(List.of("unet.mid_block/step0/cond", "unet.mid_block/step1/cond"), st.names().stream().sorted().toList());
+        assertArrayEquals(new int[] {1, 64, 1, 1}, st.entry("unet.mid_block/step0/cond").intShape());
+    }
 }

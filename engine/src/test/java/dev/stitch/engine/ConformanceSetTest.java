@@ -28,15 +28,18 @@ class ConformanceSetTest {
                 "tiny-sd2-ldm/tiny-sd2-ldm.safetensors", "tiny-sd2-ldm/tiny-sd2-ldm.yaml", "golden/prompts.json",
                 "golden/pipeline_ddim_eps.png", "tiny-sd1/model_index.json", "tiny-sd1/tokenizer/vocab.json",
                 "tiny-sd1/unet/diffusion_pytorch_model.safetensors", "tiny-sd1-ldm/tiny-sd1-ldm.safetensors",
-                "golden/sd1/pipeline_pndm.safetensors", "golden/sd1/pipeline_pndm.png", "make_sd1_goldens.py")) {
+                "golden/sd1/pipeline_pndm.safetensors", "golden/sd1/pipeline_pndm.png", "make_sd1_goldens.py",
+                "tiny-sd-turbo/model_index.json", "tiny-sd-turbo/scheduler/scheduler_config.json",
+                "tiny-sd-turbo/unet/diffusion_pytorch_model.safetensors", "golden/turbo_euler_1step.safetensors",
+                "golden/turbo_img2img_init.png", "make_turbo_goldens.py")) {
             Path file = CONFORMANCE.resolve(part);
             assertTrue(Files.isRegularFile(file), "the conformance set belongs to the repository, but " + file + " is missing");
         }
-        List<Path> weights;
+        List<Path> weights;   // not through tiny-sd-turbo's component folders: links to tiny-sd2's, not followed
         try (Stream<Path> all = Files.walk(CONFORMANCE)) {
             weights = all.filter(p -> p.toString().endsWith(".safetensors")).sorted().toList();
         }
-        assertEquals(14 + 8, weights.size(), "safetensors files under " + CONFORMANCE + ": " + weights);
+        assertEquals(14 + 8 + 4, weights.size(), "safetensors files under " + CONFORMANCE + ": " + weights);
         // A line-ending conversion or a text merge would break a header or a tensor's byte range.
         for (Path w : weights) assertFalse(SafeTensors.open(w).names().isEmpty(), w + " holds no tensors");
     }

@@ -145,6 +145,16 @@ public record SteeringPlan(SteeringFile file, Operator operator, float strength,
                         + " steer one of them (set the other's strength to 0)");
     }
 
+    /**
+     * Refuses a plan that would steer nothing at this guidance: half uncond edits only unconditional rows, and guidance
+     * ≤ 1 (SD-Turbo's 0, for one) runs no unconditional pass, so the image would come out unsteered without a word.
+     */
+    public void checkGuidance(float guidance, String origin) {
+        if (half == Half.UNCOND && !(guidance > 1))
+            throw new UserError(origin + ": half uncond steers only the unconditional rows, but guidance " + guidance
+                + " (<= 1) runs no unconditional pass, so nothing would be steered; steer half cond or both");
+    }
+
     private float strengthOf(String tap) { return tapStrength.getOrDefault(tap, strength); }
 
     /** Installed editors: closing removes them (and throws nothing, so try-with-resources needs no catch). */

@@ -111,6 +111,7 @@ public record Sweep(List<Float> strengths, List<LayerSet> layerSets, List<Operat
     public Result run(StableDiffusion sd, GenerateRequest request, SteeringPlan plan, String name, Progress progress) {
         if (request.prompts().size() != 1) throw new ParameterError("prompts", request.prompts().size(), "a sweep takes exactly one prompt");
         TapCatalog catalog = sd.model().tapCatalog(request.width(), request.height());
+        plan.checkGuidance(request.guidance(), "steering");
         for (Operator op : operators) plan.withOperator(op).check(catalog, "operator " + op.cliName);
         for (LayerSet set : layerSets) plan.restrictedTo(set.taps()).check(catalog, "layer set " + set.label());
         RgbImage baseline = image(sd.generate(request));

@@ -12,6 +12,8 @@ import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** A plan's editors compute on the backend that holds the activations and edit only the chosen CFG half. */
 class SteeringPlanTest {
@@ -101,5 +103,19 @@ class SteeringPlanTest {
         var e = org.junit.jupiter.api.Assertions.assertThrows(dev.stitch.kernels.UserError.class, () -> SteeringPlan.defaults(
             new SteeringFile(Map.of(), Map.of(TAP, tv)), 1f).withTokens(TokenSelection.parse("eos")).check(null, "setup x"));
         org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("setup x: tokens eos chooses token positions of text-encoder taps"), e.getMessage());
+    }
+
+    /** Guidance ≤ 1 (SD-Turbo) has no unconditional rows: half uncond would steer nothing, and is refused. */
+    @Test
+    void halfUncondNeedsGuidanceAboveOne() {
+        var tv = new SteeringFile.TapVector(TAP, new float[][] {{1, 2, 3}}, null);
+        SteeringPlan plan = SteeringPlan.defaults(new SteeringFile(Map.of(), Map.of(TAP, tv)), 2f);
+        for (float g : new float[] {0f, 0.5f, 1f}) {
+            var e = assertThrows(dev.stitch.kernels.UserError.class, () -> plan.withHalf(SteeringPlan.Half.UNCOND).checkGuidance(g, "steering x"));
+            assertTrue(e.getMessage().startsWith("steering x: half uncond") && e.getMessage().contains("no unconditional pass"), e.getMessage());
+            plan.withHalf(SteeringPlan.Half.COND).checkGuidance(g, "steering x");
+            plan.withHalf(SteeringPlan.Half.BOTH).checkGuidance(g, "steering x");
+        }
+        plan.withHalf(SteeringPlan.Half.UNCOND).checkGuidance(1.5f, "steering x");
     }
 }

@@ -30,13 +30,14 @@ import java.util.stream.Stream;
 /**
  * Writes a random-weight model folder in diffusers layout from one of the built-in presets ({@code tiny}: SD2's full
  * block structure at small widths with a byte-level vocabulary, the model demos and tests run on;
- * {@code sd2-base} and {@code sd2-768}: the real configs, for full-size timing). The tensors are exactly those the
+ * {@code sd2-base} and {@code sd2-768}: the real configs, for full-size timing; {@code sd-turbo}: sd2-base's
+ * architecture with stabilityai/sd-turbo's scheduler config, and {@code tiny-turbo}: tiny with that scheduler). The tensors are exactly those the
  * models ask for when built from the configs, so the folder loads like a real one. Deterministic per seed.
  */
 public final class RandomModel {
     private RandomModel() {}
 
-    public static final List<String> PRESETS = List.of("tiny", "sd2-base", "sd2-768");
+    public static final List<String> PRESETS = List.of("tiny", "sd2-base", "sd2-768", "sd-turbo", "tiny-turbo");
     private static final String[] FILES = {"model_index.json", "scheduler/scheduler_config.json", "text_encoder/config.json",
         "unet/config.json", "vae/config.json"};
 

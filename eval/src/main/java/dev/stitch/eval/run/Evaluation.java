@@ -180,6 +180,8 @@ public final class Evaluation {
         for (int k = 0; k < s.steering().size(); k++) {
             EvalSettings.Steered st = s.steering().get(k);
             st.plan().check(catalog, "steering " + st.file());
+            for (PromptItem item : set)   // a row's own guidance may turn the unconditional pass off
+                st.plan().checkGuidance(item.guidance() != null ? item.guidance().floatValue() : s.generation().guidance(), "steering " + st.file());
             setups.add(new Setup(st.label(), "steer" + (k + 1), st));
         }
         if (pipe.source != null) EvalSettings.checkNotOver("out", s.out(), List.of(OutputPaths.input("model", pipe.source)));

@@ -148,6 +148,7 @@ public final class Study {
             for (Arm a : arms) {
                 SteeringPlan p = plan(a, vectors.files().get(a.setup().method()));
                 p.check(catalog, "setup " + a.name());
+                p.checkGuidance(e.generation().guidance(), "setup " + a.name());
                 plans.add(p);
             }
         }
