@@ -59,6 +59,9 @@ public interface Backend {
     /** Exact (erf) GELU. */
     Tensor gelu(Tensor x);
 
+    /** max(x, 0); NaN stays NaN, as in torch. The tiny autoencoder applies it after a residual add. */
+    Tensor relu(Tensor x);
+
     /** GEGLU as diffusers: x [..., 2C] → value · gelu(gate) with value = x[..., :C], gate = x[..., C:]. */
     Tensor geglu(Tensor x);
 

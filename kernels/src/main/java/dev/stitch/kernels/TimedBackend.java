@@ -113,6 +113,8 @@ public final class TimedBackend implements Backend {
 
     @Override public Tensor gelu(Tensor x) { return time("gelu", 0, () -> inner.gelu(x)); }
 
+    @Override public Tensor relu(Tensor x) { return time("relu", 0, () -> inner.relu(x)); }
+
     @Override public Tensor geglu(Tensor x) { return time("geglu", 0, () -> inner.geglu(x)); }
 
     @Override public Tensor add(Tensor a, Tensor b) { return time("add", 0, () -> inner.add(a, b)); }

@@ -185,6 +185,8 @@ public final class CpuBackend implements Backend {
 
     @Override public Tensor gelu(Tensor x) { return activation(x, Activation.GELU); }
 
+    @Override public Tensor relu(Tensor x) { return activation(x, Activation.RELU); }
+
     @Override
     public Tensor geglu(Tensor x) {
         int[] shape = Shapes.geglu(x);

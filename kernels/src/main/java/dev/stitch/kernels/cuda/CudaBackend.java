@@ -350,6 +350,8 @@ public final class CudaBackend implements Backend {
 
     @Override public Tensor gelu(Tensor x) { return map(Kernel.GELU, x); }
 
+    @Override public Tensor relu(Tensor x) { return map(Kernel.RELU, x); }
+
     @Override
     public Tensor geglu(Tensor x) {
         int[] shape = Shapes.geglu(x);

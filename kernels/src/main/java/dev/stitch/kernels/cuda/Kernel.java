@@ -11,6 +11,7 @@ import java.util.Arrays;
 enum Kernel {
     SILU("elementwise", "silu_f32", "ppl"),
     GELU("elementwise", "gelu_f32", "ppl"),
+    RELU("elementwise", "relu_f32", "ppl"),
     GEGLU("elementwise", "geglu_f32", "ppli"),
     ADD("elementwise", "add_f32", "pppl"),
     MUL("elementwise", "mul_f32", "pppl"),

@@ -239,10 +239,23 @@ class CpuParityTest {
             String shape = java.util.Arrays.toString(s);
             assertClose("silu " + shape, REF.silu(x), CPU.silu(x));
             assertClose("gelu " + shape, REF.gelu(x), CPU.gelu(x));
+            assertClose("relu " + shape, REF.relu(x), CPU.relu(x));
         }
         for (int[] s : new int[][] {{1, 2}, {3, 34}, {2, 7, 2560}}) {
             Tensor x = clamp(randn(r, 3, 0, s), 5);  // the gate half within ±5, as for GELU above
             assertClose("geglu " + java.util.Arrays.toString(s), REF.geglu(x), CPU.geglu(x));
+        }
+    }
+
+    @Test
+    void reluIsExactAndKeepsNaNAsTorch() {
+        float[] x = {-2.5f, -0f, 0f, 1e-30f, 3.25f, Float.NaN, Float.NEGATIVE_INFINITY, Float.POSITIVE_INFINITY, -1e-30f};
+        float[] want = {0f, 0f, 0f, 1e-30f, 3.25f, Float.NaN, 0f, Float.POSITIVE_INFINITY, 0f};
+        for (var be : new dev.stitch.kernels.Backend[] {REF, CPU}) {
+            float[] got = be.toHost(be.relu(Tensor.of(x, x.length)));
+            for (int i = 0; i < x.length; i++)
+                assertTrue(Float.isNaN(want[i]) ? Float.isNaN(got[i]) : got[i] == want[i],
+                    be.name() + ": relu(" + x[i] + ") = " + got[i] + ", expected " + want[i]);
         }
     }
 
