@@ -92,7 +92,9 @@ def hooked(vae, part, keep):
     for i in keep:
         layer = getattr(vae, part).layers[i]
         def hook(module, inputs, output, name=f"act.{part}.layers.{i}"):
-            acts[name] = output.detach().clone()
+            # the first call only: diffusers' get_activation returns one shared nn.ReLU, so the hook on decoder
+            # layers.1 also fires inside every block
+            acts.setdefault(name, output.detach().clone())
         handles.append(layer.register_forward_hook(hook))
     return acts, lambda: [h.remove() for h in handles]
 

@@ -9,6 +9,10 @@ extern "C" __global__ void gelu_f32(const float* __restrict__ x, float* __restri
     FOR_EACH(i, n) y[i] = gelu_f(x[i]);
 }
 
+extern "C" __global__ void tanh_f32(const float* __restrict__ x, float* __restrict__ y, long long n) {
+    FOR_EACH(i, n) y[i] = tanhf(x[i]);
+}
+
 extern "C" __global__ void relu_f32(const float* __restrict__ x, float* __restrict__ y, long long n) {
     FOR_EACH(i, n) y[i] = activate(x[i], ACT_RELU);
 }

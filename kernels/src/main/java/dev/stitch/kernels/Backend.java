@@ -62,6 +62,9 @@ public interface Backend {
     /** max(x, 0); NaN stays NaN, as in torch. The tiny autoencoder applies it after a residual add. */
     Tensor relu(Tensor x);
 
+    /** Hyperbolic tangent (the tiny autoencoder's soft clamp of latents, {@code tanh(z / 3) · 3}). */
+    Tensor tanh(Tensor x);
+
     /** GEGLU as diffusers: x [..., 2C] → value · gelu(gate) with value = x[..., :C], gate = x[..., C:]. */
     Tensor geglu(Tensor x);
 

@@ -52,6 +52,8 @@ public final class ShapeBackend implements Backend {
 
     @Override public Tensor relu(Tensor x) { return t(Shapes.unary(x)); }
 
+    @Override public Tensor tanh(Tensor x) { return t(Shapes.unary(x)); }
+
     @Override public Tensor geglu(Tensor x) { return t(Shapes.geglu(x)); }
 
     @Override public Tensor add(Tensor a, Tensor b) { return t(Shapes.same("add", a, b)); }

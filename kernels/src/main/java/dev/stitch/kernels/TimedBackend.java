@@ -115,6 +115,8 @@ public final class TimedBackend implements Backend {
 
     @Override public Tensor relu(Tensor x) { return time("relu", 0, () -> inner.relu(x)); }
 
+    @Override public Tensor tanh(Tensor x) { return time("tanh", 0, () -> inner.tanh(x)); }
+
     @Override public Tensor geglu(Tensor x) { return time("geglu", 0, () -> inner.geglu(x)); }
 
     @Override public Tensor add(Tensor a, Tensor b) { return time("add", 0, () -> inner.add(a, b)); }

@@ -19,7 +19,7 @@ import dev.stitch.engine.taps.Taps;
 import dev.stitch.engine.text.ClipTextModel;
 import dev.stitch.engine.tokenizer.ClipTokenizer;
 import dev.stitch.engine.unet.UNet2DConditionModel;
-import dev.stitch.engine.vae.AutoencoderKL;
+import dev.stitch.engine.vae.Vae;
 import dev.stitch.kernels.Backend;
 import dev.stitch.kernels.Tensor;
 import dev.stitch.kernels.UserError;
@@ -41,11 +41,11 @@ public final class StableDiffusionPipeline {
     public final ClipTokenizer tokenizer;
     public final ClipTextModel textEncoder;
     public final UNet2DConditionModel unet;
-    public final AutoencoderKL vae;
+    public final Vae vae;
     public final SchedulerConfig schedulerConfig;
 
     public StableDiffusionPipeline(Path source, ClipTokenizer tokenizer, ClipTextModel textEncoder, UNet2DConditionModel unet,
-                                   AutoencoderKL vae, SchedulerConfig schedulerConfig) {
+                                   Vae vae, SchedulerConfig schedulerConfig) {
         this.source = source;
         this.tokenizer = tokenizer;
         this.textEncoder = textEncoder;
@@ -55,7 +55,13 @@ public final class StableDiffusionPipeline {
     }
 
     /** Loads a diffusers folder: {@code model_index.json} and the five component folders. */
-    public static StableDiffusionPipeline load(Path dir) {
+    public static StableDiffusionPipeline load(Path dir) { return load(dir, null); }
+
+    /**
+     * Loads a diffusers folder with the VAE of {@code vaeDir} (a diffusers {@code vae} folder holding an AutoencoderKL
+     * or an AutoencoderTiny) instead of its own, whose folder is then not needed; {@code vaeDir} null: its own.
+     */
+    public static StableDiffusionPipeline load(Path dir, Path vaeDir) {
         if (!Files.exists(dir)) throw new UserError(dir + ": no such model folder");
         if (!Files.isDirectory(dir))
             throw new UserError(dir + ": not a folder (a diffusers model folder is expected; convert single-file checkpoints with 'stitch convert')");
@@ -63,11 +69,30 @@ public final class StableDiffusionPipeline {
         if (!Files.isRegularFile(index)) throw new UserError(dir + ": no model_index.json (not a diffusers model folder)");
         checkIndex(index);
         for (String part : new String[] {"tokenizer", "text_encoder", "unet", "vae", "scheduler"})
-            if (!Files.isDirectory(dir.resolve(part))) throw new UserError(dir + ": missing component folder '" + part + "/'");
+            if (!Files.isDirectory(dir.resolve(part)) && !(part.equals("vae") && vaeDir != null))
+                throw new UserError(dir + ": missing component folder '" + part + "/'");
         Path schedulerFile = dir.resolve("scheduler/scheduler_config.json");
         if (!Files.isRegularFile(schedulerFile)) throw new UserError(dir + ": missing scheduler/scheduler_config.json");
+        var unet = UNet2DConditionModel.load(dir.resolve("unet"));
+        Vae vae = vaeDir == null ? Vae.load(dir.resolve("vae")) : Vae.load(vaeDir);
+        checkVae(unet, vae, vaeDir == null ? dir.resolve("vae") : vaeDir);
         return new StableDiffusionPipeline(dir, ClipTokenizer.load(dir.resolve("tokenizer")), ClipTextModel.load(dir.resolve("text_encoder")),
-            UNet2DConditionModel.load(dir.resolve("unet")), AutoencoderKL.load(dir.resolve("vae")), SchedulerConfig.read(schedulerFile));
+            unet, vae, SchedulerConfig.read(schedulerFile));
+    }
+
+    /**
+     * This model with {@code vae} in place of its VAE (for decoding, and encoding img2img's image): for comparing
+     * decoders on the same latents. {@code origin} names the VAE in the error when it does not fit the UNet.
+     */
+    public StableDiffusionPipeline withVae(Vae vae, Path origin) {
+        checkVae(unet, vae, origin);
+        return new StableDiffusionPipeline(source, tokenizer, textEncoder, unet, vae, schedulerConfig);
+    }
+
+    private static void checkVae(UNet2DConditionModel unet, Vae vae, Path origin) {
+        if (vae.latentChannels() != unet.config.inChannels())
+            throw new UserError(origin + ": a VAE with " + vae.latentChannels() + " latent channels, but the UNet takes "
+                + unet.config.inChannels());
     }
 
     private static void checkIndex(Path index) {
@@ -100,7 +125,8 @@ public final class StableDiffusionPipeline {
             Tensor embeds = textEncoder.forward(c, ids);
             unet.forward(c, shapes.fromHost(new float[ch * h * w], 1, ch, h, w), new float[] {1}, embeds);
             vae.decode(c, shapes.fromHost(new float[ch * h * w], 1, ch, h, w));
-            vae.moments(c, shapes.fromHost(new float[3 * height * width], 1, 3, height, width));   // encode reads numbers
+            int in = vae.inChannels();
+            vae.encode(c, shapes.fromHost(new float[in * height * width], 1, in, height, width), null);
         });
     }
 
@@ -133,9 +159,9 @@ public final class StableDiffusionPipeline {
         if (r.initLatents() != null) latentsOf(r.initLatents(), b, unet.config.inChannels(), height / down, width / down);
         if (r.initImage() != null) {
             Tensor img = r.initImage();
-            if (img.rank() != 4 || img.dim(0) != b || img.dim(1) != vae.config.inChannels() || img.dim(2) != height || img.dim(3) != width)
+            if (img.rank() != 4 || img.dim(0) != b || img.dim(1) != vae.inChannels() || img.dim(2) != height || img.dim(3) != width)
                 throw new ParameterError("initImage", "shape " + Arrays.toString(img.shape()) + ", expected " + b + " image(s) of "
-                    + vae.config.inChannels() + " x " + height + " x " + width);
+                    + vae.inChannels() + " x " + height + " x " + width);
             firstStep(r, sched.timesteps().length);
         }
     }
@@ -146,15 +172,11 @@ public final class StableDiffusionPipeline {
      */
     private void checkSize(int batch, int width, int height, boolean guided) {
         int down = vae.downscale();
-        int[] channels = vae.config.blockOutChannels();
         try {
             long rows = guided ? 2L * batch : batch, largest = 0;
             largest = Math.max(largest, Math.multiplyExact(Math.multiplyExact(rows, unet.config.blockOutChannels().getFirst()),
                 Math.multiplyExact((long) width / down, height / down)));
-            for (int i = 0; i < channels.length; i++)   // the VAE at each of its resolutions
-                largest = Math.max(largest, Math.multiplyExact(Math.multiplyExact((long) batch, channels[i]),
-                    Math.multiplyExact((long) width >> i, height >> i)));
-            largest = Math.max(largest, Math.multiplyExact(3L * batch, Math.multiplyExact((long) width, height)));
+            largest = Math.max(largest, vae.largestActivation(batch, width, height));
             if (largest <= Integer.MAX_VALUE - 8) return;
         } catch (ArithmeticException e) {
             // too large, as below
@@ -190,7 +212,7 @@ public final class StableDiffusionPipeline {
 
         // 4. decode
         Ctx c = new Ctx(ops, taps, ModelCall.outside(TapContext.Rows.cond(d.batch)));
-        float sf = vae.config.scalingFactor();
+        float sf = vae.scalingFactor();
         float[] z = new float[d.latents.length];
         for (int i = 0; i < z.length; i++) z[i] = d.latents[i] / sf;
         int[] shape = {d.batch, unet.config.inChannels(), d.height / vae.downscale(), d.width / vae.downscale()};
@@ -261,9 +283,9 @@ public final class StableDiffusionPipeline {
             // img2img: encode, scale, then noise to the level of the first kept timestep (diffusers' Img2Img order)
             Tensor img = r.initImage();
             Ctx enc = c.at(ModelCall.outside(TapContext.Rows.cond(b)));
-            var dist = vae.encode(enc, ops.fromHost(img.data().clone(), img.shape()));
-            float[] sample = ops.toHost(dist.sample(enc, ops.fromHost(gen.randn(n), b, ch, h, w)));
-            float sf = vae.config.scalingFactor();
+            // AutoencoderKL draws its sample from the generator first; AutoencoderTiny draws nothing (diffusers' order)
+            float[] sample = ops.toHost(vae.encode(enc, ops.fromHost(img.data().clone(), img.shape()), gen));
+            float sf = vae.scalingFactor();
             float[] init = new float[n];
             for (int i = 0; i < n; i++) init[i] = sample[i] * sf;
             if (!finite(init)) throw nonFinite("the VAE encoder's latents of --init-image");

@@ -2,7 +2,7 @@ package dev.stitch.engine.vae;
 
 import dev.stitch.engine.Ctx;
 import dev.stitch.engine.Weights;
-import dev.stitch.engine.io.SafeTensors;
+import dev.stitch.engine.random.TorchGenerator;
 import dev.stitch.engine.nn.Conv2d;
 import dev.stitch.engine.taps.TapLayout;
 import dev.stitch.kernels.Tensor;
@@ -16,9 +16,7 @@ import java.util.Set;
  * diffusers' AutoencoderKL, the SD VAE: {@code encode} gives the latent distribution, {@code decode} maps latents back
  * to images in [-1, 1]. The scaling by {@code scaling_factor} is the pipeline's job, as in diffusers.
  */
-public final class AutoencoderKL {
-    public static final String COMPONENT = "vae";
-    static final String WEIGHTS = "diffusion_pytorch_model.safetensors", WEIGHTS_FP16 = "diffusion_pytorch_model.fp16.safetensors";
+public final class AutoencoderKL implements Vae {
 
     public final VaeConfig config;
     private final Weights weights;
@@ -47,13 +45,23 @@ public final class AutoencoderKL {
     /** Reads a diffusers VAE folder: {@code config.json} and the f32 weights, or the fp16 variant if only that exists. */
     public static AutoencoderKL load(Path vaeDir) {
         if (!Files.isDirectory(vaeDir)) throw new UserError(vaeDir + ": not a folder (expected a diffusers VAE folder)");
-        VaeConfig config = VaeConfig.load(vaeDir.resolve("config.json"));
-        Path file = vaeDir.resolve(WEIGHTS);
-        if (!Files.exists(file)) file = vaeDir.resolve(WEIGHTS_FP16);
-        if (!Files.exists(file))
-            throw new UserError(vaeDir + ": no " + WEIGHTS + " (or " + WEIGHTS_FP16 + ")"
-                + (Files.exists(vaeDir.resolve("diffusion_pytorch_model.bin")) ? "; .bin weights must be converted to safetensors first" : ""));
-        return new AutoencoderKL(config, Weights.of(COMPONENT, SafeTensors.open(file)));
+        return new AutoencoderKL(VaeConfig.load(vaeDir.resolve("config.json")), Vae.weightsIn(vaeDir));
+    }
+
+    @Override public VaeKind kind() { return VaeKind.KL; }
+
+    @Override public int inChannels() { return config.inChannels(); }
+
+    @Override public int latentChannels() { return config.latentChannels(); }
+
+    @Override public float scalingFactor() { return config.scalingFactor(); }
+
+    /** The mean, or with {@code sample} one draw {@code mean + std · randn} (see {@link Vae#encode(Ctx, Tensor, TorchGenerator)}). */
+    @Override
+    public Tensor encode(Ctx c, Tensor x, TorchGenerator sample) {
+        if (sample == null) return c.ops().slice(moments(c, x), 1, 0, config.latentChannels());   // the mean, no host read
+        DiagonalGaussianDistribution d = encode(c, x);
+        return d.sample(c, c.ops().fromHost(sample.randn(Math.toIntExact(d.mean().numel())), d.mean().shape()));
     }
 
     /** x [B, in_channels, H, W] in [-1, 1], H and W multiples of 2^(levels-1) → the latent distribution. */
@@ -66,15 +74,24 @@ public final class AutoencoderKL {
         return h;
     }
 
-    /** z [B, latent_channels, h, w] (already divided by the scaling factor) → images [B, out_channels, H, W], unclamped. */
+    @Override
     public Tensor decode(Ctx c, Tensor z) {
         if (postQuantConv != null) z = c.tap(postQuantConvTap, TapLayout.NCHW, postQuantConv.forward(c, z));
         return decoder.forward(c, z);
     }
 
-    /** Pixels per latent position along each side. */
-    public int downscale() { return 1 << (config.blockOutChannels().length - 1); }
+    @Override public int downscale() { return 1 << (config.blockOutChannels().length - 1); }
 
-    /** Drops this model's mapped weight pages from memory until its next use ({@link Weights#unloadPages}). */
-    public void unloadWeights() { weights.unloadPages(); }
+    /** The widest block at each resolution, the encoder's input and the decoder's output. */
+    @Override
+    public long largestActivation(long batch, int width, int height) {
+        int[] channels = config.blockOutChannels();
+        long largest = Math.multiplyExact(Math.multiplyExact(batch, Math.max(config.inChannels(), config.outChannels())),
+            Math.multiplyExact((long) width, height));
+        for (int i = 0; i < channels.length; i++)
+            largest = Math.max(largest, Math.multiplyExact(Math.multiplyExact(batch, channels[i]), Math.multiplyExact((long) width >> i, height >> i)));
+        return largest;
+    }
+
+    @Override public void unloadWeights() { weights.unloadPages(); }
 }

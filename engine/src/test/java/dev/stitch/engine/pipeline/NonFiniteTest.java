@@ -103,7 +103,7 @@ class NonFiniteTest {
 
         Path vae = pipe.source.resolve("vae/diffusion_pytorch_model.safetensors");
         var badVae = new StableDiffusionPipeline(pipe.source, pipe.tokenizer, pipe.textEncoder, pipe.unet,
-            new AutoencoderKL(pipe.vae.config, poisoned(AutoencoderKL.COMPONENT, vae, "decoder.conv_out.weight", Float.POSITIVE_INFINITY)),
+            new AutoencoderKL(((AutoencoderKL) pipe.vae).config, poisoned(AutoencoderKL.COMPONENT, vae, "decoder.conv_out.weight", Float.POSITIVE_INFINITY)),
             pipe.schedulerConfig);
         assertTrue(failure(badVae, Taps.NONE).startsWith("non-finite values (NaN or infinity) in the VAE decoder's output"));
     }

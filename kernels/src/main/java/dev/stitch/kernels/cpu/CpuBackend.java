@@ -187,6 +187,16 @@ public final class CpuBackend implements Backend {
 
     @Override public Tensor relu(Tensor x) { return activation(x, Activation.RELU); }
 
+    /** Scalar: it runs on latents only (the tiny autoencoder's clamp), never on a hot path. */
+    @Override
+    public Tensor tanh(Tensor x) {
+        float[] xd = x.data(), out = alloc(xd.length);
+        split(xd.length, GRAIN / 8, (from, to) -> {
+            for (int i = from; i < to; i++) out[i] = (float) StrictMath.tanh(xd[i]);
+        });
+        return Tensor.of(out, Shapes.unary(x));
+    }
+
     @Override
     public Tensor geglu(Tensor x) {
         int[] shape = Shapes.geglu(x);

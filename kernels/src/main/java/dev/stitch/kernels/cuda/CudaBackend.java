@@ -352,6 +352,8 @@ public final class CudaBackend implements Backend {
 
     @Override public Tensor relu(Tensor x) { return map(Kernel.RELU, x); }
 
+    @Override public Tensor tanh(Tensor x) { return map(Kernel.TANH, x); }
+
     @Override
     public Tensor geglu(Tensor x) {
         int[] shape = Shapes.geglu(x);

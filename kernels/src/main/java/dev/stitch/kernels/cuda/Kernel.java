@@ -12,6 +12,7 @@ enum Kernel {
     SILU("elementwise", "silu_f32", "ppl"),
     GELU("elementwise", "gelu_f32", "ppl"),
     RELU("elementwise", "relu_f32", "ppl"),
+    TANH("elementwise", "tanh_f32", "ppl"),
     GEGLU("elementwise", "geglu_f32", "ppli"),
     ADD("elementwise", "add_f32", "pppl"),
     MUL("elementwise", "mul_f32", "pppl"),

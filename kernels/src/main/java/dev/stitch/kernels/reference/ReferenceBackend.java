@@ -163,6 +163,8 @@ public final class ReferenceBackend implements Backend {
 
     @Override public Tensor silu(Tensor x) { return map(x, v -> v / (1 + Math.exp(-v))); }
 
+    @Override public Tensor tanh(Tensor x) { return map(x, Math::tanh); }
+
     @Override public Tensor relu(Tensor x) { return map(x, v -> Activation.RELU.apply((float) v)); }
 
     @Override public Tensor gelu(Tensor x) { return map(x, v -> 0.5 * v * dev.stitch.kernels.Erf.erfc(-v / Math.sqrt(2))); }

@@ -116,7 +116,7 @@ final class OpCases {
           add("attention d=512 one head", false, be -> be.attention(q, k, v, 1, (float) (1 / Math.sqrt(512)), false)); }
 
         // ---- elementwise
-        { Tensor x = rand(3, 1000); add("silu", false, be -> be.silu(x)); add("gelu", false, be -> be.gelu(x)); add("relu", false, be -> be.relu(x)); add("scale", false, be -> be.scale(x, -1.75f)); }
+        { Tensor x = rand(3, 1000); add("silu", false, be -> be.silu(x)); add("gelu", false, be -> be.gelu(x)); add("relu", false, be -> be.relu(x)); add("tanh", false, be -> be.tanh(x)); add("scale", false, be -> be.scale(x, -1.75f)); }
         { Tensor x = rand(2, 5, 64); add("geglu", false, be -> be.geglu(x)); }
         { Tensor a = rand(4, 333), b = rand(4, 333); add("add", false, be -> be.add(a, b)); add("mul", false, be -> be.mul(a, b)); }
         { Tensor x = rand(2, 6, 5, 7), v = rand(2, 6); add("addChannels", false, be -> be.addChannels(x, v)); }

@@ -1,0 +1,80 @@
+package dev.stitch.engine.vae;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.stitch.engine.Ctx;
+import dev.stitch.engine.Weights;
+import dev.stitch.engine.io.JsonConfig;
+import dev.stitch.engine.io.JsonFiles;
+import dev.stitch.engine.io.SafeTensors;
+import dev.stitch.engine.random.TorchGenerator;
+import dev.stitch.kernels.Tensor;
+import dev.stitch.kernels.UserError;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * What a pipeline needs of its VAE, whichever class a {@code vae/} folder holds: images in [-1, 1] to latents and
+ * back. Latents here are the VAE's own; the pipeline multiplies by {@link #scalingFactor} after encoding and divides
+ * before decoding, as diffusers does for every VAE.
+ */
+public sealed interface Vae permits AutoencoderKL, AutoencoderTiny {
+    String COMPONENT = "vae";
+    String WEIGHTS = "diffusion_pytorch_model.safetensors", WEIGHTS_FP16 = "diffusion_pytorch_model.fp16.safetensors";
+
+    /** Reads a diffusers VAE folder, AutoencoderKL or AutoencoderTiny as its {@code config.json}'s {@code _class_name} says. */
+    static Vae load(Path dir) {
+        if (!Files.isDirectory(dir)) throw new UserError(dir + ": not a folder (expected a diffusers VAE folder with config.json)");
+        Path configFile = dir.resolve("config.json");
+        if (!Files.isRegularFile(configFile)) throw new UserError(dir + ": no config.json (not a diffusers VAE folder)");
+        JsonNode root = JsonFiles.readObject(configFile);
+        String cls = new JsonConfig(configFile.toString(), root).string("_class_name", VaeKind.KL.className);
+        return switch (VaeKind.ofClassName(configFile.toString(), cls)) {
+            case KL -> new AutoencoderKL(VaeConfig.parse(configFile.toString(), root), weightsIn(dir));
+            case TINY -> new AutoencoderTiny(AutoencoderTinyConfig.parse(configFile.toString(), root), weightsIn(dir));
+        };
+    }
+
+    /** The weights of a VAE folder: the f32 file, or the fp16 variant if only that exists. */
+    static Weights weightsIn(Path dir) {
+        Path file = dir.resolve(WEIGHTS);
+        if (!Files.exists(file)) file = dir.resolve(WEIGHTS_FP16);
+        if (!Files.exists(file))
+            throw new UserError(dir + ": no " + WEIGHTS + " (or " + WEIGHTS_FP16 + ")"
+                + (Files.exists(dir.resolve("diffusion_pytorch_model.bin")) ? "; .bin weights must be converted to safetensors first" : ""));
+        return Weights.of(COMPONENT, SafeTensors.open(file));
+    }
+
+    VaeKind kind();
+
+    /** Image channels (3). */
+    int inChannels();
+
+    int latentChannels();
+
+    /** What the pipeline multiplies encoder latents by, and divides latents by before {@link #decode}. */
+    float scalingFactor();
+
+    /** Pixels per latent position along each side. */
+    int downscale();
+
+    /**
+     * Images x [B, in_channels, H, W] in [-1, 1] → the VAE's latents [B, latent_channels, H / downscale, W / downscale],
+     * not yet scaled. AutoencoderKL: the distribution's mean, or with {@code sample} a draw from it (one
+     * {@code randn} of the latents' size from {@code sample}, as diffusers' {@code latent_dist.sample(generator)});
+     * AutoencoderTiny: its encoder's output, deterministic ({@code sample} is not drawn from, as in diffusers).
+     */
+    Tensor encode(Ctx c, Tensor x, TorchGenerator sample);
+
+    /** z [B, latent_channels, h, w] (already divided by the scaling factor) → images [B, out_channels, H, W], unclamped. */
+    Tensor decode(Ctx c, Tensor z);
+
+    /**
+     * The number of values of the largest activation encoding or decoding {@code batch} images of {@code width} ×
+     * {@code height} holds; {@link ArithmeticException} when it exceeds a long.
+     */
+    long largestActivation(long batch, int width, int height);
+
+    /** Drops this model's mapped weight pages from memory until its next use ({@link Weights#unloadPages}). */
+    void unloadWeights();
+}
