@@ -10,8 +10,8 @@ import dev.stitch.engine.text.ClipTextModel;
 import dev.stitch.engine.tokenizer.ByteLevelVocabulary;
 import dev.stitch.engine.unet.UNet2DConditionModel;
 import dev.stitch.engine.unet.UNetConfig;
-import dev.stitch.engine.vae.AutoencoderKL;
-import dev.stitch.engine.vae.VaeConfig;
+import dev.stitch.engine.vae.Vae;
+import dev.stitch.engine.vae.VaeKind;
 import dev.stitch.kernels.DType;
 import dev.stitch.kernels.UserError;
 
@@ -31,8 +31,10 @@ import java.util.stream.Stream;
  * Writes a random-weight model folder in diffusers layout from one of the built-in presets ({@code tiny}: SD2's full
  * block structure at small widths with a byte-level vocabulary, the model demos and tests run on;
  * {@code sd2-base} and {@code sd2-768}: the real configs, for full-size timing; {@code sd-turbo}: sd2-base's
- * architecture with stabilityai/sd-turbo's scheduler config, and {@code tiny-turbo}: tiny with that scheduler). The tensors are exactly those the
- * models ask for when built from the configs, so the folder loads like a real one. Deterministic per seed.
+ * architecture with stabilityai/sd-turbo's scheduler config, and {@code tiny-turbo}: tiny with that scheduler). The
+ * VAE is SD's AutoencoderKL, or with {@link VaeKind#TINY} an AutoencoderTiny (TAESD's config for the full-size
+ * presets, 12 channels for the tiny ones). The tensors are exactly those the models ask for when built from the
+ * configs, so the folder loads like a real one. Deterministic per seed.
  */
 public final class RandomModel {
     private RandomModel() {}
@@ -43,9 +45,15 @@ public final class RandomModel {
 
     /** Writes preset {@code preset} into {@code out} (which must not exist or be empty), atomically. */
     public static void write(String preset, Path out, long seed, DType dtype, Path tokenizerDir) {
+        write(preset, VaeKind.KL, out, seed, dtype, tokenizerDir);
+    }
+
+    /** As {@link #write(String, Path, long, DType, Path)}, with a VAE of {@code vae}'s class. */
+    public static void write(String preset, VaeKind vae, Path out, long seed, DType dtype, Path tokenizerDir) {
         if (!PRESETS.contains(preset)) throw new UserError("--config " + preset + ": expected one of " + String.join(", ", PRESETS));
         write(f -> {
-            InputStream in = RandomModel.class.getResourceAsStream("/dev/stitch/engine/presets/" + preset + "/" + f);
+            String file = vae == VaeKind.TINY && f.equals("vae/config.json") ? "vae-tiny/config.json" : f;
+            InputStream in = RandomModel.class.getResourceAsStream("/dev/stitch/engine/presets/" + preset + "/" + file);
             if (in == null) throw new IllegalStateException("preset file missing from the jar: " + preset + "/" + f);
             return in;
         }, out, seed, dtype, tokenizerDir);
@@ -88,9 +96,7 @@ public final class RandomModel {
                 shapes.clear();
                 new UNet2DConditionModel(UNetConfig.load(tmp.resolve("unet/config.json")), Weights.random("unet", shapes));
                 writeWeights(shapes, seed + 1, dtype, tmp.resolve("unet/" + UNet2DConditionModel.WEIGHTS));
-                shapes.clear();
-                new AutoencoderKL(VaeConfig.load(tmp.resolve("vae/config.json")), Weights.random("vae", shapes));
-                writeWeights(shapes, seed + 2, dtype, tmp.resolve("vae/diffusion_pytorch_model.safetensors"));
+                writeVaeWeights(tmp.resolve("vae"), seed + 2, dtype);
 
                 if (Files.exists(out)) Files.delete(out);
                 Files.move(tmp, out, StandardCopyOption.ATOMIC_MOVE);
@@ -101,6 +107,16 @@ public final class RandomModel {
         } catch (IOException e) {
             throw new UserError("cannot write model to " + out + ": " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * Writes random weights for the VAE whose {@code config.json} is in {@code vaeDir} (AutoencoderKL or
+     * AutoencoderTiny, by its {@code _class_name}) into that folder.
+     */
+    public static void writeVaeWeights(Path vaeDir, long seed, DType dtype) {
+        Map<String, int[]> shapes = new LinkedHashMap<>();
+        Vae.build(vaeDir.resolve("config.json"), Weights.random(Vae.COMPONENT, shapes));
+        writeWeights(shapes, seed, dtype, vaeDir.resolve(Vae.WEIGHTS));
     }
 
     /**

@@ -27,11 +27,16 @@ public sealed interface Vae permits AutoencoderKL, AutoencoderTiny {
         if (!Files.isDirectory(dir)) throw new UserError(dir + ": not a folder (expected a diffusers VAE folder with config.json)");
         Path configFile = dir.resolve("config.json");
         if (!Files.isRegularFile(configFile)) throw new UserError(dir + ": no config.json (not a diffusers VAE folder)");
+        return build(configFile, weightsIn(dir));
+    }
+
+    /** The VAE {@code configFile} describes, on weights {@code w} (which it must use up). */
+    static Vae build(Path configFile, Weights w) {
         JsonNode root = JsonFiles.readObject(configFile);
         String cls = new JsonConfig(configFile.toString(), root).string("_class_name", VaeKind.KL.className);
         return switch (VaeKind.ofClassName(configFile.toString(), cls)) {
-            case KL -> new AutoencoderKL(VaeConfig.parse(configFile.toString(), root), weightsIn(dir));
-            case TINY -> new AutoencoderTiny(AutoencoderTinyConfig.parse(configFile.toString(), root), weightsIn(dir));
+            case KL -> new AutoencoderKL(VaeConfig.parse(configFile.toString(), root), w);
+            case TINY -> new AutoencoderTiny(AutoencoderTinyConfig.parse(configFile.toString(), root), w);
         };
     }
 
