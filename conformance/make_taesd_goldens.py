@@ -10,7 +10,10 @@ Writes, next to this script:
                                 output caught by forward hooks;
   * golden/pipeline_ddim_eps_taesd.safetensors (+ .png), golden/img2img_ddim_eps_taesd.safetensors
                                 diffusers' own StableDiffusionPipeline and StableDiffusionImg2ImgPipeline code on
-                                tiny-sd2's UNet and scheduler with tiny-taesd as the VAE.
+                                tiny-sd2's UNet and scheduler with tiny-taesd as the VAE;
+  * golden/encode_png.safetensors
+                                PNGs encoded into latents as the pipelines encode an init image, by tiny-sd2's
+                                AutoencoderKL (mean, and one sample) and by tiny-taesd.
 
 diffusers' pipeline modules import `transformers`, which these goldens do not need: the pipelines run with
 `text_encoder=None, tokenizer=None, safety_checker=None, feature_extractor=None` and are given
@@ -165,8 +168,64 @@ def main():
               os.path.join(GOLDEN, "img2img_ddim_eps_taesd.safetensors"),
               info(case="StableDiffusionImg2ImgPipeline(tiny-sd2 unet + scheduler, vae=tiny-taesd)", steps=8,
                    guidance=7.5, strength=0.6, generator_seed=7, image="pipeline_ddim_eps_taesd.png"))
+    # (i) PNGs encoded as the pipelines encode an init image (VaeImageProcessor: [0, 1] -> [-1, 1]), then scaled
+    from diffusers import AutoencoderKL
+    from diffusers.image_processor import VaeImageProcessor
+    kl = AutoencoderKL.from_pretrained(os.path.join(sd2, "vae")).eval()
+    kl_png = torch.from_numpy(read_png(os.path.join(GOLDEN, "pipeline_ddim_eps.png")))
+    processor = VaeImageProcessor(vae_scale_factor=8)
+    x_kl = processor.preprocess(kl_png.permute(2, 0, 1)[None].float() / 255)
+    x_tiny = processor.preprocess(init)
+    dist = kl.encode(x_kl).latent_dist
+    save_file({"kl_image_uint8_hwc": kl_png, "kl_mean": dist.mean * kl.config.scaling_factor,
+               "kl_sample_seed5": dist.sample(torch.Generator().manual_seed(5)) * kl.config.scaling_factor,
+               "taesd_image_uint8_hwc": uint8, "taesd_latents": vae.encode(x_tiny).latents * vae.config.scaling_factor},
+              os.path.join(GOLDEN, "encode_png.safetensors"),
+              info(case="PNG -> VaeImageProcessor.preprocess -> encode -> * scaling_factor",
+                   kl="tiny-sd2/vae on pipeline_ddim_eps.png: latent_dist.mean, latent_dist.sample(Generator seed 5)",
+                   taesd="tiny-taesd on pipeline_ddim_eps_taesd.png: .latents"))
     print("encode latents", latents.abs().max().item(), "decode out", out.abs().max().item(),
           "image_raw", decoded["raw"].abs().max().item())
+
+
+def read_png(path):
+    """An 8-bit RGB PNG without interlacing (as written here and by diffusers' goldens) -> uint8 [H, W, 3]."""
+    import struct
+    import zlib
+    with open(path, "rb") as f:
+        data = f.read()
+    pos, idat, w, h = 8, b"", 0, 0
+    while pos < len(data):
+        n, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + n]
+        if kind == b"IHDR":
+            w, h, depth, color = struct.unpack(">IIBB", body[:10])
+            assert depth == 8 and color == 2, "8-bit RGB expected"
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + n
+    raw, stride, bpp = zlib.decompress(idat), w * 3, 3
+    out, prev = np.zeros((h, stride), np.uint8), np.zeros(stride, np.int32)
+    for y in range(h):
+        ftype, line = raw[y * (stride + 1)], np.frombuffer(raw, np.uint8, stride, y * (stride + 1) + 1).astype(np.int32)
+        cur = np.zeros(stride, np.int32)
+        for i in range(stride):
+            a = cur[i - bpp] if i >= bpp else 0
+            b, c = prev[i], prev[i - bpp] if i >= bpp else 0
+            if ftype == 0:
+                p = 0
+            elif ftype == 1:
+                p = a
+            elif ftype == 2:
+                p = b
+            elif ftype == 3:
+                p = (a + b) // 2
+            else:
+                pa, pb, pc = abs(b - c), abs(a - c), abs(a + b - 2 * c)
+                p = a if pa <= pb and pa <= pc else b if pb <= pc else c
+            cur[i] = (line[i] + p) & 0xFF
+        out[y], prev = cur, cur
+    return out.reshape(h, w, 3)
 
 
 def write_png(path, hwc):

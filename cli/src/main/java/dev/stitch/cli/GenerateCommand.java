@@ -80,6 +80,7 @@ final class GenerateCommand implements Callable<Integer> {
             Path file = i == 0 ? out : numbered(out, i);
             var text = StableDiffusionPipeline.pngText(req, i, res, pipe.source);
             if (steering != null) text.put("steering", steering);
+            if (pipe.vaeSource != null) text.put("vae", String.valueOf(pipe.vaeSource.toAbsolutePath().normalize().getFileName()));
             Png.write(file, new RgbImage(res.width(), res.height(), res.pixels()[i]), text);
             System.err.println("stitch: wrote " + file);
         }

@@ -32,6 +32,10 @@ final class GenerationOptions {
     @Option(names = "--tokenizer", paramLabel = "DIR", description = "with a checkpoint --model: CLIP tokenizer folder (default: tokenizer/ beside the file)")
     Path tokenizer;
 
+    @Option(names = "--vae", paramLabel = "DIR", description = "use this diffusers vae folder (AutoencoderKL, or AutoencoderTiny such as"
+        + " madebyollin/taesd) instead of the model's own VAE, to decode (and encode --init-image)")
+    Path vae;
+
     @Option(names = "--prompt", paramLabel = "TEXT", description = "prompt; repeat for a batch (one image per prompt)")
     List<String> prompts = new ArrayList<>();
 
@@ -83,7 +87,7 @@ final class GenerationOptions {
      */
     List<OutputPaths.Input> inputs(SteeringOptions steering) {
         List<OutputPaths.Input> in = new ArrayList<>(List.of(OutputPaths.input("--model", model), OutputPaths.input("--tokenizer", tokenizer),
-            OutputPaths.input("--init-latents", initLatents), OutputPaths.input("--init-image", initImage)));
+            OutputPaths.input("--vae", vae), OutputPaths.input("--init-latents", initLatents), OutputPaths.input("--init-image", initImage)));
         if (steering != null)
             for (String s : steering.steer) in.add(OutputPaths.input("--steer", SteeringOptions.Spec.parse(s).file()));
         return in;
@@ -103,8 +107,8 @@ final class GenerationOptions {
     /** The flag that sets the request parameter {@code parameter}, or null when it is not one. */
     static String flag(String parameter) { return FLAGS.get(parameter); }
 
-    /** The model {@code --model} names (see {@link Models#open}). */
-    StableDiffusionPipeline pipeline() { return Models.open(model, tokenizer, prediction == null ? null : Prediction.parse(prediction)); }
+    /** The model {@code --model} names, with the VAE of {@code --vae} if given (see {@link Models#open}). */
+    StableDiffusionPipeline pipeline() { return Models.open(model, tokenizer, prediction == null ? null : Prediction.parse(prediction), vae); }
 
     /** The request these flags describe; the seed is drawn (and so printed by the caller) if none was given. */
     GenerateRequest request(StableDiffusionPipeline pipe) {

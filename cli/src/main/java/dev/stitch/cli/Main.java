@@ -19,6 +19,8 @@ import java.nio.file.Path;
         MakeRandomModelCommand.class,
         InspectCommand.class,
         ConvertCommand.class,
+        DecodeCommand.class,
+        EncodeCommand.class,
         ExtractCommand.class,
         LayersCommand.class,
         SweepCommand.class,

@@ -2,6 +2,7 @@ package dev.stitch.cli;
 
 import dev.stitch.engine.io.OutputPaths;
 import dev.stitch.engine.pipeline.RandomModel;
+import dev.stitch.engine.vae.VaeKind;
 import dev.stitch.kernels.DType;
 import dev.stitch.kernels.UserError;
 import picocli.CommandLine.Command;
@@ -28,6 +29,10 @@ final class MakeRandomModelCommand implements Callable<Integer> {
     @Option(names = "--tokenizer", paramLabel = "DIR", description = "copy these tokenizer files (default: a built-in byte-level vocabulary)")
     Path tokenizer;
 
+    @Option(names = "--vae-kind", paramLabel = "K", defaultValue = "kl",
+        description = "kl: SD's AutoencoderKL; tiny: an AutoencoderTiny (TAESD's config; 12 channels for --config tiny) (default ${DEFAULT-VALUE})")
+    String vaeKind;
+
     @Override
     public Integer call() {
         DType dt = switch (dtype) {
@@ -38,7 +43,7 @@ final class MakeRandomModelCommand implements Callable<Integer> {
         };
         OutputPaths.check("--out", out, OutputPaths.input("--tokenizer", tokenizer));
         long t0 = System.nanoTime();
-        RandomModel.write(config, out, seed, dt, tokenizer);
+        RandomModel.write(config, VaeKind.parse("--vae-kind", vaeKind), out, seed, dt, tokenizer);
         System.err.printf("stitch: wrote %s model to %s (%.1f s)%n", config, out, (System.nanoTime() - t0) / 1e9);
         return 0;
     }

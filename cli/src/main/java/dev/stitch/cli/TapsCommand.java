@@ -19,6 +19,9 @@ final class TapsCommand implements Callable<Integer> {
     @Option(names = "--tokenizer", paramLabel = "DIR", description = "with a checkpoint --model: CLIP tokenizer folder (default: tokenizer/ beside the file)")
     Path tokenizer;
 
+    @Option(names = "--vae", paramLabel = "DIR", description = "list the taps with this diffusers vae folder (AutoencoderKL or AutoencoderTiny) in place of the model's VAE")
+    Path vae;
+
     @Option(names = "--width", paramLabel = "W", description = "image width, a multiple of 8 (default: the model's)")
     Integer width;
 
@@ -32,7 +35,7 @@ final class TapsCommand implements Callable<Integer> {
     public Integer call() {
         checkSize("--width", width);
         checkSize("--height", height);
-        StableDiffusionPipeline pipe = Models.open(model, tokenizer, null);
+        StableDiffusionPipeline pipe = Models.open(model, tokenizer, null, vae);
         int w = width != null ? width : pipe.defaultSize(), h = height != null ? height : pipe.defaultSize();
         TapCatalog catalog = pipe.tapCatalog(w, h);
         if (taps != null) {

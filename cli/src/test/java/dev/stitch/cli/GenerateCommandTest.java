@@ -308,9 +308,9 @@ class GenerateCommandTest {
         StableDiffusionPipeline pipe = StableDiffusionPipeline.load(tiny);
         Ctx c = new Ctx(Backends.byName("cpu"));
         RgbImage init = Png.read(base);
-        Tensor mean = pipe.vae.encode(c, Images.fromUint8(new byte[][] {init.rgb()}, init.height(), init.width())).mean();
+        Tensor mean = pipe.vae.encode(c, Images.fromUint8(new byte[][] {init.rgb()}, init.height(), init.width()), null);
         float[] start = mean.data().clone(), unscaled = mean.data();
-        for (int i = 0; i < start.length; i++) start[i] *= pipe.vae.config.scalingFactor();
+        for (int i = 0; i < start.length; i++) start[i] *= pipe.vae.scalingFactor();
         byte[] startImage = Images.toUint8(pipe.vae.decode(c, Tensor.of(unscaled, mean.shape())))[0];
 
         String[] strengths = {"0.2", "0.9"};

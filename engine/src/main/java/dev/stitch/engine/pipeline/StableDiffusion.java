@@ -45,6 +45,14 @@ public final class StableDiffusion implements AutoCloseable {
     /** Loads a diffusers folder onto {@code ops} (see {@link Backends#byName}). */
     public static StableDiffusion load(Path dir, Backend ops) { return new StableDiffusion(StableDiffusionPipeline.load(dir), ops); }
 
+    /**
+     * Loads a diffusers folder with the VAE of {@code vaeDir} (a diffusers {@code vae} folder: AutoencoderKL or
+     * AutoencoderTiny) in place of its own, onto {@code ops}.
+     */
+    public static StableDiffusion load(Path dir, Path vaeDir, Backend ops) {
+        return new StableDiffusion(StableDiffusionPipeline.load(dir, vaeDir), ops);
+    }
+
     /** Loads a diffusers folder onto the backend {@code auto} picks. */
     public static StableDiffusion load(Path dir) { return load(dir, Backends.byName("auto")); }
 

@@ -43,9 +43,17 @@ public final class StableDiffusionPipeline {
     public final UNet2DConditionModel unet;
     public final Vae vae;
     public final SchedulerConfig schedulerConfig;
+    /** The folder of a VAE that replaced the model's own ({@code --vae}); null when the model's own is used. */
+    public final Path vaeSource;
 
     public StableDiffusionPipeline(Path source, ClipTokenizer tokenizer, ClipTextModel textEncoder, UNet2DConditionModel unet,
                                    Vae vae, SchedulerConfig schedulerConfig) {
+        this(source, tokenizer, textEncoder, unet, vae, schedulerConfig, null);
+    }
+
+    private StableDiffusionPipeline(Path source, ClipTokenizer tokenizer, ClipTextModel textEncoder, UNet2DConditionModel unet,
+                                    Vae vae, SchedulerConfig schedulerConfig, Path vaeSource) {
+        this.vaeSource = vaeSource;
         this.source = source;
         this.tokenizer = tokenizer;
         this.textEncoder = textEncoder;
@@ -77,17 +85,21 @@ public final class StableDiffusionPipeline {
         Vae vae = vaeDir == null ? Vae.load(dir.resolve("vae")) : Vae.load(vaeDir);
         checkVae(unet, vae, vaeDir == null ? dir.resolve("vae") : vaeDir);
         return new StableDiffusionPipeline(dir, ClipTokenizer.load(dir.resolve("tokenizer")), ClipTextModel.load(dir.resolve("text_encoder")),
-            unet, vae, SchedulerConfig.read(schedulerFile));
+            unet, vae, SchedulerConfig.read(schedulerFile), vaeDir);
     }
 
     /**
      * This model with {@code vae} in place of its VAE (for decoding, and encoding img2img's image): for comparing
-     * decoders on the same latents. {@code origin} names the VAE in the error when it does not fit the UNet.
+     * decoders on the same latents. {@code origin}, its folder, becomes {@link #vaeSource} and names the VAE in the
+     * error when it does not fit the UNet.
      */
     public StableDiffusionPipeline withVae(Vae vae, Path origin) {
         checkVae(unet, vae, origin);
-        return new StableDiffusionPipeline(source, tokenizer, textEncoder, unet, vae, schedulerConfig);
+        return new StableDiffusionPipeline(source, tokenizer, textEncoder, unet, vae, schedulerConfig, origin);
     }
+
+    /** {@link #withVae} with the VAE of the diffusers folder {@code vaeDir} (AutoencoderKL or AutoencoderTiny). */
+    public StableDiffusionPipeline withVae(Path vaeDir) { return withVae(Vae.load(vaeDir), vaeDir); }
 
     private static void checkVae(UNet2DConditionModel unet, Vae vae, Path origin) {
         if (vae.latentChannels() != unet.config.inChannels())

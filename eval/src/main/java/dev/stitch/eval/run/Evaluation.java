@@ -310,6 +310,11 @@ public final class Evaluation {
             o.put("model", name == null ? "" : name.toString());
             o.put("model_sha256", ModelFingerprint.sha256(pipe.source));
         }
+        if (pipe.vaeSource != null) {   // --vae: another decoder draws other images
+            Path name = pipe.vaeSource.toAbsolutePath().normalize().getFileName();
+            o.put("vae", name == null ? "" : name.toString());
+            o.put("vae_sha256", ModelFingerprint.sha256(pipe.vaeSource));
+        }
         o.put("prompts", s.prompts().getFileName().toString());
         o.put("prompts_sha256", sha256(s.prompts()));
         if (s.category() != null) o.put("category", s.category());
