@@ -20,12 +20,12 @@ import java.nio.file.Path;
 import java.util.List;
 
 /**
- * A study, as its experiment file states it (see docs/study.md and {@link ExperimentFile}): one model and its
- * generation settings, the prompt pairs that define the concept, how their activations are captured, the vector
+ * A study, as its experiment file states it (see docs/study.md and {@link ExperimentFile}): one model (with another
+ * VAE folder in place of its own if {@code vae} is not null) and its generation settings, the prompt pairs that define the concept, how their activations are captured, the vector
  * methods, the steering setups, the prompt sets and the metrics. Everything here changes a result, so all of it
  * goes into run.json ({@link #toJson}) and a resumed run must state exactly the same.
  */
-public record Experiment(Path model, Generation generation, List<PairsSource> pairs, Capture capture, List<Method> methods,
+public record Experiment(Path model, Path vae, Generation generation, List<PairsSource> pairs, Capture capture, List<Method> methods,
                          List<Setup> setups, Prompts prompts, Metrics metrics) {
 
     /** Generation settings shared by the baseline and every setup; prompt i's image j starts from seed + i·seedsPerPrompt + j. */
@@ -150,6 +150,10 @@ public record Experiment(Path model, Generation generation, List<PairsSource> pa
         ObjectNode o = Jsonl.JSON.createObjectNode();
         o.put("model", model.toAbsolutePath().normalize().getFileName().toString());
         o.put("model_sha256", ModelFingerprint.sha256(model));   // another model under the same folder name is another run
+        if (vae != null) {   // another decoder draws other images
+            o.put("vae", vae.toAbsolutePath().normalize().getFileName().toString());
+            o.put("vae_sha256", ModelFingerprint.sha256(vae));
+        }
         ObjectNode g = o.putObject("generation");
         g.put("steps", generation.steps()).put("guidance", generation.guidance());
         if (generation.width() != null) g.put("width", generation.width());

@@ -53,9 +53,10 @@ final class ExperimentFile {
         }
         Path dir = file.toAbsolutePath().getParent();
         Node r = new Node(file, "", root == null ? YAML.createObjectNode() : root);
-        r.keys("model", "generation", "pairs", "capture", "methods", "setups", "prompts", "metrics");
+        r.keys("model", "vae", "generation", "pairs", "capture", "methods", "setups", "prompts", "metrics");
 
         Path model = r.path("model", dir, true);
+        Path vae = r.has("vae") ? r.path("vae", dir, true) : null;   // a diffusers vae folder in place of the model's own
         Experiment.Generation gen = generation(r.object("generation", true));
         List<Experiment.PairsSource> pairs = new ArrayList<>();
         for (Node p : r.stringOrList("pairs")) {
@@ -83,7 +84,7 @@ final class ExperimentFile {
         Experiment.Prompts prompts = new Experiment.Prompts(prompts(pr, "target", dir, true, categories), prompts(pr, "neutral", dir, false, null),
             categories.stream().allMatch(java.util.Objects::isNull) ? List.of() : java.util.Collections.unmodifiableList(categories));
         Experiment.Metrics metrics = metrics(r.object("metrics", true), dir);
-        return new Experiment(model, gen, pairs, capture, methods, setups, prompts, metrics);
+        return new Experiment(model, vae, gen, pairs, capture, methods, setups, prompts, metrics);
     }
 
     private static Experiment.Generation generation(Node g) {

@@ -130,7 +130,7 @@ public final class Study {
     private final class Worker implements ItemWorker {
         private final RunFolder run;
         private final List<Item> items = items();
-        private final StableDiffusionPipeline pipe = StableDiffusionPipeline.load(e.model());
+        private final StableDiffusionPipeline pipe = StableDiffusionPipeline.load(e.model(), e.vae());
         private final Vectors vectors;
         private final List<Arm> arms;
         private final List<SteeringPlan> plans = new ArrayList<>();

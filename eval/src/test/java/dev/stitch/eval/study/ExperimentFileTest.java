@@ -80,6 +80,19 @@ class ExperimentFileTest {
     }
 
     @Test
+    void aVaeFolderReplacesTheModelsAndCountsInRunJson() throws IOException {
+        assertNull(read(documentedExample()).vae());
+        Files.createDirectories(dir.resolve("taesd"));
+        Files.writeString(dir.resolve("taesd/config.json"), "{\"_class_name\": \"AutoencoderTiny\"}");
+        Experiment e = read(documentedExample().replace("# vae: taesd", "vae: taesd"));
+        assertEquals(dir.resolve("taesd").toAbsolutePath(), e.vae());
+        assertEquals("taesd", e.toJson().at("/vae").asText());
+        assertEquals(64, e.toJson().at("/vae_sha256").asText().length());
+        var bad = assertThrows(dev.stitch.kernels.UserError.class, () -> read(documentedExample().replace("# vae: taesd", "vae: nowhere")));
+        assertTrue(bad.getMessage().contains("vae: no such file or folder"), bad.getMessage());
+    }
+
+    @Test
     void mistakesNameTheirKey() throws IOException {
         String ok = documentedExample();
         String[][] cases = {
