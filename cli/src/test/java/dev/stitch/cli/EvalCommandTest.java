@@ -598,6 +598,23 @@ class EvalCommandTest {
         assertTrue(r.err().contains("guidance 1.0"), r.err());
     }
 
+    /** --vae draws other images: a resume with another VAE, or without it, is refused. */
+    @Test
+    void aResumeWithAnotherVaeIsRefused(@TempDir Path tmp) {
+        Path run = tmp.resolve("run"), taesd = tmp.resolve("taesd");
+        CliRunner.Result made = CliRunner.run("make-random-model", "--config", "tiny", "--vae-kind", "tiny", "--out", taesd.toString());
+        assertEquals(0, made.code(), made.err());
+        List<String> first = lean(run);
+        first.addAll(List.of("--limit", "1", "--vae", taesd.resolve("vae").toString()));
+        CliRunner.Result r = eval(first);
+        assertEquals(0, r.code(), r.err());
+        List<String> without = lean(run);
+        without.addAll(List.of("--limit", "1"));
+        CliRunner.Result refused = eval(without);
+        assertEquals(2, refused.code(), refused.err());
+        assertTrue(refused.err().contains("different run") && refused.err().contains("vae"), refused.err());
+    }
+
     @Test
     void aKilledRunResumesWithExactlyOneScorePerItem(@TempDir Path tmp) throws Exception {
         Path run = tmp.resolve("run"), scores = run.resolve("scores.jsonl");
