@@ -31,7 +31,9 @@ class ConformanceSetTest {
                 "golden/sd1/pipeline_pndm.safetensors", "golden/sd1/pipeline_pndm.png", "make_sd1_goldens.py",
                 "tiny-sd-turbo/model_index.json", "tiny-sd-turbo/scheduler/scheduler_config.json",
                 "tiny-sd-turbo/unet/diffusion_pytorch_model.safetensors", "golden/turbo_euler_1step.safetensors",
-                "golden/turbo_img2img_init.png", "make_turbo_goldens.py")) {
+                "golden/turbo_img2img_init.png", "make_turbo_goldens.py",
+                "tiny-taesd/config.json", "tiny-taesd/diffusion_pytorch_model.safetensors", "make_taesd_goldens.py",
+                "golden/pipeline_ddim_eps_taesd.png")) {
             Path file = CONFORMANCE.resolve(part);
             assertTrue(Files.isRegularFile(file), "the conformance set belongs to the repository, but " + file + " is missing");
         }
@@ -39,7 +41,8 @@ class ConformanceSetTest {
         try (Stream<Path> all = Files.walk(CONFORMANCE)) {
             weights = all.filter(p -> p.toString().endsWith(".safetensors")).sorted().toList();
         }
-        assertEquals(14 + 8 + 4, weights.size(), "safetensors files under " + CONFORMANCE + ": " + weights);
+        // SD2 14, SD 1.x 8, SD-Turbo 4, the tiny AutoencoderTiny 6
+        assertEquals(14 + 8 + 4 + 6, weights.size(), "safetensors files under " + CONFORMANCE + ": " + weights);
         // A line-ending conversion or a text merge would break a header or a tensor's byte range.
         for (Path w : weights) assertFalse(SafeTensors.open(w).names().isEmpty(), w + " holds no tensors");
     }

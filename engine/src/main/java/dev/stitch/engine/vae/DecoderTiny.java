@@ -29,7 +29,7 @@ public final class DecoderTiny {
         for (int i = 0; i < ch.length; i++) {
             boolean last = i == ch.length - 1;
             for (int j = 0; j < blocks[i]; j++)
-                layers.add(TinyLayer.of(new AutoencoderTinyBlock(l.pp(layers.size()), ch[i], ch[i], act)));
+                layers.add(TinyLayer.of(new AutoencoderTinyBlock(l.pp(layers.size()), ch[i], act)));
             if (!last) layers.add(TinyLayer.of(l.pp(layers.size()), (c, x) -> c.ops().upsampleNearest(x, 2 * x.dim(2), 2 * x.dim(3))));
             Conv2d conv = new Conv2d(l.pp(layers.size()), ch[i], last ? cfg.outChannels() : ch[i], 3, 1, 1, last);
             layers.add(TinyLayer.of(l.pp(layers.size()), conv::forward));

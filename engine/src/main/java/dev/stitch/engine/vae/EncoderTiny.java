@@ -24,7 +24,7 @@ public final class EncoderTiny {
                 : new Conv2d(l.pp(layers.size()), ch[i], ch[i], 3, 2, 1, false);
             layers.add(TinyLayer.of(l.pp(layers.size()), conv::forward));
             for (int j = 0; j < blocks[i]; j++)
-                layers.add(TinyLayer.of(new AutoencoderTinyBlock(l.pp(layers.size()), ch[i], ch[i], cfg.act())));
+                layers.add(TinyLayer.of(new AutoencoderTinyBlock(l.pp(layers.size()), ch[i], cfg.act())));
         }
         Conv2d out = new Conv2d(l.pp(layers.size()), ch[ch.length - 1], cfg.latentChannels(), 3, 1, 1);
         layers.add(TinyLayer.of(l.pp(layers.size()), out::forward));

@@ -12,6 +12,7 @@ import dev.stitch.kernels.UserError;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.function.Supplier;
 
 /**
  * What a pipeline needs of its VAE, whichever class a {@code vae/} folder holds: images in [-1, 1] to latents and
@@ -27,16 +28,26 @@ public sealed interface Vae permits AutoencoderKL, AutoencoderTiny {
         if (!Files.isDirectory(dir)) throw new UserError(dir + ": not a folder (expected a diffusers VAE folder with config.json)");
         Path configFile = dir.resolve("config.json");
         if (!Files.isRegularFile(configFile)) throw new UserError(dir + ": no config.json (not a diffusers VAE folder)");
-        return build(configFile, weightsIn(dir));
+        JsonNode root = JsonFiles.readObject(configFile);
+        return build(configFile, root, () -> weightsIn(dir));   // the config is checked before the weights are looked for
     }
 
     /** The VAE {@code configFile} describes, on weights {@code w} (which it must use up). */
     static Vae build(Path configFile, Weights w) {
-        JsonNode root = JsonFiles.readObject(configFile);
-        String cls = new JsonConfig(configFile.toString(), root).string("_class_name", VaeKind.KL.className);
-        return switch (VaeKind.ofClassName(configFile.toString(), cls)) {
-            case KL -> new AutoencoderKL(VaeConfig.parse(configFile.toString(), root), w);
-            case TINY -> new AutoencoderTiny(AutoencoderTinyConfig.parse(configFile.toString(), root), w);
+        return build(configFile, JsonFiles.readObject(configFile), () -> w);
+    }
+
+    private static Vae build(Path configFile, JsonNode root, Supplier<Weights> weights) {
+        String origin = configFile.toString();
+        return switch (VaeKind.ofClassName(origin, new JsonConfig(origin, root).string("_class_name", VaeKind.KL.className))) {
+            case KL -> {
+                VaeConfig config = VaeConfig.parse(origin, root);
+                yield new AutoencoderKL(config, weights.get());
+            }
+            case TINY -> {
+                AutoencoderTinyConfig config = AutoencoderTinyConfig.parse(origin, root);
+                yield new AutoencoderTiny(config, weights.get());
+            }
         };
     }
 
