@@ -18,7 +18,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * {@code stitch decode}, {@code stitch encode}, {@code --vae} and {@code make-random-model --vae-kind tiny} against
- * diffusers' tensors (conformance/golden/README.md (h), (i)): the model's AutoencoderKL and the tiny AutoencoderTiny.
+ * diffusers' tensors (conformance/golden/README.md (i), (j)): the model's AutoencoderKL and the tiny AutoencoderTiny.
  */
 class DecodeEncodeCommandTest {
     static final Path CONFORMANCE = GenerateCommandTest.CONFORMANCE, GOLDEN = GenerateCommandTest.GOLDEN;

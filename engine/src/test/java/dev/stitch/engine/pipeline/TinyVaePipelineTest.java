@@ -31,7 +31,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * tiny-sd2 with the tiny AutoencoderTiny swapped in, against diffusers' own StableDiffusionPipeline and
- * StableDiffusionImg2ImgPipeline with the same VAE (conformance/golden/README.md (h)).
+ * StableDiffusionImg2ImgPipeline with the same VAE (conformance/golden/README.md (i)).
  */
 class TinyVaePipelineTest {
     static final Path TAESD = CONFORMANCE.resolve("tiny-taesd");

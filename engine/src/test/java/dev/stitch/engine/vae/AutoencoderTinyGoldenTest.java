@@ -24,7 +24,7 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
- * The tiny AutoencoderTiny against diffusers' own (conformance/golden/README.md (g)): encode and decode, and the
+ * The tiny AutoencoderTiny against diffusers' own (conformance/golden/README.md (h)): encode and decode, and the
  * outputs of the {@code layers} entries diffusers' forward hooks caught, on the reference and cpu backends.
  */
 class AutoencoderTinyGoldenTest {
