@@ -47,16 +47,23 @@ final class Along {
     }
 
     static void project(float[] x, float[] u, float[] out, int n, int inner, int from, int to) {
+        if (inner == 1) {
+            for (int o = from; o < to; o++) out[o] = dot(x, o * n, u, 0, n);
+            return;
+        }
+        // as the mean: BLOCK terms in f32, then into a double sum, so that a long, cancelling sum keeps f32 accuracy
+        double[] acc = new double[L];
         for (int o = from; o < to; o++) {
-            if (inner == 1) {
-                out[o] = dot(x, o * n, u, 0, n);
-                continue;
-            }
             for (int i = 0; i < inner; i += L) {
                 VectorMask<Float> m = S.indexInRange(i, inner);
-                FloatVector p = FloatVector.zero(S);
-                for (int k = 0; k < n; k++) p = FloatVector.fromArray(S, x, (o * n + k) * inner + i, m).fma(FloatVector.broadcast(S, u[k]), p);
-                p.intoArray(out, o * inner + i, m);
+                Arrays.fill(acc, 0);
+                for (int k0 = 0; k0 < n; k0 += BLOCK) {
+                    FloatVector p = FloatVector.zero(S);
+                    for (int k = k0; k < Math.min(n, k0 + BLOCK); k++)
+                        p = FloatVector.fromArray(S, x, (o * n + k) * inner + i, m).fma(FloatVector.broadcast(S, u[k]), p);
+                    for (int l = 0; l < L; l++) acc[l] += p.lane(l);
+                }
+                for (int l = 0; l < L && i + l < inner; l++) out[o * inner + i + l] = (float) acc[l];
             }
         }
     }
