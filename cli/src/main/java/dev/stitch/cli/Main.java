@@ -19,6 +19,7 @@ import java.nio.file.Path;
         MakeRandomModelCommand.class,
         InspectCommand.class,
         ConvertCommand.class,
+        PullCommand.class,
         ExtractCommand.class,
         LayersCommand.class,
         SweepCommand.class,

@@ -1,31 +1,50 @@
 package dev.stitch.cli;
 
 import dev.stitch.convert.Checkpoints;
+import dev.stitch.engine.hub.HubCache;
 import dev.stitch.engine.pipeline.StableDiffusionPipeline;
 import dev.stitch.engine.schedulers.Prediction;
 import dev.stitch.kernels.UserError;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.function.Function;
 
-/** What {@code --model} names: a diffusers folder, or an original single-file SD 1.x or SD2 checkpoint converted in memory. */
+/**
+ * What {@code --model} names: a diffusers folder, an original single-file SD 1.x or SD2 checkpoint converted in
+ * memory, or a Hub id {@code org/name[@revision]} found in the local Hugging Face cache.
+ */
 final class Models {
     private Models() {}
+
+    /** Where environment variables (HF_HUB_CACHE, HF_HOME, HF_TOKEN, HF_ENDPOINT) are read; tests point it at their own. */
+    static Function<String, String> environment = System::getenv;
+
+    /** The folder or file {@code model} names: itself when it exists, else a Hub id's snapshot in the cache (said on stderr). */
+    static Path locate(Path model) {
+        if (model == null) return null;
+        Path found = HubCache.fromEnvironment(environment).locate(model.toString());
+        if (!found.equals(model)) System.err.println("stitch: " + model + ": " + found + " (Hugging Face cache)");
+        return found;
+    }
 
     /**
      * Opens {@code model}. For a checkpoint, {@code tokenizer} (else a {@code tokenizer/} folder beside it) gives the
      * tokenizer files it lacks and {@code prediction} decides ε vs v where the file cannot tell; the converter's
-     * decisions are printed as {@code stitch convert} prints them.
+     * decisions are printed as {@code stitch convert} prints them. {@code variant} (e.g. fp16; null: the default
+     * weights) picks the weight files of a diffusers folder.
      */
-    static StableDiffusionPipeline open(Path model, Path tokenizer, Prediction prediction) {
+    static StableDiffusionPipeline open(Path model, Path tokenizer, Prediction prediction, String variant) {
+        model = locate(model);
         if (!Files.exists(model)) throw new UserError(model + ": no such model folder or checkpoint file");
         if (Files.isRegularFile(model) && !Checkpoints.isCheckpointFile(model))
             throw new UserError(model + ": neither a diffusers model folder nor a checkpoint (.safetensors, .ckpt, .pt, .pth)");
         if (!Checkpoints.isCheckpointFile(model)) {
             if (tokenizer != null)
                 throw new UserError("--tokenizer is for single-file checkpoints; the model folder " + model + " has its own tokenizer/");
-            return StableDiffusionPipeline.load(model);
+            return StableDiffusionPipeline.load(model, variant);
         }
+        if (variant != null) throw new UserError("--variant is for diffusers model folders; " + model + " is a single-file checkpoint");
         Checkpoints.Loaded l = Checkpoints.loadAsDiffusers(model, prediction, null, tokenizer);
         StableDiffusionPipeline pipe = Checkpoints.pipeline(model, l);   // a missing tokenizer fails before anything is printed
         for (String d : l.decisions()) System.err.println("stitch: " + model.getFileName() + ": " + d);

@@ -5,6 +5,7 @@ import dev.stitch.engine.Ctx;
 import dev.stitch.kernels.ParameterError;
 import dev.stitch.engine.image.Images;
 import dev.stitch.engine.io.JsonFiles;
+import dev.stitch.engine.io.WeightFiles;
 import dev.stitch.engine.random.TorchGenerator;
 import dev.stitch.engine.schedulers.Scheduler;
 import dev.stitch.engine.schedulers.SchedulerConfig;
@@ -30,6 +31,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
 
 /**
  * diffusers' StableDiffusionPipeline (txt2img, and img2img from an init image), written out: encode the prompts,
@@ -54,8 +56,14 @@ public final class StableDiffusionPipeline {
         this.schedulerConfig = schedulerConfig;
     }
 
-    /** Loads a diffusers folder: {@code model_index.json} and the five component folders. */
-    public static StableDiffusionPipeline load(Path dir) {
+    /** Loads a diffusers folder: {@code model_index.json} and the five component folders, default weights. */
+    public static StableDiffusionPipeline load(Path dir) { return load(dir, null); }
+
+    /**
+     * Loads a diffusers folder with the weights of {@code variant} (e.g. {@code fp16}; null: the default files) in
+     * each component that has them, the default weights elsewhere, as diffusers does (see {@link WeightFiles}).
+     */
+    public static StableDiffusionPipeline load(Path dir, String variant) {
         if (!Files.exists(dir)) throw new UserError(dir + ": no such model folder");
         if (!Files.isDirectory(dir))
             throw new UserError(dir + ": not a folder (a diffusers model folder is expected; convert single-file checkpoints with 'stitch convert')");
@@ -66,8 +74,11 @@ public final class StableDiffusionPipeline {
             if (!Files.isDirectory(dir.resolve(part))) throw new UserError(dir + ": missing component folder '" + part + "/'");
         Path schedulerFile = dir.resolve("scheduler/scheduler_config.json");
         if (!Files.isRegularFile(schedulerFile)) throw new UserError(dir + ": missing scheduler/scheduler_config.json");
-        return new StableDiffusionPipeline(dir, ClipTokenizer.load(dir.resolve("tokenizer")), ClipTextModel.load(dir.resolve("text_encoder")),
-            UNet2DConditionModel.load(dir.resolve("unet")), AutoencoderKL.load(dir.resolve("vae")), SchedulerConfig.read(schedulerFile));
+        if (variant != null && Stream.of("text_encoder", "unet", "vae").noneMatch(p -> variant.equals(WeightFiles.variantOf(
+                WeightFiles.find(dir.resolve(p), variant).getFileName().toString()))))
+            throw new UserError(dir + ": no component has " + variant + " weights (variant '" + variant + "' asked for)");
+        return new StableDiffusionPipeline(dir, ClipTokenizer.load(dir.resolve("tokenizer")), ClipTextModel.load(dir.resolve("text_encoder"), variant),
+            UNet2DConditionModel.load(dir.resolve("unet"), variant), AutoencoderKL.load(dir.resolve("vae"), variant), SchedulerConfig.read(schedulerFile));
     }
 
     private static void checkIndex(Path index) {

@@ -3,6 +3,7 @@ package dev.stitch.engine.vae;
 import dev.stitch.engine.Ctx;
 import dev.stitch.engine.Weights;
 import dev.stitch.engine.io.SafeTensors;
+import dev.stitch.engine.io.WeightFiles;
 import dev.stitch.engine.nn.Conv2d;
 import dev.stitch.engine.taps.TapLayout;
 import dev.stitch.kernels.Tensor;
@@ -44,16 +45,14 @@ public final class AutoencoderKL {
                 + String.join(", ", unused.stream().limit(10).toList()) + (unused.size() > 10 ? ", ..." : ""));
     }
 
-    /** Reads a diffusers VAE folder: {@code config.json} and the f32 weights, or the fp16 variant if only that exists. */
-    public static AutoencoderKL load(Path vaeDir) {
+    /** Reads a diffusers VAE folder: {@code config.json} and the default weights (else the only variant; see {@link WeightFiles}). */
+    public static AutoencoderKL load(Path vaeDir) { return load(vaeDir, null); }
+
+    /** Reads a diffusers VAE folder: {@code config.json} and the weights of {@code variant} (null: the default). */
+    public static AutoencoderKL load(Path vaeDir, String variant) {
         if (!Files.isDirectory(vaeDir)) throw new UserError(vaeDir + ": not a folder (expected a diffusers VAE folder)");
         VaeConfig config = VaeConfig.load(vaeDir.resolve("config.json"));
-        Path file = vaeDir.resolve(WEIGHTS);
-        if (!Files.exists(file)) file = vaeDir.resolve(WEIGHTS_FP16);
-        if (!Files.exists(file))
-            throw new UserError(vaeDir + ": no " + WEIGHTS + " (or " + WEIGHTS_FP16 + ")"
-                + (Files.exists(vaeDir.resolve("diffusion_pytorch_model.bin")) ? "; .bin weights must be converted to safetensors first" : ""));
-        return new AutoencoderKL(config, Weights.of(COMPONENT, SafeTensors.open(file)));
+        return new AutoencoderKL(config, Weights.of(COMPONENT, SafeTensors.open(WeightFiles.find(vaeDir, variant))));
     }
 
     /** x [B, in_channels, H, W] in [-1, 1], H and W multiples of 2^(levels-1) → the latent distribution. */
