@@ -113,8 +113,7 @@ public final class HubCache {
         Path ref = repo.resolve("refs").resolve(revision).normalize();
         if (ref.startsWith(repo.resolve("refs")) && Files.isRegularFile(ref)) {
             try {
-                String commit = Files.readString(ref).strip();
-                return Files.isDirectory(repo.resolve("snapshots").resolve(commit)) ? commit : null;
+                return Files.readString(ref).strip();
             } catch (IOException e) {
                 throw new UserError(ref + ": cannot read (" + e.getMessage() + ")");
             }
@@ -158,6 +157,7 @@ public final class HubCache {
      * weights, or any file whose link leads to a missing blob. Empty when it is complete.
      */
     static List<String> missingFiles(Path dir) {
+        if (!Files.isDirectory(dir)) return List.of("the snapshot folder");
         List<String> missing = new ArrayList<>();
         try (Stream<Path> s = Files.walk(dir)) {
             for (Iterator<Path> it = s.iterator(); it.hasNext(); ) {

@@ -121,6 +121,11 @@ public final class HubClient {
             if (!files.containsKey("model_index.json"))
                 throw new UserError(id + ": no model_index.json in the repository (Stitch pulls diffusers pipelines)");
             Path repo = cache.repoFolder(id);
+            if (!id.revision().equals(commit)) {
+                // first, as huggingface_hub does: an interrupted pull is then found (and named) under its revision
+                Path ref = repo.resolve("refs").resolve(id.revision());
+                if (!Files.isRegularFile(ref) || !Files.readString(ref).equals(commit)) AtomicFiles.write(ref, commit.getBytes(StandardCharsets.UTF_8));
+            }
             RemoteFile indexFile = files.get("model_index.json");
             Path index = download(id, repo, commit, indexFile, new long[1], 0, Progress.NONE);
             List<String> wanted = DiffusersFiles.select(id.repo(), files.keySet(), JsonFiles.readObject(index), variant);
@@ -128,10 +133,6 @@ public final class HubClient {
             long[] done = {Math.max(0, indexFile.size())};
             for (String p : wanted) if (!p.equals("model_index.json")) download(id, repo, commit, files.get(p), done, total, progress);
             progress.update("done", total, total);
-            if (!id.revision().equals(commit)) {
-                Path ref = repo.resolve("refs").resolve(id.revision());
-                if (!Files.isRegularFile(ref) || !Files.readString(ref).equals(commit)) AtomicFiles.write(ref, commit.getBytes(StandardCharsets.UTF_8));
-            }
             return cache.snapshot(id.at(commit));
         } catch (IOException e) {
             throw new UserError(redact(id + ": " + e.getMessage()));
