@@ -86,7 +86,9 @@ final class FakeHub implements AutoCloseable {
             return;
         }
         ObjectMapper om = new ObjectMapper();
-        ObjectNode root = om.createObjectNode().put("id", repo).put("sha", commit);
+        ObjectNode root = om.createObjectNode().put("id", repo).put("sha", commit).put("private", false).put("gated", gatedToken != null)
+            .put("downloads", 0).put("likes", 0).put("library_name", "diffusers");
+        root.putArray("tags").add("diffusers");
         ArrayNode sib = root.putArray("siblings");
         for (var e : files.entrySet()) {
             ObjectNode s = sib.addObject().put("rfilename", e.getKey()).put("blobId", gitSha1(e.getValue())).put("size", e.getValue().length);
