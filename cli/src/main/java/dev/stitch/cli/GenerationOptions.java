@@ -109,7 +109,7 @@ final class GenerationOptions {
 
     private Path located;
 
-    /** The folder or file {@code --model} names: a Hub id is looked up (once) in the Hugging Face cache. */
+    /** The folder or file {@code --model} names (a Hub id: its snapshot in the cache), for the checks on outputs. */
     Path modelPath() {
         if (located == null) located = Models.locate(model);
         return located;
@@ -117,7 +117,7 @@ final class GenerationOptions {
 
     /** The model {@code --model} names (see {@link Models#open}). */
     StableDiffusionPipeline pipeline() {
-        return Models.open(modelPath(), tokenizer, prediction == null ? null : Prediction.parse(prediction), variant);
+        return Models.open(model, tokenizer, prediction == null ? null : Prediction.parse(prediction), variant);
     }
 
     /** The request these flags describe; the seed is drawn (and so printed by the caller) if none was given. */

@@ -20,12 +20,9 @@ final class Models {
     /** Where environment variables (HF_HUB_CACHE, HF_HOME, HF_TOKEN, HF_ENDPOINT) are read; tests point it at their own. */
     static Function<String, String> environment = System::getenv;
 
-    /** The folder or file {@code model} names: itself when it exists, else a Hub id's snapshot in the cache (said on stderr). */
+    /** The folder or file {@code model} names: itself when it exists, else a Hub id's snapshot in the cache. */
     static Path locate(Path model) {
-        if (model == null) return null;
-        Path found = HubCache.fromEnvironment(environment).locate(model.toString());
-        if (!found.equals(model)) System.err.println("stitch: " + model + ": " + found + " (Hugging Face cache)");
-        return found;
+        return model == null ? null : HubCache.fromEnvironment(environment).locate(model.toString());
     }
 
     /**
@@ -35,6 +32,7 @@ final class Models {
      * weights) picks the weight files of a diffusers folder.
      */
     static StableDiffusionPipeline open(Path model, Path tokenizer, Prediction prediction, String variant) {
+        Path named = model;
         model = locate(model);
         if (!Files.exists(model)) throw new UserError(model + ": no such model folder or checkpoint file");
         if (Files.isRegularFile(model) && !Checkpoints.isCheckpointFile(model))
@@ -42,7 +40,9 @@ final class Models {
         if (!Checkpoints.isCheckpointFile(model)) {
             if (tokenizer != null)
                 throw new UserError("--tokenizer is for single-file checkpoints; the model folder " + model + " has its own tokenizer/");
-            return StableDiffusionPipeline.load(model, variant);
+            StableDiffusionPipeline pipe = StableDiffusionPipeline.load(model, variant);
+            if (!model.equals(named)) System.err.println("stitch: " + named + ": " + model + " (Hugging Face cache)");
+            return pipe;
         }
         if (variant != null) throw new UserError("--variant is for diffusers model folders; " + model + " is a single-file checkpoint");
         Checkpoints.Loaded l = Checkpoints.loadAsDiffusers(model, prediction, null, tokenizer);
