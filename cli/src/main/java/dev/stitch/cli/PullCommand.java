@@ -11,9 +11,9 @@ import java.util.concurrent.Callable;
 
 /** {@code stitch pull}: a diffusers model from the Hugging Face Hub into the local cache, where {@code --model org/name} finds it. */
 @Command(name = "pull", sortOptions = false,
-    description = {"Download a diffusers model from the Hugging Face Hub into the local Hugging Face cache (as huggingface_hub does),",
-        "resuming an interrupted download and checking every file against the hash the Hub publishes.",
-        "Reads HF_TOKEN (gated or private models), HF_ENDPOINT (a mirror), HF_HUB_CACHE / HF_HOME (where the cache is)."})
+    description = "Download a diffusers model from the Hugging Face Hub into the local Hugging Face cache, laid out as huggingface_hub "
+        + "lays it out, resuming an interrupted download and checking every file against the hash the Hub publishes. Reads HF_TOKEN "
+        + "(gated or private models), HF_ENDPOINT (a mirror), HF_HUB_CACHE or HF_HOME (where the cache is). Prints the snapshot folder.")
 final class PullCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "ORG/NAME[@REVISION]", description = "the model, optionally at a branch, tag or commit (default: main)")
     String model;

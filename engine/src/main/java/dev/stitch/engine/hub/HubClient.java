@@ -259,7 +259,8 @@ public final class HubClient {
             etag = etag.startsWith("W/") ? etag.substring(2) : etag;
             etag = etag.replace("\"", "");
             if (!etag.matches("[A-Za-z0-9._-]+")) throw new UserError(id + ": " + path + ": unexpected ETag '" + etag + "'");
-            long size = r.headers().firstValue("X-Linked-Size").or(() -> r.headers().firstValue("Content-Length")).map(Long::parseLong).orElse(-1L);
+            long size = r.headers().firstValue("X-Linked-Size").or(() -> r.headers().firstValue("Content-Length"))
+                .filter(v -> v.matches("\\d{1,18}")).map(Long::parseLong).orElse(-1L);
             return new Head(url, etag, size, code / 100 == 3 && location != null ? location : url);
         }
         throw new UserError(id + ": " + path + ": too many redirects at " + endpoint);
