@@ -2,13 +2,16 @@ package dev.stitch.cli;
 
 import dev.stitch.convert.Checkpoints;
 import dev.stitch.engine.hub.HubCache;
+import dev.stitch.engine.io.WeightFiles;
 import dev.stitch.engine.pipeline.StableDiffusionPipeline;
 import dev.stitch.engine.schedulers.Prediction;
 import dev.stitch.kernels.UserError;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.function.Function;
+import java.util.stream.Stream;
 
 /**
  * What {@code --model} names: a diffusers folder, an original single-file SD 1.x or SD2 checkpoint converted in
@@ -23,6 +26,18 @@ final class Models {
     /** The folder or file {@code model} names: itself when it exists, else a Hub id's snapshot in the cache. */
     static Path locate(Path model) {
         return model == null ? null : HubCache.fromEnvironment(environment).locate(model.toString());
+    }
+
+    /** Whether a component of the diffusers folder {@code dir} has weights in {@code variant}. */
+    private static boolean hasVariant(Path dir, String variant) {
+        for (String part : new String[] {"text_encoder", "unet", "vae"}) {
+            try (Stream<Path> s = Files.list(dir.resolve(part))) {
+                if (WeightFiles.candidates(s.map(p -> p.getFileName().toString()).toList()).containsKey(variant)) return true;
+            } catch (IOException e) {
+                // a missing component is the loader's to report
+            }
+        }
+        return false;
     }
 
     /**
@@ -40,6 +55,8 @@ final class Models {
         if (!Checkpoints.isCheckpointFile(model)) {
             if (tokenizer != null)
                 throw new UserError("--tokenizer is for single-file checkpoints; the model folder " + model + " has its own tokenizer/");
+            if (!model.equals(named) && variant != null && !hasVariant(model, variant))
+                throw new UserError(named + ": the cached snapshot has no " + variant + " weights; run 'stitch pull " + named + " --variant " + variant + "'");
             StableDiffusionPipeline pipe = StableDiffusionPipeline.load(model, variant);
             if (!model.equals(named)) System.err.println("stitch: " + named + ": " + model + " (Hugging Face cache)");
             return pipe;

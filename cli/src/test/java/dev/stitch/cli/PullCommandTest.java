@@ -112,7 +112,8 @@ class PullCommandTest {
             assertEquals(0, gen.code(), gen.err());
             assertTrue(Files.size(cache.resolve("out.png")) > 0);
 
-            assertOneLineError(CliRunner.run("taps", "--model", "stitch-test/tiny", "--variant", "fp16"), "no component has fp16 weights");
+            assertOneLineError(CliRunner.run("taps", "--model", "stitch-test/tiny", "--variant", "fp16"),
+                "stitch-test/tiny: the cached snapshot has no fp16 weights; run 'stitch pull stitch-test/tiny --variant fp16'");
             assertOneLineError(CliRunner.run("pull", "stitch-test/other"), "stitch-test/other: no such model at " + endpoint);
         } finally {
             server.stop(0);
