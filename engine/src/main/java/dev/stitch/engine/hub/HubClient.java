@@ -32,6 +32,9 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 
 /**
@@ -58,6 +61,8 @@ public final class HubClient {
     private final URI endpoint;
     private final String token;
     private final HttpClient http;
+    /** How long a download may go without receiving a byte before it is given up (and can be resumed). */
+    Duration readTimeout = Duration.ofSeconds(10);
 
     /** A client for {@code endpoint} (the Hub or a mirror) sending {@code token} (null: none) to it, never to a CDN. */
     public HubClient(HubCache cache, String endpoint, String token) {
@@ -77,7 +82,8 @@ public final class HubClient {
     /**
      * The client huggingface_hub would make under {@code env}: the cache of {@link HubCache#fromEnvironment},
      * {@code HF_ENDPOINT} (default {@value #DEFAULT_ENDPOINT}), the token {@code HF_TOKEN}, else the one
-     * {@code huggingface-cli login} saved in {@code HF_HOME/token}. {@code HF_HUB_OFFLINE=1} refuses to connect.
+     * {@code huggingface-cli login} saved in {@code HF_HOME/token}, the read timeout {@code HF_HUB_DOWNLOAD_TIMEOUT}
+     * (seconds, default 10). {@code HF_HUB_OFFLINE=1} refuses to connect.
      */
     public static HubClient fromEnvironment(Function<String, String> env) {
         String offline = env.apply("HF_HUB_OFFLINE");
@@ -93,7 +99,14 @@ public final class HubClient {
                 throw new UserError(saved + ": cannot read the saved Hub token (" + e.getMessage() + ")");
             }
         }
-        return new HubClient(HubCache.fromEnvironment(env), endpoint == null || endpoint.isBlank() ? DEFAULT_ENDPOINT : endpoint, token);
+        HubClient c = new HubClient(HubCache.fromEnvironment(env), endpoint == null || endpoint.isBlank() ? DEFAULT_ENDPOINT : endpoint, token);
+        String timeout = env.apply("HF_HUB_DOWNLOAD_TIMEOUT");
+        if (timeout != null && !timeout.isBlank()) {
+            if (!timeout.strip().matches("\\d{1,6}") || Integer.parseInt(timeout.strip()) == 0)
+                throw new UserError("HF_HUB_DOWNLOAD_TIMEOUT " + timeout + ": expected a whole number of seconds, at least 1");
+            c.readTimeout = Duration.ofSeconds(Integer.parseInt(timeout.strip()));
+        }
+        return c;
     }
 
     public HubCache cache() { return cache; }
@@ -181,12 +194,12 @@ public final class HubClient {
                  FileChannel out = FileChannel.open(partial, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
                 if (!appending) out.truncate(0);
                 out.position(have);
-                byte[] buf = new byte[1 << 16];
                 long got = have;
                 progress.update(path, start + got, total);
-                for (int n; (n = in.read(buf)) > 0; ) {
-                    out.write(ByteBuffer.wrap(buf, 0, n));
-                    got += n;
+                Chunks chunks = new Chunks(in, readTimeout);
+                for (byte[] b; (b = chunks.next()) != null; ) {
+                    out.write(ByteBuffer.wrap(b));
+                    got += b.length;
                     progress.update(path, start + got, total);
                 }
                 have = got;
@@ -207,6 +220,53 @@ public final class HubClient {
         }
         Files.move(partial, blob, StandardCopyOption.ATOMIC_MOVE);
         done[0] = start + have;
+    }
+
+    /**
+     * The bytes of a response body, read on another thread so that a connection that stops sending is given up
+     * after {@code timeout} (huggingface_hub's read timeout, {@code HF_HUB_DOWNLOAD_TIMEOUT}), not waited on forever.
+     */
+    private static final class Chunks {
+        private static final byte[] END = new byte[0];
+        private final BlockingQueue<Object> queue = new ArrayBlockingQueue<>(16);
+        private final InputStream in;
+        private final Duration timeout;
+
+        Chunks(InputStream in, Duration timeout) {
+            this.in = in;
+            this.timeout = timeout;
+            Thread.ofVirtual().start(() -> {
+                try {
+                    for (int n; ; ) {
+                        byte[] buf = new byte[1 << 16];
+                        if ((n = in.read(buf)) < 0) break;
+                        queue.put(n == buf.length ? buf : java.util.Arrays.copyOf(buf, n));
+                    }
+                    queue.put(END);
+                } catch (IOException e) {
+                    queue.offer(e);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+        }
+
+        /** The next bytes, or null at the end; an {@link IOException} when the connection failed or went quiet. */
+        byte[] next() throws IOException {
+            Object o;
+            try {
+                o = queue.poll(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted", e);
+            }
+            if (o == null) {
+                in.close();
+                throw new IOException("no data for " + timeout.toSeconds() + " s");
+            }
+            if (o instanceof IOException e) throw e;
+            return o == END ? null : (byte[]) o;
+        }
     }
 
     /** The snapshot file as a relative link into blobs/ (as huggingface_hub makes it), put in place atomically. */

@@ -39,6 +39,8 @@ final class FakeHub implements AutoCloseable {
     final List<Request> requests = Collections.synchronizedList(new ArrayList<>());
     /** Files whose next CDN download stops halfway (the connection drops). */
     final Set<String> cutOnce = Collections.synchronizedSet(new HashSet<>());
+    /** Files whose next CDN download sends half and then nothing more for a while (a connection gone quiet). */
+    final Set<String> stallOnce = Collections.synchronizedSet(new HashSet<>());
     /** Files whose bytes are served with one byte flipped. */
     final Set<String> corrupt = Collections.synchronizedSet(new HashSet<>());
     /** When set, the repository is gated: resolving a file needs this token. */
@@ -155,6 +157,16 @@ final class FakeHub implements AutoCloseable {
             out.write(data, from, length / 2);
             out.flush();
             throw new IOException("connection dropped on purpose");   // the server closes the connection mid-body
+        }
+        if (stallOnce.remove(file)) {
+            out.write(data, from, length / 2);
+            out.flush();
+            try {
+                Thread.sleep(5000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            throw new IOException("gave up on purpose");
         }
         out.write(data, from, length);
     }

@@ -129,6 +129,19 @@ class HubClientTest {
     }
 
     @Test
+    void aDownloadThatGoesQuietIsGivenUpAndResumed(@TempDir Path cache) throws IOException {
+        try (FakeHub hub = new FakeHub(REPO, COMMIT, files)) {
+            hub.stallOnce.add(UNET);
+            HubClient c = client(hub, cache, null);
+            c.readTimeout = java.time.Duration.ofMillis(1000);
+            UserError e = assertThrows(UserError.class, () -> c.pull(HubId.parse(REPO), null, HubClient.Progress.NONE));
+            assertTrue(e.getMessage().contains("the download of " + UNET + " stopped after") && e.getMessage().contains("(no data for 1 s)"), e.getMessage());
+            c.pull(HubId.parse(REPO), null, HubClient.Progress.NONE);
+            assertArrayEquals(files.get(UNET), Files.readAllBytes(snapshotFile(cache, UNET)));
+        }
+    }
+
+    @Test
     void aCorruptedFileIsRefusedByItsHash(@TempDir Path cache) throws IOException {
         try (FakeHub hub = new FakeHub(REPO, COMMIT, files)) {
             hub.corrupt.add(UNET);
