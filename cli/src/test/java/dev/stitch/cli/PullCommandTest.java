@@ -91,7 +91,7 @@ class PullCommandTest {
         HttpServer server = hub("stitch-test/tiny", files);
         try {
             String endpoint = "http://127.0.0.1:" + server.getAddress().getPort();
-            Models.environment = Map.of("HF_HUB_CACHE", cache.toString(), "HF_ENDPOINT", endpoint)::get;
+            Models.environment = Map.of("HF_HOME", cache.toString(), "HF_HUB_CACHE", cache.toString(), "HF_ENDPOINT", endpoint)::get;
 
             assertOneLineError(CliRunner.run("taps", "--model", "stitch-test/tiny"), "stitch-test/tiny: not a folder here, and not in the Hugging Face cache",
                 "run 'stitch pull stitch-test/tiny' to download it");
@@ -126,7 +126,7 @@ class PullCommandTest {
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             port = s.getLocalPort();
         }
-        Models.environment = Map.of("HF_HUB_CACHE", cache.toString(), "HF_ENDPOINT", "http://127.0.0.1:" + port)::get;
+        Models.environment = Map.of("HF_HOME", cache.toString(), "HF_HUB_CACHE", cache.toString(), "HF_ENDPOINT", "http://127.0.0.1:" + port)::get;
         assertOneLineError(CliRunner.run("pull", "stitch-test/tiny"), "cannot reach 127.0.0.1", "downloading needs the network");
         assertOneLineError(CliRunner.run("pull", "not-an-id"), "not-an-id: not a Hub model id");
     }

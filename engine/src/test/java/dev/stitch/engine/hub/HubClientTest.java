@@ -199,13 +199,14 @@ class HubClientTest {
             c.pull(HubId.parse(REPO), null, HubClient.Progress.NONE);
             assertTrue(Files.exists(tmp.resolve("home/hub/models--stitch-test--tiny-sd2/snapshots").resolve(COMMIT).resolve(UNET)));
 
+            String empty = tmp.resolve("no-home").toString();   // never this machine's own token or cache
             env.put("HF_HUB_OFFLINE", "1");
             UserError e = assertThrows(UserError.class, () -> HubClient.fromEnvironment(env::get));
             assertTrue(e.getMessage().startsWith("HF_HUB_OFFLINE is set"), e.getMessage());
-            assertEquals(java.time.Duration.ofSeconds(30), HubClient.fromEnvironment(Map.of("HF_HUB_DOWNLOAD_TIMEOUT", "30")::get).readTimeout);
-            e = assertThrows(UserError.class, () -> HubClient.fromEnvironment(Map.of("HF_HUB_DOWNLOAD_TIMEOUT", "soon")::get));
+            assertEquals(java.time.Duration.ofSeconds(30), HubClient.fromEnvironment(Map.of("HF_HOME", empty, "HF_HUB_DOWNLOAD_TIMEOUT", "30")::get).readTimeout);
+            e = assertThrows(UserError.class, () -> HubClient.fromEnvironment(Map.of("HF_HOME", empty, "HF_HUB_DOWNLOAD_TIMEOUT", "soon")::get));
             assertTrue(e.getMessage().startsWith("HF_HUB_DOWNLOAD_TIMEOUT soon: expected a whole number of seconds"), e.getMessage());
-            e = assertThrows(UserError.class, () -> HubClient.fromEnvironment(Map.of("HF_ENDPOINT", "ftp://mirror")::get));
+            e = assertThrows(UserError.class, () -> HubClient.fromEnvironment(Map.of("HF_HOME", empty, "HF_ENDPOINT", "ftp://mirror")::get));
             assertTrue(e.getMessage().startsWith("HF_ENDPOINT ftp://mirror: expected an http(s) URL"), e.getMessage());
         }
     }
