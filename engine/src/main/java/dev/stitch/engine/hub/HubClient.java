@@ -127,6 +127,8 @@ public final class HubClient {
             Map<String, RemoteFile> files = new LinkedHashMap<>();
             for (JsonNode s : info.path("siblings")) {
                 String path = s.path("rfilename").asText();
+                if (path.isEmpty() || path.startsWith("/") || path.contains("\\") || List.of(path.split("/")).contains(".."))
+                    throw new UserError(id + ": the file list from " + endpoint + " names an unsafe path '" + path + "'; nothing was written for it");
                 JsonNode lfs = s.path("lfs");
                 String hash = lfs.isObject() ? lfs.path("sha256").asText(null) : s.path("blobId").asText(null);
                 files.put(path, new RemoteFile(path, lfs.isObject() ? lfs.path("size").asLong(-1) : s.path("size").asLong(-1), hash));
@@ -318,7 +320,7 @@ public final class HubClient {
             if (etag == null) throw new UserError(id + ": " + path + ": the server sent no ETag, so the file cannot be checked (" + endpoint + ")");
             etag = etag.startsWith("W/") ? etag.substring(2) : etag;
             etag = etag.replace("\"", "");
-            if (!etag.matches("[A-Za-z0-9._-]+")) throw new UserError(id + ": " + path + ": unexpected ETag '" + etag + "'");
+            if (!etag.matches("[A-Za-z0-9_-][A-Za-z0-9._-]*")) throw new UserError(id + ": " + path + ": unexpected ETag '" + etag + "'");
             long size = r.headers().firstValue("X-Linked-Size").or(() -> r.headers().firstValue("Content-Length"))
                 .filter(v -> v.matches("\\d{1,18}")).map(Long::parseLong).orElse(-1L);
             return new Head(url, etag, size, code / 100 == 3 && location != null ? location : url);

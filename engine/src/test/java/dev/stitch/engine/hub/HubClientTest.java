@@ -188,6 +188,17 @@ class HubClientTest {
     }
 
     @Test
+    void aFileListThatLeadsOutOfTheCacheIsRefused(@TempDir Path tmp) throws IOException {
+        Map<String, byte[]> evil = new TreeMap<>(files);
+        evil.put("unet/../../../escaped.json", "{}".getBytes(StandardCharsets.UTF_8));
+        try (FakeHub hub = new FakeHub(REPO, COMMIT, evil)) {
+            UserError e = assertThrows(UserError.class, () -> client(hub, tmp.resolve("cache"), null).pull(HubId.parse(REPO), null, HubClient.Progress.NONE));
+            assertTrue(e.getMessage().contains("names an unsafe path 'unet/../../../escaped.json'"), e.getMessage());
+            assertFalse(Files.exists(tmp.resolve("escaped.json")));
+        }
+    }
+
+    @Test
     void theEnvironmentNamesEndpointCacheAndToken(@TempDir Path tmp) throws IOException {
         try (FakeHub hub = new FakeHub(REPO, COMMIT, files)) {
             hub.gatedToken = "hf_saved";
