@@ -10,7 +10,6 @@ import dev.stitch.engine.taps.TapLayout;
 import dev.stitch.kernels.Tensor;
 import dev.stitch.kernels.UserError;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
