@@ -3,6 +3,8 @@ package dev.stitch.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
+import dev.stitch.engine.io.SafeTensorsWriter;
+import dev.stitch.kernels.Tensor;
 import com.sun.net.httpserver.HttpServer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -16,7 +18,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
+import java.util.ArrayList;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.stream.Stream;
@@ -129,5 +133,18 @@ class PullCommandTest {
         Models.environment = Map.of("HF_HOME", cache.toString(), "HF_HUB_CACHE", cache.toString(), "HF_ENDPOINT", "http://127.0.0.1:" + port)::get;
         assertOneLineError(CliRunner.run("pull", "stitch-test/tiny"), "cannot reach 127.0.0.1", "downloading needs the network");
         assertOneLineError(CliRunner.run("pull", "not-an-id"), "not-an-id: not a Hub model id");
+        // every command that takes --model reads a Hub id from the cache (eval opens it as generate does, after its metric checks)
+        new SafeTensorsWriter().add("sample", Tensor.of(new float[] {0.5f, -1f, 2f, 0.25f}, 1, 4, 1, 1)).add("timestep", Tensor.of(new float[] {10}, 1))
+            .add("encoder_hidden_states", Tensor.of(new float[] {0.1f, 0.2f}, 1, 1, 2)).write(cache.resolve("i.safetensors"));
+        Files.writeString(cache.resolve("p.jsonl"), "{\"positive\": \"a cat, winter\", \"negative\": \"a cat\"}\n");
+        for (String args : List.of("generate --prompt x --out @o.png", "trace --prompt x --taps unet.mid_block --out @t.safetensors",
+                "extract --pairs @p.jsonl --taps unet.mid_block --out @v.safetensors", "layers --pairs @p.jsonl --taps unet.mid_block",
+                "sweep --prompt x --steer @v.safetensors --out @sweep.png", "taps", "demo --out @demo",
+                "ablate --steer @v.safetensors --out @ablated", "unet-forward --inputs @i.safetensors")) {
+            List<String> a = new ArrayList<>(List.of(args.replace("@", cache + "/").split(" ")));
+            a.addAll(1, List.of("--model", "stitch-test/absent"));
+            CliRunner.Result r = CliRunner.run(a.toArray(String[]::new));
+            assertTrue(r.err().contains("run 'stitch pull stitch-test/absent'"), args + ": " + r.err());
+        }
     }
 }
