@@ -21,7 +21,7 @@ import java.util.concurrent.Callable;
         + "at every step and CFG half. Only taps that are the output of a Linear, convolution or the text embeddings can be baked; "
         + "others are refused with the list of those that can. The original folder is not changed; unchanged files are hard links."})
 final class AblateCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, paramLabel = "DIR", description = "diffusers model folder (a checkpoint: run stitch convert first)")
+    @Option(names = "--model", required = true, paramLabel = "DIR|ID", description = "diffusers model folder or Hub id org/name[@revision] in the cache (a checkpoint: run stitch convert first)")
     Path model;
 
     @Option(names = "--steer", required = true, paramLabel = "FILE", description = "steering file of directions (one vector per tap), e.g. from stitch extract")
@@ -38,6 +38,7 @@ final class AblateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        model = Models.locate(model);   // a Hub id: its snapshot in the Hugging Face cache
         if (!Files.isDirectory(model)) throw new UserError("--model " + model + ": not a diffusers model folder (convert a checkpoint with stitch convert first)");
         float s = SteeringOptions.strength("--strength", strength);
         if (s == 0) throw new UserError("--strength 0 changes nothing: expected a non-zero number");

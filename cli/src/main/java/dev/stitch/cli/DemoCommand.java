@@ -43,7 +43,7 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--out", paramLabel = "DIR", defaultValue = "stitch-demo", description = "output folder (default ${DEFAULT-VALUE})")
     Path out;
 
-    @Option(names = "--model", paramLabel = "DIR", description = "run on this model instead (default: the tiny random-weight model, written to DIR/model)")
+    @Option(names = "--model", paramLabel = "DIR|ID", description = "run on this diffusers folder or cached Hub id instead (default: the tiny random-weight model, written to DIR/model)")
     Path model;
 
     @Option(names = "--steps", paramLabel = "N", defaultValue = "10", description = "denoising steps (default ${DEFAULT-VALUE})")
@@ -66,7 +66,7 @@ final class DemoCommand implements Callable<Integer> {
         } catch (IOException e) {
             throw new UserError("--out " + out + ": cannot create the folder (" + e.getMessage() + ")");
         }
-        Path modelDir = model;
+        Path modelDir = Models.locate(model);
         if (modelDir == null) {
             modelDir = out.resolve("model");
             if (!Files.isRegularFile(modelDir.resolve("model_index.json"))) {

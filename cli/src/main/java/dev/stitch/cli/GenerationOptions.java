@@ -25,9 +25,13 @@ import java.util.concurrent.ThreadLocalRandom;
 
 /** The generation flags of docs/design.md §6, shared by generate, trace, extract, layers, sweep and eval. */
 final class GenerationOptions {
-    @Option(names = "--model", required = true, paramLabel = "DIR|FILE",
-        description = "diffusers model folder, or an original SD 1.x or SD2 checkpoint (.safetensors, .ckpt) converted in memory")
+    @Option(names = "--model", required = true, paramLabel = "DIR|FILE|ID",
+        description = "diffusers model folder, an original SD 1.x or SD2 checkpoint (.safetensors, .ckpt) converted in memory, or a Hub id "
+            + "org/name[@revision] in the local Hugging Face cache (see 'stitch pull')")
     Path model;
+
+    @Option(names = "--variant", paramLabel = "V", description = "weights variant of a diffusers model, e.g. fp16 (default: the default files, else the only variant there is)")
+    String variant;
 
     @Option(names = "--tokenizer", paramLabel = "DIR", description = "with a checkpoint --model: CLIP tokenizer folder (default: tokenizer/ beside the file)")
     Path tokenizer;
@@ -86,7 +90,7 @@ final class GenerationOptions {
      * them with {@link OutputPaths#check} before anything is loaded or written.
      */
     List<OutputPaths.Input> inputs(SteeringOptions steering) {
-        List<OutputPaths.Input> in = new ArrayList<>(List.of(OutputPaths.input("--model", model), OutputPaths.input("--tokenizer", tokenizer),
+        List<OutputPaths.Input> in = new ArrayList<>(List.of(OutputPaths.input("--model", modelPath()), OutputPaths.input("--tokenizer", tokenizer),
             OutputPaths.input("--vae", vae), OutputPaths.input("--init-latents", initLatents), OutputPaths.input("--init-image", initImage)));
         if (steering != null)
             for (String s : steering.steer) in.add(OutputPaths.input("--steer", SteeringOptions.Spec.parse(s).file()));
@@ -107,8 +111,18 @@ final class GenerationOptions {
     /** The flag that sets the request parameter {@code parameter}, or null when it is not one. */
     static String flag(String parameter) { return FLAGS.get(parameter); }
 
+    private Path located;
+
+    /** The folder or file {@code --model} names (a Hub id: its snapshot in the cache), for the checks on outputs. */
+    Path modelPath() {
+        if (located == null) located = Models.locate(model);
+        return located;
+    }
+
     /** The model {@code --model} names, with the VAE of {@code --vae} if given (see {@link Models#open}). */
-    StableDiffusionPipeline pipeline() { return Models.open(model, tokenizer, prediction == null ? null : Prediction.parse(prediction), vae); }
+    StableDiffusionPipeline pipeline() {
+        return Models.open(model, tokenizer, prediction == null ? null : Prediction.parse(prediction), vae, variant);
+    }
 
     /** The request these flags describe; the seed is drawn (and so printed by the caller) if none was given. */
     GenerateRequest request(StableDiffusionPipeline pipe) {

@@ -21,6 +21,7 @@ import java.nio.file.Path;
         ConvertCommand.class,
         DecodeCommand.class,
         EncodeCommand.class,
+        PullCommand.class,
         ExtractCommand.class,
         LayersCommand.class,
         SweepCommand.class,

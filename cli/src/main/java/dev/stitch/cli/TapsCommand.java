@@ -13,8 +13,11 @@ import java.util.concurrent.Callable;
 @Command(name = "taps", description = "List every tap of a model with its layout, channel count and shape at one image size.",
     sortOptions = false)
 final class TapsCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, paramLabel = "DIR|FILE", description = "diffusers model folder or SD 1.x / SD2 checkpoint")
+    @Option(names = "--model", required = true, paramLabel = "DIR|FILE|ID", description = "diffusers model folder, SD 1.x / SD2 checkpoint, or Hub id org/name[@revision] in the cache")
     Path model;
+
+    @Option(names = "--variant", paramLabel = "V", description = "weights variant of a diffusers model, e.g. fp16")
+    String variant;
 
     @Option(names = "--tokenizer", paramLabel = "DIR", description = "with a checkpoint --model: CLIP tokenizer folder (default: tokenizer/ beside the file)")
     Path tokenizer;
@@ -35,7 +38,7 @@ final class TapsCommand implements Callable<Integer> {
     public Integer call() {
         checkSize("--width", width);
         checkSize("--height", height);
-        StableDiffusionPipeline pipe = Models.open(model, tokenizer, null, vae);
+        StableDiffusionPipeline pipe = Models.open(model, tokenizer, null, vae, variant);
         int w = width != null ? width : pipe.defaultSize(), h = height != null ? height : pipe.defaultSize();
         TapCatalog catalog = pipe.tapCatalog(w, h);
         if (taps != null) {

@@ -22,7 +22,7 @@ import java.util.concurrent.Callable;
  */
 @Command(name = "unet-forward", hidden = true, description = "Time UNet forward passes on the inputs of a .safetensors file.")
 final class UNetForwardCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, paramLabel = "DIR", description = "diffusers model folder (its unet/ is used)")
+    @Option(names = "--model", required = true, paramLabel = "DIR|ID", description = "diffusers model folder or Hub id in the cache (its unet/ is used)")
     Path model;
 
     @Option(names = "--inputs", required = true, paramLabel = "F.safetensors", description = "tensors sample [B,C,H,W], timestep [1] or [B], encoder_hidden_states [B,L,D]")
@@ -50,7 +50,7 @@ final class UNetForwardCommand implements Callable<Integer> {
         if (profile && ops.name().startsWith("cuda")) throw new UserError("--profile times host backends only (a GPU's ops return before they finish)");
         TimedBackend timed = profile ? new TimedBackend(ops) : null;
         if (timed != null) ops = timed;
-        UNet2DConditionModel unet = UNet2DConditionModel.load(model.resolve("unet"));
+        UNet2DConditionModel unet = UNet2DConditionModel.load(Models.locate(model).resolve("unet"));
         int[] shape = in.entry("sample").intShape();
         float[] t = in.floats("timestep");
         if (t.length == 1) {

@@ -91,6 +91,7 @@ class HelpTest {
         "--tokenizer = a built-in byte-level vocabulary",
         "--tokenizer = --config-from's, else tokenizer/ beside the checkpoint",
         "--tokenizer = tokenizer/ beside the file",
+        "--variant = the default files, else the only variant there is",
         "--width = the model's",
         // the seed: random and printed where one image is made; 0 where results are compared across runs
         "eval --seed = 0",

@@ -5,6 +5,7 @@ import dev.stitch.engine.Ctx;
 import dev.stitch.kernels.ParameterError;
 import dev.stitch.engine.image.Images;
 import dev.stitch.engine.io.JsonFiles;
+import dev.stitch.engine.io.WeightFiles;
 import dev.stitch.engine.random.TorchGenerator;
 import dev.stitch.engine.schedulers.Scheduler;
 import dev.stitch.engine.schedulers.SchedulerConfig;
@@ -30,6 +31,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
 
 /**
  * diffusers' StableDiffusionPipeline (txt2img, and img2img from an init image), written out: encode the prompts,
@@ -62,14 +64,21 @@ public final class StableDiffusionPipeline {
         this.schedulerConfig = schedulerConfig;
     }
 
-    /** Loads a diffusers folder: {@code model_index.json} and the five component folders. */
-    public static StableDiffusionPipeline load(Path dir) { return load(dir, null); }
+    /** Loads a diffusers folder: {@code model_index.json} and the five component folders, default weights. */
+    public static StableDiffusionPipeline load(Path dir) { return load(dir, null, null); }
 
     /**
      * Loads a diffusers folder with the VAE of {@code vaeDir} (a diffusers {@code vae} folder holding an AutoencoderKL
      * or an AutoencoderTiny) instead of its own, whose folder is then not needed; {@code vaeDir} null: its own.
      */
-    public static StableDiffusionPipeline load(Path dir, Path vaeDir) {
+    public static StableDiffusionPipeline load(Path dir, Path vaeDir) { return load(dir, vaeDir, null); }
+
+    /**
+     * Loads a diffusers folder as {@link #load(Path, Path)} does, with the weights of {@code variant} (e.g. {@code fp16};
+     * null: the default files) in each component that has them, the default weights elsewhere, as diffusers does (see
+     * {@link WeightFiles}).
+     */
+    public static StableDiffusionPipeline load(Path dir, Path vaeDir, String variant) {
         if (!Files.exists(dir)) throw new UserError(dir + ": no such model folder");
         if (!Files.isDirectory(dir))
             throw new UserError(dir + ": not a folder (a diffusers model folder is expected; convert single-file checkpoints with 'stitch convert')");
@@ -81,10 +90,13 @@ public final class StableDiffusionPipeline {
                 throw new UserError(dir + ": missing component folder '" + part + "/'");
         Path schedulerFile = dir.resolve("scheduler/scheduler_config.json");
         if (!Files.isRegularFile(schedulerFile)) throw new UserError(dir + ": missing scheduler/scheduler_config.json");
-        var unet = UNet2DConditionModel.load(dir.resolve("unet"));
-        Vae vae = vaeDir == null ? Vae.load(dir.resolve("vae")) : Vae.load(vaeDir);
+        if (variant != null && Stream.of("text_encoder", "unet", "vae").noneMatch(p -> Files.isDirectory(dir.resolve(p)) && variant.equals(
+                WeightFiles.variantOf(WeightFiles.find(dir.resolve(p), variant).getFileName().toString()))))
+            throw new UserError(dir + ": no component has " + variant + " weights (variant '" + variant + "' asked for)");
+        var unet = UNet2DConditionModel.load(dir.resolve("unet"), variant);
+        Vae vae = vaeDir == null ? Vae.load(dir.resolve("vae"), variant) : Vae.load(vaeDir);
         checkVae(unet, vae, vaeDir == null ? dir.resolve("vae") : vaeDir);
-        return new StableDiffusionPipeline(dir, ClipTokenizer.load(dir.resolve("tokenizer")), ClipTextModel.load(dir.resolve("text_encoder")),
+        return new StableDiffusionPipeline(dir, ClipTokenizer.load(dir.resolve("tokenizer")), ClipTextModel.load(dir.resolve("text_encoder"), variant),
             unet, vae, SchedulerConfig.read(schedulerFile), vaeDir);
     }
 

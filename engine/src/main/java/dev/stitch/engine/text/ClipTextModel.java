@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.stitch.engine.Ctx;
 import dev.stitch.engine.Weights;
 import dev.stitch.engine.io.SafeTensors;
+import dev.stitch.engine.io.WeightFiles;
 import dev.stitch.engine.nn.LayerNorm;
 import dev.stitch.engine.taps.TapLayout;
 import dev.stitch.kernels.Backend;
@@ -59,18 +60,19 @@ public final class ClipTextModel {
         finalLayerNormName = tm.pp("final_layer_norm").tapName();
     }
 
+    /** {@link #load(Path, String)} with the default weights (else the only variant there is). */
+    public static ClipTextModel load(Path dir) { return load(dir, null); }
+
     /**
      * Reads a diffusers {@code text_encoder/} folder: {@code config.json} and {@code model.safetensors}, or the
-     * shards listed by {@code model.safetensors.index.json}. Weights stay memory-mapped in their file dtype.
+     * shards listed by {@code model.safetensors.index.json}, in {@code variant} (null: the default) as
+     * {@link WeightFiles} chooses. Weights stay memory-mapped in their file dtype.
      */
-    public static ClipTextModel load(Path dir) {
+    public static ClipTextModel load(Path dir, String variant) {
         if (!Files.isDirectory(dir)) throw new UserError(dir + ": no such text encoder folder");
         ClipTextConfig config = ClipTextConfig.read(dir.resolve("config.json"));
-        Path single = dir.resolve("model.safetensors"), index = dir.resolve("model.safetensors.index.json");
-        SafeTensors[] files;
-        if (Files.exists(single)) files = new SafeTensors[] {SafeTensors.open(single)};
-        else if (Files.exists(index)) files = shards(index);
-        else throw new UserError(dir + ": no model.safetensors (nor model.safetensors.index.json) for the text encoder");
+        Path file = WeightFiles.find(dir, variant);
+        SafeTensors[] files = file.getFileName().toString().endsWith(".json") ? shards(file) : new SafeTensors[] {SafeTensors.open(file)};
         return new ClipTextModel(config, Weights.of(COMPONENT, files));
     }
 

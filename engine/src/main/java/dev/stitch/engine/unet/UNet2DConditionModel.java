@@ -3,13 +3,13 @@ package dev.stitch.engine.unet;
 import dev.stitch.engine.Ctx;
 import dev.stitch.engine.Weights;
 import dev.stitch.engine.io.SafeTensors;
+import dev.stitch.engine.io.WeightFiles;
 import dev.stitch.engine.nn.Conv2d;
 import dev.stitch.engine.nn.GroupNorm;
 import dev.stitch.engine.taps.TapLayout;
 import dev.stitch.kernels.Tensor;
 import dev.stitch.kernels.UserError;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -59,14 +59,13 @@ public final class UNet2DConditionModel {
     final List<UpBlock> upBlocks = new ArrayList<>();
     final GroupNorm convNormOut;
 
-    /** Reads {@code unetDir/config.json} and the weights (the f32 file, else the fp16 variant). */
-    public static UNet2DConditionModel load(Path unetDir) {
+    /** Reads {@code unetDir/config.json} and the default weights (else the only variant there is; see {@link WeightFiles}). */
+    public static UNet2DConditionModel load(Path unetDir) { return load(unetDir, null); }
+
+    /** Reads {@code unetDir/config.json} and the weights of {@code variant} (null: the default), as {@link WeightFiles} chooses. */
+    public static UNet2DConditionModel load(Path unetDir, String variant) {
         UNetConfig cfg = UNetConfig.load(unetDir.resolve("config.json"));
-        Path file = unetDir.resolve(WEIGHTS);
-        if (!Files.isRegularFile(file)) file = unetDir.resolve(WEIGHTS_FP16);
-        if (!Files.isRegularFile(file))
-            throw new UserError(unetDir + ": no UNet weights (expected " + WEIGHTS + " or " + WEIGHTS_FP16 + ")");
-        return new UNet2DConditionModel(cfg, Weights.of("unet", SafeTensors.open(file)));
+        return new UNet2DConditionModel(cfg, Weights.of("unet", SafeTensors.open(WeightFiles.find(unetDir, variant))));
     }
 
     /** Builds the network; a missing, misshapen or unused tensor is a {@link UserError} naming it. */

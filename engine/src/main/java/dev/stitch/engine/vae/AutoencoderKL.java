@@ -42,10 +42,13 @@ public final class AutoencoderKL implements Vae {
                 + String.join(", ", unused.stream().limit(10).toList()) + (unused.size() > 10 ? ", ..." : ""));
     }
 
-    /** Reads a diffusers VAE folder: {@code config.json} and the f32 weights, or the fp16 variant if only that exists. */
-    public static AutoencoderKL load(Path vaeDir) {
+    /** Reads a diffusers VAE folder: {@code config.json} and the default weights (else the only variant; see {@link WeightFiles}). */
+    public static AutoencoderKL load(Path vaeDir) { return load(vaeDir, null); }
+
+    /** Reads a diffusers VAE folder: {@code config.json} and the weights of {@code variant} (null: the default). */
+    public static AutoencoderKL load(Path vaeDir, String variant) {
         if (!Files.isDirectory(vaeDir)) throw new UserError(vaeDir + ": not a folder (expected a diffusers VAE folder)");
-        return new AutoencoderKL(VaeConfig.load(vaeDir.resolve("config.json")), Vae.weightsIn(vaeDir));
+        return new AutoencoderKL(VaeConfig.load(vaeDir.resolve("config.json")), Vae.weightsIn(vaeDir, variant));
     }
 
     @Override public VaeKind kind() { return VaeKind.KL; }

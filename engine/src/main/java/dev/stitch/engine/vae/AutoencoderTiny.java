@@ -37,7 +37,7 @@ public final class AutoencoderTiny implements Vae {
     /** Reads a diffusers AutoencoderTiny folder: {@code config.json} and the f32 weights, or the fp16 variant if only that exists. */
     public static AutoencoderTiny load(Path dir) {
         if (!Files.isDirectory(dir)) throw new UserError(dir + ": not a folder (expected a diffusers VAE folder)");
-        return new AutoencoderTiny(AutoencoderTinyConfig.load(dir.resolve("config.json")), Vae.weightsIn(dir));
+        return new AutoencoderTiny(AutoencoderTinyConfig.load(dir.resolve("config.json")), Vae.weightsIn(dir, null));
     }
 
     /** x [B, in_channels, H, W] in [-1, 1] → latents [B, latent_channels, H / downscale, W / downscale]. */

@@ -6,6 +6,7 @@ import dev.stitch.engine.Weights;
 import dev.stitch.engine.io.JsonConfig;
 import dev.stitch.engine.io.JsonFiles;
 import dev.stitch.engine.io.SafeTensors;
+import dev.stitch.engine.io.WeightFiles;
 import dev.stitch.engine.random.TorchGenerator;
 import dev.stitch.kernels.Tensor;
 import dev.stitch.kernels.UserError;
@@ -24,12 +25,15 @@ public sealed interface Vae permits AutoencoderKL, AutoencoderTiny {
     String WEIGHTS = "diffusion_pytorch_model.safetensors", WEIGHTS_FP16 = "diffusion_pytorch_model.fp16.safetensors";
 
     /** Reads a diffusers VAE folder, AutoencoderKL or AutoencoderTiny as its {@code config.json}'s {@code _class_name} says. */
-    static Vae load(Path dir) {
+    static Vae load(Path dir) { return load(dir, null); }
+
+    /** As {@link #load(Path)}, with the weights of {@code variant} (e.g. fp16; null: the default, see {@link WeightFiles}). */
+    static Vae load(Path dir, String variant) {
         if (!Files.isDirectory(dir)) throw new UserError(dir + ": not a folder (expected a diffusers VAE folder with config.json)");
         Path configFile = dir.resolve("config.json");
         if (!Files.isRegularFile(configFile)) throw new UserError(dir + ": no config.json (not a diffusers VAE folder)");
         JsonNode root = JsonFiles.readObject(configFile);
-        return build(configFile, root, () -> weightsIn(dir));   // the config is checked before the weights are looked for
+        return build(configFile, root, () -> weightsIn(dir, variant));   // the config is checked before the weights are looked for
     }
 
     /** The VAE {@code configFile} describes, on weights {@code w} (which it must use up). */
@@ -52,13 +56,9 @@ public sealed interface Vae permits AutoencoderKL, AutoencoderTiny {
     }
 
     /** The weights of a VAE folder: the f32 file, or the fp16 variant if only that exists. */
-    static Weights weightsIn(Path dir) {
-        Path file = dir.resolve(WEIGHTS);
-        if (!Files.exists(file)) file = dir.resolve(WEIGHTS_FP16);
-        if (!Files.exists(file))
-            throw new UserError(dir + ": no " + WEIGHTS + " (or " + WEIGHTS_FP16 + ")"
-                + (Files.exists(dir.resolve("diffusion_pytorch_model.bin")) ? "; .bin weights must be converted to safetensors first" : ""));
-        return Weights.of(COMPONENT, SafeTensors.open(file));
+    /** The weights of a VAE folder: the default file, else the only variant, or {@code variant}'s (see {@link WeightFiles}). */
+    static Weights weightsIn(Path dir, String variant) {
+        return Weights.of(COMPONENT, SafeTensors.open(WeightFiles.find(dir, variant)));
     }
 
     VaeKind kind();
