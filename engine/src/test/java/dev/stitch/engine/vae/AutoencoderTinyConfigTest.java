@@ -55,7 +55,7 @@ class AutoencoderTinyConfigTest {
         assertTrue(e.contains("act_fn 'mish'"), "the config is checked before the weights are looked for: " + e);
         Files.writeString(dir.resolve("config.json"), "{\"_class_name\": \"AutoencoderTiny\"}");
         e = assertThrows(UserError.class, () -> Vae.load(dir)).getMessage();
-        assertTrue(e.contains("no diffusion_pytorch_model.safetensors"), e);
+        assertTrue(e.contains("no safetensors weights (diffusion_pytorch_model.safetensors"), e);
         assertTrue(assertThrows(UserError.class, () -> Vae.load(tmp.resolve("missing"))).getMessage().contains("not a folder"));
     }
 }
