@@ -22,7 +22,7 @@ import java.util.function.Supplier;
  */
 public sealed interface Vae permits AutoencoderKL, AutoencoderTiny {
     String COMPONENT = "vae";
-    String WEIGHTS = "diffusion_pytorch_model.safetensors";
+    String WEIGHTS = "diffusion_pytorch_model.safetensors", WEIGHTS_FP16 = "diffusion_pytorch_model.fp16.safetensors";
 
     /** Reads a diffusers VAE folder, AutoencoderKL or AutoencoderTiny as its {@code config.json}'s {@code _class_name} says. */
     static Vae load(Path dir) { return load(dir, null); }
