@@ -133,7 +133,7 @@ public final class CpuBackend implements Backend {
         int co = w.dim(0), kh = w.dim(2), kw = w.dim(3), ho = shape[2], wo = shape[3];
         float[] out = alloc((long) bn * co * ho * wo);
         if (Winograd.applies(kh, kw, stride, pt, pb, pl, pr)
-                && (conv == ConvAlgorithm.WINOGRAD || conv == ConvAlgorithm.AUTO && Winograd.pays(bn, ci, co, h, wi))) {
+                && (conv == ConvAlgorithm.WINOGRAD || conv == ConvAlgorithm.AUTO && Winograd.pays(ci, co, h, wi))) {
             Winograd.conv2d(par, x.data(), bn, ci, h, wi, w, b == null ? null : b.data(), co, act, out);
             return Tensor.of(out, bn, co, ho, wo);
         }

@@ -67,12 +67,13 @@ final class Winograd {
 
     /**
      * Where Winograd beats the direct path (measured with {@code WinogradRate}, see docs/performance.md): enough
-     * channels for the GEMMs to run at speed, and at least 32 tiles (a 16×16 latent at batch 2) so that one filter
-     * transform serves a few panels. At 8×8 (8 tiles at batch 2) it ran 0.7–0.9× the direct path's speed.
+     * channels for the GEMMs to run at speed, and at least 16 tiles per image (a 16×16 latent) so that one filter
+     * transform serves a few panels. At 8×8 (4 tiles per image) it ran 0.7–0.9× the direct path's speed. The choice
+     * looks at one image, never the batch: an image's activations must not depend on what it is batched with
+     * (extraction batches prompts that generation runs one at a time).
      */
-    static boolean pays(int bn, int cin, int cout, int h, int w) {
-        long tiles = (long) bn * ceil(h, 4) * ceil(w, 4);
-        return cin >= 32 && cout >= 32 && tiles >= 32;
+    static boolean pays(int cin, int cout, int h, int w) {
+        return cin >= 32 && cout >= 32 && (long) ceil(h, 4) * ceil(w, 4) >= 16;
     }
 
     static void conv2d(Parallel par, float[] x, int bn, int cin, int h, int w, Tensor weight, float[] bias, int cout,

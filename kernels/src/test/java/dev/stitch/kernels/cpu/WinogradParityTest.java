@@ -104,10 +104,26 @@ class WinogradParityTest {
         Random r = rng("winograd auto");
         // 2 × 32 × 32 at 64 channels: 128 tiles, Winograd; 16 channels: direct; stride 2: direct
         Tensor x = randn(r, 2, 64, 32, 32), w = randn(r, 0.04, 0, 64, 64, 3, 3);
-        assertTrue(Winograd.pays(2, 64, 64, 32, 32));
+        assertTrue(Winograd.pays(64, 64, 32, 32));
         assertArrayEquals(WINOGRAD.conv2d(x, w, null, 1, 1).data(), AUTO.conv2d(x, w, null, 1, 1).data(), "seed " + SEED);
         Tensor x16 = randn(r, 2, 16, 32, 32), w16 = randn(r, 0.08, 0, 16, 16, 3, 3);
         assertArrayEquals(DIRECT.conv2d(x16, w16, null, 1, 1).data(), AUTO.conv2d(x16, w16, null, 1, 1).data(), "seed " + SEED);
         assertArrayEquals(DIRECT.conv2d(x, w, null, 2, 1).data(), AUTO.conv2d(x, w, null, 2, 1).data(), "seed " + SEED);
+    }
+
+    @Test
+    void anImageComesOutTheSameWhateverItIsBatchedWith() {
+        Random r = rng("winograd batch");
+        // 16×16 at 64 channels takes Winograd, 8×8 the direct path, alone and in a batch of three alike
+        for (int side : new int[] {16, 8}) {
+            Tensor x = randn(r, 3, 64, side, side), w = randn(r, 0.04, 0, 64, 64, 3, 3), b = randn(r, 64);
+            float[] batched = AUTO.conv2d(x, w, b, 1, 1).data();
+            int per = 64 * side * side;
+            for (int i = 0; i < 3; i++) {
+                Tensor one = Tensor.of(java.util.Arrays.copyOfRange(x.data(), i * per, (i + 1) * per), 1, 64, side, side);
+                assertArrayEquals(AUTO.conv2d(one, w, b, 1, 1).data(), java.util.Arrays.copyOfRange(batched, i * per, (i + 1) * per),
+                    side + "×" + side + " image " + i + ", seed " + SEED);
+            }
+        }
     }
 }
