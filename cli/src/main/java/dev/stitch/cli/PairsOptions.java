@@ -34,7 +34,7 @@ final class PairsOptions {
     @Option(names = "--tokens", paramLabel = "T", defaultValue = "all", description = "text-encoder taps: all (mean over 77 positions), last, eos, or positions I,J,... (default ${DEFAULT-VALUE})")
     String tokens;
 
-    @Option(names = "--batch", paramLabel = "N", defaultValue = "4", description = "pairs per model call (default ${DEFAULT-VALUE})")
+    @Option(names = "--batch", paramLabel = "N", defaultValue = "1", description = "pairs per model call (default ${DEFAULT-VALUE}; larger batches give the same vectors, take more memory and are no faster on a CPU)")
     int batch;
 
     /** The library's parameters these flags (and generate's) set. */

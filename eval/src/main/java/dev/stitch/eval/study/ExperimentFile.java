@@ -109,7 +109,7 @@ final class ExperimentFile {
         SteeringPlan.Half half = c.has("half") ? c.at("half").parse(SteeringPlan.Half::parse, "cond, uncond or both") : SteeringPlan.Half.COND;
         String tokens = c.has("tokens") ? c.at("tokens").text() : "all";
         if (!tokens.matches("all|last|eos|\\d+(\\s*,\\s*\\d+)*")) c.at("tokens").fail("expected all, last, eos or token positions like 0,5,6");
-        return new Experiment.Capture(taps, at, half, tokens, c.integer("batch", 4, 1));
+        return new Experiment.Capture(taps, at, half, tokens, c.integer("batch", 1, 1));
     }
 
     private static Experiment.Setup setup(Node s, List<Method> methods, int steps) {
