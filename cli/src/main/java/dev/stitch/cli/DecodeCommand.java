@@ -37,7 +37,7 @@ final class DecodeCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         GenerateCommand.checkOut(out);
-        var inputs = new OutputPaths.Input[] {OutputPaths.input("--model", model), OutputPaths.input("--vae", vae), OutputPaths.input("--latents", latents)};
+        var inputs = new OutputPaths.Input[] {OutputPaths.input("--model", Models.locate(model)), OutputPaths.input("--vae", vae), OutputPaths.input("--latents", latents)};
         OutputPaths.check("--out", out, inputs);
         OutputPaths.check("--raw-out", rawOut, inputs);
         Vae v = Models.vae(model, vae);

@@ -38,7 +38,7 @@ final class EncodeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        List<OutputPaths.Input> inputs = new ArrayList<>(List.of(OutputPaths.input("--model", model), OutputPaths.input("--vae", vae)));
+        List<OutputPaths.Input> inputs = new ArrayList<>(List.of(OutputPaths.input("--model", Models.locate(model)), OutputPaths.input("--vae", vae)));
         for (Path p : images) inputs.add(OutputPaths.input("--image", p));
         OutputPaths.check("--out", out, inputs);
         Vae v = Models.vae(model, vae);
