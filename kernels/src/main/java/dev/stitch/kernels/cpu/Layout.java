@@ -2,7 +2,7 @@ package dev.stitch.kernels.cpu;
 
 /**
  * Data movement on f32 activations, the CPU side of the CUDA backend's {@code layout.cu}: transposes (NCHW ↔ NLC),
- * row copies (concat, slice), nearest upsampling, embedding lookup, pooling and the sinusoidal timestep embedding.
+ * row copies (concat, slice), nearest upsampling, pooling and the sinusoidal timestep embedding.
  * Layouts are row-major; a plane is one (batch, channel) image of H×W values. Each loop covers [from, to) of its
  * outermost index so that the backend can split it over threads.
  */
@@ -47,10 +47,6 @@ final class Layout {
     }
 
     /** Rows of table [V, c] picked by ids → out [ids.length, c] (ids checked by the caller). */
-    static void embedding(float[] table, int c, int[] ids, float[] out) {
-        for (int i = 0; i < ids.length; i++) System.arraycopy(table, ids[i] * c, out, i * c, c);
-    }
-
     /** k×k pooling of planes [from, to) of x [planes, h, w] → out [planes, ho, wo]; padding never counts for max. */
     static void pool2d(float[] x, float[] out, int h, int w, int ho, int wo, int k, int stride, int pad, boolean max,
                        boolean countPad, int from, int to) {

@@ -92,6 +92,11 @@ class CpuParityTest {
                 assertTrue(widened.get(fresh.storage()) == null, dt + ": the CPU backend widened a mapped weight to a full f32 copy");
                 assertTrue(((java.util.Map<?, ?>) derived.get(fresh)).isEmpty(), dt + ": the CPU backend kept a packed copy of a weight");
             }
+            // an embedding table (a text encoder's vocabulary): the looked-up rows only, from the file's bytes
+            Tensor table = mappedWeight(r, dt, 1.0, 50, 24), fresh = Tensor.mapped(((Tensor.Mapped) table.storage()).segment, dt, 50, 24);
+            int[] ids = {49, 0, 7, 7, 31};
+            assertClose("embedding " + dt, REF.embedding(table, ids), CPU.embedding(fresh, ids));
+            assertTrue(widened.get(fresh.storage()) == null, dt + ": the CPU backend widened a mapped embedding table whole");
         }
     }
 
