@@ -67,7 +67,8 @@ if [ ! -f "$model/model_index.json" ]; then
   rm -rf "$model"
   "$here/stitch" make-random-model --config sd2-base --seed 0 --out "$model"
 fi
-[ -f "$ckpt" ] || "$here/stitch" convert --to-ldm --from "$model" --to "$ckpt"
+# --force: a yaml left beside a removed checkpoint is rewritten with it
+[ -f "$ckpt" ] || "$here/stitch" convert --to-ldm --from "$model" --to "$ckpt" --force
 
 # ---- 3. the runs ------------------------------------------------------------------------------------------------------
 load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
