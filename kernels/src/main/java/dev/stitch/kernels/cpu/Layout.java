@@ -46,7 +46,6 @@ final class Layout {
             }
     }
 
-    /** Rows of table [V, c] picked by ids → out [ids.length, c] (ids checked by the caller). */
     /** k×k pooling of planes [from, to) of x [planes, h, w] → out [planes, ho, wo]; padding never counts for max. */
     static void pool2d(float[] x, float[] out, int h, int w, int ho, int wo, int k, int stride, int pad, boolean max,
                        boolean countPad, int from, int to) {
