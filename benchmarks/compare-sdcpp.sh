@@ -71,6 +71,8 @@ fi
 [ -f "$ckpt" ] || "$here/stitch" convert --to-ldm --from "$model" --to "$ckpt" --force
 
 # ---- 3. the runs ------------------------------------------------------------------------------------------------------
+# the launcher rebuilds the CLI when its sources are newer than the jar: do that here, not inside Stitch's timing
+"$here/stitch" --version >/dev/null
 load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 echo "compare-sdcpp: stable-diffusion.cpp, ${size}x${size}, $steps steps, $threads threads" >&2
 /usr/bin/time -v -o "$work/sdcpp.time" "$sd" -m "$ckpt" -p "$prompt" -W "$size" -H "$size" --steps "$steps" \
