@@ -42,4 +42,17 @@ class BackendsTest {
             else System.setProperty("stitch.threads", old);
         }
     }
+
+    @Test
+    void aVectorWidthTheKernelsDoNotKnowIsOneLine() {
+        String old = System.getProperty("stitch.vectorBits");
+        try {
+            System.setProperty("stitch.vectorBits", "300");
+            UserError e = assertThrows(UserError.class, CpuBackend::new);
+            assertTrue(e.getMessage().equals("stitch.vectorBits=300: expected 128, 256 or 512"), e.getMessage());
+        } finally {
+            if (old == null) System.clearProperty("stitch.vectorBits");
+            else System.setProperty("stitch.vectorBits", old);
+        }
+    }
 }

@@ -5,6 +5,8 @@ import dev.stitch.kernels.Backend;
 import dev.stitch.kernels.Shapes;
 import dev.stitch.kernels.Tensor;
 import dev.stitch.kernels.UserError;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
 
 import java.util.Arrays;
 
@@ -36,6 +38,7 @@ public final class CpuBackend implements Backend {
      * @param conv how 3×3 stride-1 convolutions are computed
      */
     public CpuBackend(int threads, boolean poisonOutputs, ConvAlgorithm conv) {
+        species(System.getProperty("stitch.vectorBits")); // a bad width fails here in one line, not in a class's init
         this.par = new Parallel(threads);
         this.poison = poisonOutputs;
         this.conv = conv;
@@ -53,6 +56,21 @@ public final class CpuBackend implements Backend {
     }
 
     public int threads() { return par.threads; }
+
+    /**
+     * The float vectors every CPU kernel uses: the machine's widest, or {@code -Dstitch.vectorBits=128|256|512} for
+     * tests. A width the machine lacks runs in the Vector API's Java fallback (slower, same results), so a machine
+     * without AVX-512 can still check the 16-lane paths that one with it takes.
+     */
+    static VectorSpecies<Float> species(String bits) {
+        if (bits == null || bits.isBlank()) return FloatVector.SPECIES_PREFERRED;
+        return switch (bits.strip()) {
+            case "128" -> FloatVector.SPECIES_128;
+            case "256" -> FloatVector.SPECIES_256;
+            case "512" -> FloatVector.SPECIES_512;
+            default -> throw new UserError("stitch.vectorBits=" + bits + ": expected 128, 256 or 512");
+        };
+    }
 
     static int threadsFromProperty() {
         String s = System.getProperty("stitch.threads");

@@ -19,7 +19,8 @@ import jdk.incubator.vector.VectorSpecies;
 final class Gemm {
     private Gemm() {}
 
-    static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    /** The kernels' float vectors: the machine's widest, or {@code -Dstitch.vectorBits} ({@link CpuBackend#species}). */
+    static final VectorSpecies<Float> S = CpuBackend.species(System.getProperty("stitch.vectorBits"));
     static final int L = S.length();
     /** Rows of A per register tile. */
     static final int MR = 6;
