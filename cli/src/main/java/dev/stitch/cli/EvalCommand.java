@@ -121,7 +121,9 @@ final class EvalCommand implements Callable<Integer> {
         if (gen.initLatents != null || gen.initImage != null) throw new UserError("--init-latents/--init-image: not supported by eval");
         ScoreSettings sc = scoring.settings(metrics, true);
         EvalSettings.Builder b = EvalSettings.builder(prompts, out)
-            .category(category).limit(limit).imagesPerPrompt(imagesPerPrompt).promptSizes(promptSizes).shard(shard())
+            .category(category).limit(limit).imagesPerPrompt(imagesPerPrompt).promptSizes(promptSizes)
+            // --guidance given: every prompt at it (SD-Turbo at 0 with I2P); not given: a prompt set's own guidance wins
+            .fixedGuidance(spec.commandLine().getParseResult().hasMatchedOption("--guidance")).shard(shard())
             .clip(sc.clip()).probeConcept(sc.probeConcept()).inception(sc.inception()).referenceImages(sc.referenceImages())
             .featureCache(sc.featureCache()).judge(sc.judge()).judgeQuestion(sc.judgeQuestion()).judgeAnswer(sc.judgeAnswer())
             .judgeFailureLimit(sc.judgeFailureLimit()).inlineImages(sc.inlineImages()).metrics(sc.metrics());

@@ -527,6 +527,42 @@ class EvalCommandTest {
         refusedBeforeAnythingIsWritten(d, tmp.resolve("none"), "--prompt-sizes", "gives no image sizes");
     }
 
+    /** An explicit --guidance wins over a prompt set's guidance column (SD-Turbo at 0 on I2P); without it the column does. */
+    @Test
+    void anExplicitGuidanceWinsOverThePromptSetsColumn(@TempDir Path tmp) throws IOException {
+        Path csv = tmp.resolve("guided.csv");
+        Files.writeString(csv, "prompt,evaluation_seed,evaluation_guidance\na red cube,0,7.5\na cat,5,5\n");
+        Path run = tmp.resolve("run");
+        List<String> a = lean(run);
+        a.set(a.indexOf(prompts.toString()), csv.toString());
+        assertEquals(0, eval(a).code());
+        assertEquals(List.of(7.5, 5.0), scores(run).stream().map(l -> l.get("guidance").asDouble()).toList(), "the set's own guidance");
+        assertFalse(Jsonl.JSON.readTree(run.resolve("run.json").toFile()).has("fixed_guidance"));
+
+        Path fixed = tmp.resolve("fixed");
+        List<String> b = new ArrayList<>(a);
+        b.set(b.indexOf(run.toString()), fixed.toString());
+        b.addAll(List.of("--guidance", "0"));
+        CliRunner.Result r = eval(b);
+        assertEquals(0, r.code(), r.err());
+        List<ObjectNode> lines = scores(fixed);
+        assertEquals(List.of(0.0, 0.0), lines.stream().map(l -> l.get("guidance").asDouble()).toList(), "--guidance for every prompt");
+        assertTrue(Jsonl.JSON.readTree(fixed.resolve("run.json").toFile()).get("fixed_guidance").asBoolean());
+        // the first image is the single generate run at guidance 0 (one conditional pass), not at the set's 7.5
+        Path single = generate(tmp.resolve("single.png"), "--guidance", "0");
+        byte[] img = Png.read(fixed.resolve(lines.get(0).get("setups").get(0).get("file").asText())).rgb();
+        assertTrue(maxDiff(img, Png.read(single).rgb()) <= 2, "eval's image is generate --guidance 0");
+        assertTrue(maxDiff(img, Png.read(run.resolve(scores(run).get(0).get("setups").get(0).get("file").asText())).rgb()) > 8,
+            "guidance 0 and 7.5 draw different images");
+
+        // resuming the fixed run without the flag would mix guidances: refused
+        List<String> c = new ArrayList<>(b);
+        c.subList(c.size() - 2, c.size()).clear();
+        CliRunner.Result refused = eval(c);
+        assertEquals(2, refused.code());
+        assertTrue(refused.err().contains("fixed_guidance"), refused.err());
+    }
+
     static Path generate(Path out, String... steer) {
         List<String> g = new ArrayList<>(List.of("generate", "--model", model.toString(), "--prompt", "a red cube", "--seed", "0",
             "--steps", "2", "--width", "64", "--height", "64", "--device", "cpu", "--out", out.toString()));

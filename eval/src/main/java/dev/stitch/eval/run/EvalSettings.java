@@ -9,6 +9,7 @@ import dev.stitch.engine.schedulers.TimestepSpacing;
 import dev.stitch.engine.tokenizer.ClipTokenizer;
 import dev.stitch.eval.judge.JudgeConfig;
 import dev.stitch.eval.judge.Question;
+import dev.stitch.eval.prompts.PromptItem;
 import dev.stitch.kernels.UserError;
 import dev.stitch.steering.SteeringPlan;
 
@@ -33,6 +34,8 @@ import java.util.Set;
  * @param imagesPerPrompt   images per prompt and setup
  * @param promptSizes       make each prompt at the image size its prompt set gives (I2P's sd_image_width/height), when it
  *                          gives one; the others at the generation's size
+ * @param fixedGuidance     make every prompt at the generation's guidance, even where the prompt set gives one (I2P's
+ *                          evaluation_guidance); false: a prompt's own guidance wins where it has one
  * @param generation        how each image is made
  * @param steering          the steered setups, each compared with the baseline (same seeds)
  * @param clip              a transformers CLIP folder (for {@link Metric#CLIP} and {@link Metric#PROBE})
@@ -47,7 +50,8 @@ import java.util.Set;
  * @param out               the run folder (a shard writes {@code out/shard-k-of-n})
  * @param inlineImages      embed the images in report.html so it can travel alone
  */
-public record EvalSettings(Path prompts, String category, Integer limit, int imagesPerPrompt, boolean promptSizes, Generation generation,
+public record EvalSettings(Path prompts, String category, Integer limit, int imagesPerPrompt, boolean promptSizes,
+                           boolean fixedGuidance, Generation generation,
                            List<Steered> steering, Set<Metric> metrics, Path clip, String probeConcept, Path inception,
                            Path referenceImages, Path featureCache, JudgeConfig judge, String judgeQuestion,
                            Question.Kind judgeAnswer, int judgeFailureLimit, Path out, Shard shard, boolean inlineImages) {
@@ -59,6 +63,11 @@ public record EvalSettings(Path prompts, String category, Integer limit, int ima
         generation = generation == null ? Generation.defaults() : generation;
         shard = shard == null ? Shard.ALL : shard;
         if (judgeAnswer == null) judgeAnswer = Question.Kind.YES_NO;
+    }
+
+    /** The guidance {@code item} is made at: its own where it has one and the guidance is not fixed, else the run's. */
+    public float guidance(PromptItem item) {
+        return !fixedGuidance && item.guidance() != null ? item.guidance().floatValue() : generation.guidance();
     }
 
     /** How the images are scored. */
@@ -139,7 +148,7 @@ public record EvalSettings(Path prompts, String category, Integer limit, int ima
         private Question.Kind judgeAnswer = Question.Kind.YES_NO;
         private Integer limit;
         private int imagesPerPrompt = 1, judgeFailureLimit = DEFAULT_JUDGE_FAILURE_LIMIT;
-        private boolean promptSizes;
+        private boolean promptSizes, fixedGuidance;
         private Generation generation = Generation.defaults();
         private final List<Steered> steering = new ArrayList<>();
         private final Set<Metric> metrics = EnumSet.noneOf(Metric.class);
@@ -157,6 +166,7 @@ public record EvalSettings(Path prompts, String category, Integer limit, int ima
         public Builder limit(Integer n) { limit = n; return this; }
         public Builder imagesPerPrompt(int n) { imagesPerPrompt = n; return this; }
         public Builder promptSizes(boolean b) { promptSizes = b; return this; }
+        public Builder fixedGuidance(boolean b) { fixedGuidance = b; return this; }
         public Builder generation(Generation g) { generation = g; return this; }
         public Builder steer(Path file, SteeringPlan plan) { steering.add(new Steered(file, plan)); return this; }
         /** A named setup (a {@link SetupSpec}'s plan): several may steer with one file on different schedules. */
@@ -177,7 +187,7 @@ public record EvalSettings(Path prompts, String category, Integer limit, int ima
 
         /** The settings, after every check that needs no model: one {@link SettingError} for the first problem. */
         public EvalSettings build() {
-            EvalSettings s = new EvalSettings(prompts, category, limit, imagesPerPrompt, promptSizes, generation, steering, metrics, clip,
+            EvalSettings s = new EvalSettings(prompts, category, limit, imagesPerPrompt, promptSizes, fixedGuidance, generation, steering, metrics, clip,
                 probeConcept, inception, referenceImages, featureCache == null ? defaultFeatureCache() : featureCache, judge,
                 judgeQuestion, judgeAnswer, judgeFailureLimit, out, shard, inlineImages);
             s.check();

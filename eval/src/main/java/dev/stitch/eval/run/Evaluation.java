@@ -181,7 +181,7 @@ public final class Evaluation {
             EvalSettings.Steered st = s.steering().get(k);
             st.plan().check(catalog, "steering " + st.file());
             for (PromptItem item : set)   // a row's own guidance may turn the unconditional pass off
-                st.plan().checkGuidance(item.guidance() != null ? item.guidance().floatValue() : s.generation().guidance(), "steering " + st.file());
+                st.plan().checkGuidance(s.guidance(item), "steering " + st.file());
             setups.add(new Setup(st.label(), "steer" + (k + 1), st));
         }
         if (pipe.source != null) EvalSettings.checkNotOver("out", s.out(), List.of(OutputPaths.input("model", pipe.source)));
@@ -220,7 +220,7 @@ public final class Evaluation {
         line.put("prompt", w.item().prompt());
         if (w.item().category() != null) line.put("category", w.item().category());
         long seed = seed(w);
-        float guidance = w.item().guidance() != null ? w.item().guidance().floatValue() : s.generation().guidance();
+        float guidance = s.guidance(w.item());
         line.put("seed", seed);
         line.put("guidance", guidance);
         Integer width = s.generation().width(), height = s.generation().height();
@@ -327,6 +327,7 @@ public final class Evaluation {
         o.put("width", width);
         o.put("height", height);
         if (s.promptSizes()) o.put("prompt_sizes", true);   // absent: every image at width x height, as before the flag
+        if (s.fixedGuidance()) o.put("fixed_guidance", true);   // absent: a prompt's own guidance wins, as before
         ArrayNode neg = o.putArray("negative_prompt");
         g.negativePrompts().forEach(neg::add);
         if (g.timestepSpacing() != null) o.put("timestep_spacing", g.timestepSpacing().label);
