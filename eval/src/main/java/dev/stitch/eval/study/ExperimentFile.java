@@ -4,6 +4,8 @@ import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.stitch.engine.hub.HubCache;
+import dev.stitch.engine.hub.HubId;
 import dev.stitch.engine.taps.StepSet;
 import dev.stitch.steering.PromptPairs;
 import dev.stitch.eval.judge.JudgeConfig;
@@ -41,6 +43,25 @@ final class ExperimentFile {
 
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
 
+    /** Where HF_HUB_CACHE and HF_HOME are read for a Hub id; tests point it at their own. */
+    static Function<String, String> environment = System::getenv;
+
+    /**
+     * {@code model:}: a folder (relative to the experiment file), or, where no such path exists, a Hub id
+     * {@code org/name[@revision]} in the local Hugging Face cache (as {@code --model} takes it; {@code stitch pull}
+     * downloads it).
+     */
+    private static Path model(Node n, Path dir) {
+        Path p = dir.resolve(n.text());
+        if (Files.exists(p)) return p;
+        if (!HubId.looksLike(n.text())) n.fail("no such file or folder " + p);
+        try {
+            return HubCache.fromEnvironment(environment).snapshot(HubId.parse(n.text())).dir();
+        } catch (UserError e) {
+            throw n.error(e.getMessage());
+        }
+    }
+
     static Experiment read(Path file) {
         if (!Files.isRegularFile(file)) throw new UserError(file + ": no such experiment file");
         JsonNode root;
@@ -55,7 +76,7 @@ final class ExperimentFile {
         Node r = new Node(file, "", root == null ? YAML.createObjectNode() : root);
         r.keys("model", "vae", "generation", "pairs", "capture", "methods", "setups", "prompts", "metrics");
 
-        Path model = r.path("model", dir, true);
+        Path model = model(r.at("model"), dir);
         Path vae = r.has("vae") ? r.path("vae", dir, true) : null;   // a diffusers vae folder in place of the model's own
         Experiment.Generation gen = generation(r.object("generation", true));
         List<Experiment.PairsSource> pairs = new ArrayList<>();

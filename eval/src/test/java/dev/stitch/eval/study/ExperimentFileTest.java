@@ -14,6 +14,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -90,6 +91,32 @@ class ExperimentFileTest {
         assertEquals(64, e.toJson().at("/vae_sha256").asText().length());
         var bad = assertThrows(dev.stitch.kernels.UserError.class, () -> read(documentedExample().replace("# vae: taesd", "vae: nowhere")));
         assertTrue(bad.getMessage().contains("vae: no such file or folder"), bad.getMessage());
+    }
+
+    /** {@code model:} takes a Hub id as --model does: the snapshot its ref names in the local Hugging Face cache. */
+    @Test
+    void aHubIdNamesItsSnapshotInTheLocalCache() throws IOException {
+        String commit = "0123456789abcdef0123456789abcdef01234567";
+        Path repo = dir.resolve("hub").resolve("models--org--tiny");
+        Files.createDirectories(repo.resolve("snapshots").resolve(commit).resolve("unet"));
+        Files.writeString(repo.resolve("snapshots").resolve(commit).resolve("model_index.json"), "{}");
+        Files.createDirectories(repo.resolve("refs"));
+        Files.writeString(repo.resolve("refs").resolve("main"), commit);
+        var before = ExperimentFile.environment;
+        ExperimentFile.environment = Map.of("HF_HUB_CACHE", dir.resolve("hub").toString())::get;
+        try {
+            Experiment e = read(documentedExample().replace("model: model", "model: org/tiny"));
+            assertEquals(repo.resolve("snapshots").resolve(commit), e.model());
+            assertEquals(e.model(), read(documentedExample().replace("model: model", "model: org/tiny@" + commit.substring(0, 8))).model());
+            // a folder of that name beside the experiment file wins, as a path wins over a Hub id for --model
+            Files.createDirectories(dir.resolve("org/tiny"));
+            assertEquals(dir.resolve("org/tiny").toAbsolutePath(), read(documentedExample().replace("model: model", "model: org/tiny")).model());
+            UserError missing = assertThrows(UserError.class, () -> read(documentedExample().replace("model: model", "model: org/other")));
+            assertTrue(missing.getMessage().contains("model: org/other: not a folder here, and not in the Hugging Face cache")
+                && missing.getMessage().contains("stitch pull org/other") && !missing.getMessage().contains("\n"), missing.getMessage());
+        } finally {
+            ExperimentFile.environment = before;
+        }
     }
 
     @Test
