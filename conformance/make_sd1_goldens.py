@@ -76,7 +76,8 @@ def install_transformers_standin():
 
 
 install_transformers_standin()
-from diffusers import AutoencoderKL, PNDMScheduler, StableDiffusionPipeline, UNet2DConditionModel  # noqa: E402
+from diffusers import (AutoencoderKL, PNDMScheduler, StableDiffusionImg2ImgPipeline, StableDiffusionPipeline,  # noqa: E402
+                       UNet2DConditionModel)
 
 
 # ---- safetensors for the goldens (float32, int64, uint8), with the "info" metadata the other goldens carry ----------
@@ -361,6 +362,28 @@ def main(convert_script):
           "image_raw": image_raw, "image": image, "image_uint8_hwc": pixels},
          {"case": "pipeline_pndm", "prompt": prompts[1], "negative_prompt": "", "guidance_scale": 7.5, "steps": steps,
           "height": 128, "width": 192, "scheduler": "PNDMScheduler (tiny-sd1/scheduler, skip_prk_steps)"})
+
+    # (c2) img2img: diffusers' own StableDiffusionImg2ImgPipeline.__call__, PNDM, CFG 7.5, strength 0.5, from the
+    # test card of the SD-Turbo goldens; its generator (seed 42) draws the VAE's sample, then the added noise
+    i2i = StableDiffusionImg2ImgPipeline(vae=vae, text_encoder=None, tokenizer=None, unet=unet,
+                                         scheduler=PNDMScheduler.from_pretrained(os.path.join(MODEL, "scheduler")),
+                                         safety_checker=None, feature_extractor=None, requires_safety_checker=False)
+    i2i.set_progress_bar_config(disable=True)
+    card = Image.open(os.path.join(HERE, "golden", "turbo_img2img_init.png")).convert("RGB")
+    args = dict(prompt_embeds=cond, negative_prompt_embeds=uncond, image=card, strength=0.5, num_inference_steps=steps,
+                guidance_scale=7.5)
+    latents = i2i(**args, generator=torch.Generator().manual_seed(42), output_type="latent").images
+    image = i2i(**args, generator=torch.Generator().manual_seed(42), output_type="pt").images
+    image_raw = vae.decode(latents / vae.config.scaling_factor).sample
+    assert torch.equal(image, (image_raw / 2 + 0.5).clamp(0, 1))
+    pixels = (image[0].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+    Image.fromarray(pixels).save(os.path.join(GOLDEN, "img2img_pndm.png"))
+    save(os.path.join(GOLDEN, "img2img_pndm.safetensors"),
+         {"timesteps": i2i.scheduler.timesteps.to(torch.int64), "final_latents": latents, "image_raw": image_raw,
+          "image_uint8_hwc": pixels},
+         {"case": "img2img_pndm", "prompt": prompts[1], "negative_prompt": "", "guidance_scale": 7.5, "steps": steps,
+          "strength": 0.5, "seed": 42, "init_image": "golden/turbo_img2img_init.png", "height": 128, "width": 192,
+          "scheduler": "PNDMScheduler (tiny-sd1/scheduler, skip_prk_steps)"})
 
     # (d) the same weights as an original single-file v1 checkpoint, by diffusers' own conversion script
     shutil.rmtree(LDM, ignore_errors=True)

@@ -28,7 +28,8 @@ class ConformanceSetTest {
                 "tiny-sd2-ldm/tiny-sd2-ldm.safetensors", "tiny-sd2-ldm/tiny-sd2-ldm.yaml", "golden/prompts.json",
                 "golden/pipeline_ddim_eps.png", "tiny-sd1/model_index.json", "tiny-sd1/tokenizer/vocab.json",
                 "tiny-sd1/unet/diffusion_pytorch_model.safetensors", "tiny-sd1-ldm/tiny-sd1-ldm.safetensors",
-                "golden/sd1/pipeline_pndm.safetensors", "golden/sd1/pipeline_pndm.png", "make_sd1_goldens.py",
+                "golden/sd1/pipeline_pndm.safetensors", "golden/sd1/pipeline_pndm.png", "golden/sd1/img2img_pndm.safetensors",
+                "golden/sd1/img2img_pndm.png", "make_sd1_goldens.py",
                 "tiny-sd-turbo/model_index.json", "tiny-sd-turbo/scheduler/scheduler_config.json",
                 "tiny-sd-turbo/unet/diffusion_pytorch_model.safetensors", "golden/turbo_euler_1step.safetensors",
                 "golden/turbo_img2img_init.png", "make_turbo_goldens.py",
@@ -41,8 +42,8 @@ class ConformanceSetTest {
         try (Stream<Path> all = Files.walk(CONFORMANCE)) {
             weights = all.filter(p -> p.toString().endsWith(".safetensors")).sorted().toList();
         }
-        // SD2 14, SD 1.x 8, SD-Turbo 4, the tiny AutoencoderTiny 6
-        assertEquals(14 + 8 + 4 + 6, weights.size(), "safetensors files under " + CONFORMANCE + ": " + weights);
+        // SD2 14, SD 1.x 9, SD-Turbo 4, the tiny AutoencoderTiny 6
+        assertEquals(14 + 9 + 4 + 6, weights.size(), "safetensors files under " + CONFORMANCE + ": " + weights);
         // A line-ending conversion or a text merge would break a header or a tensor's byte range.
         for (Path w : weights) assertFalse(SafeTensors.open(w).names().isEmpty(), w + " holds no tensors");
     }

@@ -2,6 +2,7 @@ package dev.stitch.engine.pipeline;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.stitch.engine.Ctx;
+import dev.stitch.engine.image.Images;
 import dev.stitch.engine.image.Png;
 import dev.stitch.engine.io.SafeTensors;
 import dev.stitch.engine.schedulers.SchedulerKind;
@@ -150,6 +151,34 @@ class Sd1ConformanceTest {
         for (int i = 0; i < png.length; i++) worst = Math.max(worst, Math.abs((png[i] & 0xff) - (ours[i] & 0xff)));
         assertTrue(worst <= 1, "PNG differs by " + worst);
     }
+
+    /** diffusers' StableDiffusionImg2ImgPipeline: PNDM, CFG 7.5, strength 0.5 from the SD-Turbo goldens' test card, seed 42. */
+    void img2img(Backend backend) throws IOException {
+        SafeTensors g = SafeTensors.open(GOLDEN.resolve("img2img_pndm.safetensors"));
+        String prompt = new ObjectMapper().readTree(CONFORMANCE.resolve("golden/prompts.json").toFile()).get(1).asText();
+        byte[] card = Png.read(CONFORMANCE.resolve("golden/turbo_img2img_init.png")).rgb();
+        GenerateRequest r = pipe.request(prompt).negativePrompt("").steps(6).seed(42).size(192, 128)
+            .initImage(Images.fromUint8(new byte[][] {card}, 128, 192)).strength(0.5f).build();
+        GenerateResult res = pipe.generate(r, backend, Taps.NONE, StableDiffusionPipeline.Progress.NONE);
+
+        assertArrayEquals(g.floats("timesteps"), res.timesteps(), 0f, "the PNDM schedule img2img starts halfway into");
+        float[] ref = g.floats("final_latents");
+        double err = maxAbs(res.latents().data(), ref), tol = 1e-3 * Math.max(1, PipelineConformanceTest.maxAbs(ref));
+        System.out.printf("sd1 img2img_pndm (%s): final latents max-abs %.3g (tolerance %.3g)%n", backend.name(), err, tol);
+        assertTrue(err <= tol, "final latents max-abs " + err + " > " + tol);
+        double imgErr = maxAbs(res.imageRaw().data(), g.floats("image_raw"));
+        assertTrue(imgErr <= 2e-3, "image_raw max-abs " + imgErr);
+        byte[] png = Png.read(GOLDEN.resolve("img2img_pndm.png")).rgb(), ours = res.pixels()[0];
+        int worst = 0;
+        for (int i = 0; i < png.length; i++) worst = Math.max(worst, Math.abs((png[i] & 0xff) - (ours[i] & 0xff)));
+        assertTrue(worst <= 1, "PNG differs by " + worst);
+    }
+
+    @Test
+    void img2imgMatchesDiffusersOnTheCpuBackend() throws IOException { img2img(CPU); }
+
+    @Test
+    void img2imgMatchesDiffusersOnTheReferenceBackend() throws IOException { img2img(ReferenceBackend.INSTANCE); }
 
     @Test
     void pipelineMatchesDiffusersOnTheCpuBackend() throws IOException { pipeline(CPU); }
