@@ -13,9 +13,9 @@ What runs:
   * The text encoder is a plain PyTorch mirror of transformers' CLIPTextModel (modeling_clip.py, eager attention,
     quick_gelu, last layer + final_layer_norm), the same code as eval/src/test/python/make_eval_goldens.py:
     transformers is not needed. Its weights use transformers' names, so transformers loads the folder as is.
-  * The whole pipelines are diffusers' own StableDiffusionPipeline.__call__ and StableDiffusionImg2ImgPipeline.__call__. Importing it imports transformers, so a
-    stand-in package named transformers (class names only, nothing of it runs) is put on sys.path; the pipeline
-    gets text_encoder=None, tokenizer=None, safety_checker=None, feature_extractor=None and the text embeddings
+  * The whole pipelines are diffusers' own StableDiffusionPipeline.__call__ and StableDiffusionImg2ImgPipeline.__call__.
+    Importing them imports transformers, so a stand-in package named transformers (class names only, nothing of it
+    runs) is put on sys.path; each pipeline gets text_encoder=None, tokenizer=None, safety_checker=None, feature_extractor=None and the text embeddings
     (from the mirror) as prompt_embeds / negative_prompt_embeds.
   * Token ids: the conformance prompts through SD 1.x's tokenizer (transformers' CLIPTokenizer, pad
     "<|endoftext|>"). transformers is absent, so they are derived from golden/tokenizer.safetensors (open_clip's
