@@ -561,6 +561,10 @@ class EvalCommandTest {
         CliRunner.Result refused = eval(c);
         assertEquals(2, refused.code());
         assertTrue(refused.err().contains("fixed_guidance"), refused.err());
+        String help = CliRunner.run("eval", "--help").out();
+        help = help.substring(help.indexOf("--guidance=G "));
+        help = help.substring(0, help.indexOf("\n      --")).replaceAll("\\s+", " ");
+        assertTrue(help.contains("of every prompt, over the prompt set's own"), help);
     }
 
     static Path generate(Path out, String... steer) {

@@ -93,6 +93,8 @@ class HelpTest {
         "--tokenizer = tokenizer/ beside the file",
         "--variant = the default files, else the only variant there is",
         "--width = the model's",
+        // eval: a prompt set's own guidance unless --guidance is given (EvalCommandTest.anExplicitGuidanceWinsOverThePromptSetsColumn)
+        "eval --guidance = the prompt set's where it has one, else 7.5",
         // the seed: random and printed where one image is made; 0 where results are compared across runs
         "eval --seed = 0",
         "extract --seed = 0",
