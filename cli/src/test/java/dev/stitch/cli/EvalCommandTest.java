@@ -287,8 +287,10 @@ class EvalCommandTest {
     }
 
     /** Clip only, no steering, no judge: the cheapest run. */
-    static List<String> lean(Path out) {
-        return new ArrayList<>(List.of("eval", "--model", model.toString(), "--prompts", prompts.toString(),
+    static List<String> lean(Path out) { return lean(out, prompts); }
+
+    static List<String> lean(Path out, Path promptFile) {
+        return new ArrayList<>(List.of("eval", "--model", model.toString(), "--prompts", promptFile.toString(),
             "--steps", "2", "--width", "64", "--height", "64", "--device", "cpu", "--metrics", "clip", "--clip", clip.toString(),
             "--out", out.toString()));
     }
@@ -488,8 +490,7 @@ class EvalCommandTest {
         Path csv = tmp.resolve("sized.csv");
         Files.writeString(csv, "prompt,sd_image_width,sd_image_height\na red cube,64,48\na cat,48,64\n");
         Path run = tmp.resolve("run");
-        List<String> a = lean(run);
-        a.set(a.indexOf(prompts.toString()), csv.toString());
+        List<String> a = lean(run, csv);
         a.add("--prompt-sizes");
         CliRunner.Result r = eval(a);
         assertEquals(0, r.code(), r.err());
@@ -533,8 +534,7 @@ class EvalCommandTest {
         Path csv = tmp.resolve("guided.csv");
         Files.writeString(csv, "prompt,evaluation_seed,evaluation_guidance\na red cube,0,7.5\na cat,5,5\n");
         Path run = tmp.resolve("run");
-        List<String> a = lean(run);
-        a.set(a.indexOf(prompts.toString()), csv.toString());
+        List<String> a = lean(run, csv);
         assertEquals(0, eval(a).code());
         assertEquals(List.of(7.5, 5.0), scores(run).stream().map(l -> l.get("guidance").asDouble()).toList(), "the set's own guidance");
         assertFalse(Jsonl.JSON.readTree(run.resolve("run.json").toFile()).has("fixed_guidance"));

@@ -64,6 +64,14 @@ class PipelineConformanceTest {
         GenerateResult res = pipe.generate(r, backend, Taps.NONE, StableDiffusionPipeline.Progress.NONE);
 
         assertArrayEquals(g.floats("timesteps"), res.timesteps(), 1e-3f, name + " timesteps");
+        assertOutputsMatch(name, g, GOLDEN.resolve(name + ".png"), res, backend);
+    }
+
+    /**
+     * A pipeline's outputs against a golden's, at the tolerances of conformance/README.md: final latents within
+     * 1e-3 × max(1, max|ref|), the decoded image within 2e-3, the PNG within ±1.
+     */
+    static void assertOutputsMatch(String name, SafeTensors g, Path goldenPng, GenerateResult res, Backend backend) {
         float[] ref = g.floats("final_latents");
         double err = maxAbs(res.latents().data(), ref), tol = 1e-3 * Math.max(1, maxAbs(ref));
         System.out.printf("%s (%s): final latents max-abs %.3g (tolerance %.3g)%n", name, backend.name(), err, tol);
@@ -71,7 +79,7 @@ class PipelineConformanceTest {
         double imgErr = maxAbs(res.imageRaw().data(), g.floats("image_raw"));
         System.out.printf("%s (%s): image_raw max-abs %.3g%n", name, backend.name(), imgErr);
         assertTrue(imgErr <= 2e-3, name + ": image_raw max-abs " + imgErr);
-        byte[] png = Png.read(GOLDEN.resolve(name + ".png")).rgb(), ours = res.pixels()[0];
+        byte[] png = Png.read(goldenPng).rgb(), ours = res.pixels()[0];
         int worst = 0;
         for (int i = 0; i < png.length; i++) worst = Math.max(worst, Math.abs((png[i] & 0xff) - (ours[i] & 0xff)));
         System.out.printf("%s (%s): PNG max difference %d%n", name, backend.name(), worst);

@@ -24,6 +24,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
+import static dev.stitch.engine.pipeline.PipelineConformanceTest.maxAbs;
 import static org.junit.jupiter.api.Assertions.*;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -42,16 +43,6 @@ class Sd1ConformanceTest {
     static void load() {
         assumeTrue(Files.isDirectory(MODEL), "conformance data not found at " + CONFORMANCE.toAbsolutePath() + ": skipped");
         pipe = StableDiffusionPipeline.load(MODEL);
-    }
-
-    static double maxAbs(float[] a, float[] b) {
-        assertEquals(b.length, a.length);
-        double m = 0;
-        for (int i = 0; i < a.length; i++) {
-            assertTrue(Float.isFinite(a[i]), "non-finite value at " + i);
-            m = Math.max(m, Math.abs((double) a[i] - b[i]));
-        }
-        return m;
     }
 
     static int[][] ids(SafeTensors g, String name) {
@@ -140,16 +131,7 @@ class Sd1ConformanceTest {
         GenerateResult res = pipe.generate(r, backend, Taps.NONE, StableDiffusionPipeline.Progress.NONE);
 
         assertArrayEquals(g.floats("timesteps"), res.timesteps(), 0f, "PNDM (skip_prk_steps) timesteps");
-        float[] ref = g.floats("final_latents");
-        double err = maxAbs(res.latents().data(), ref), tol = 1e-3 * Math.max(1, PipelineConformanceTest.maxAbs(ref));
-        System.out.printf("sd1 pipeline_pndm (%s): final latents max-abs %.3g (tolerance %.3g)%n", backend.name(), err, tol);
-        assertTrue(err <= tol, "final latents max-abs " + err + " > " + tol);
-        double imgErr = maxAbs(res.imageRaw().data(), g.floats("image_raw"));
-        assertTrue(imgErr <= 2e-3, "image_raw max-abs " + imgErr);
-        byte[] png = Png.read(GOLDEN.resolve("pipeline_pndm.png")).rgb(), ours = res.pixels()[0];
-        int worst = 0;
-        for (int i = 0; i < png.length; i++) worst = Math.max(worst, Math.abs((png[i] & 0xff) - (ours[i] & 0xff)));
-        assertTrue(worst <= 1, "PNG differs by " + worst);
+        PipelineConformanceTest.assertOutputsMatch("sd1 pipeline_pndm", g, GOLDEN.resolve("pipeline_pndm.png"), res, backend);
     }
 
     /** diffusers' StableDiffusionImg2ImgPipeline: PNDM, CFG 7.5, strength 0.5 from the SD-Turbo goldens' test card, seed 42. */
@@ -162,16 +144,7 @@ class Sd1ConformanceTest {
         GenerateResult res = pipe.generate(r, backend, Taps.NONE, StableDiffusionPipeline.Progress.NONE);
 
         assertArrayEquals(g.floats("timesteps"), res.timesteps(), 0f, "the PNDM schedule img2img starts halfway into");
-        float[] ref = g.floats("final_latents");
-        double err = maxAbs(res.latents().data(), ref), tol = 1e-3 * Math.max(1, PipelineConformanceTest.maxAbs(ref));
-        System.out.printf("sd1 img2img_pndm (%s): final latents max-abs %.3g (tolerance %.3g)%n", backend.name(), err, tol);
-        assertTrue(err <= tol, "final latents max-abs " + err + " > " + tol);
-        double imgErr = maxAbs(res.imageRaw().data(), g.floats("image_raw"));
-        assertTrue(imgErr <= 2e-3, "image_raw max-abs " + imgErr);
-        byte[] png = Png.read(GOLDEN.resolve("img2img_pndm.png")).rgb(), ours = res.pixels()[0];
-        int worst = 0;
-        for (int i = 0; i < png.length; i++) worst = Math.max(worst, Math.abs((png[i] & 0xff) - (ours[i] & 0xff)));
-        assertTrue(worst <= 1, "PNG differs by " + worst);
+        PipelineConformanceTest.assertOutputsMatch("sd1 img2img_pndm", g, GOLDEN.resolve("img2img_pndm.png"), res, backend);
     }
 
     @Test

@@ -85,18 +85,7 @@ class TurboConformanceTest {
             assertEquals(List.of(CfgHalf.COND), seen.calls.get(i).rows(), name + " call " + i + " rows");
         }
 
-        float[] ref = g.floats("final_latents");
-        double err = maxAbs(res.latents().data(), ref), tol = 1e-3 * Math.max(1, PipelineConformanceTest.maxAbs(ref));
-        System.out.printf("%s (%s): final latents max-abs %.3g (tolerance %.3g)%n", name, backend.name(), err, tol);
-        assertTrue(err <= tol, name + ": final latents max-abs " + err + " > " + tol);
-        double imgErr = maxAbs(res.imageRaw().data(), g.floats("image_raw"));
-        System.out.printf("%s (%s): image_raw max-abs %.3g%n", name, backend.name(), imgErr);
-        assertTrue(imgErr <= 2e-3, name + ": image_raw max-abs " + imgErr);
-        byte[] png = Png.read(GOLDEN.resolve(name + ".png")).rgb(), ours = res.pixels()[0];
-        int worst = 0;
-        for (int i = 0; i < png.length; i++) worst = Math.max(worst, Math.abs((png[i] & 0xff) - (ours[i] & 0xff)));
-        System.out.printf("%s (%s): PNG max difference %d%n", name, backend.name(), worst);
-        assertTrue(worst <= 1, name + ": PNG differs by " + worst);
+        PipelineConformanceTest.assertOutputsMatch(name, g, GOLDEN.resolve(name + ".png"), res, backend);
     }
 
     GenerateRequest img2img() {
